@@ -1,0 +1,203 @@
+//! The one HTTP error type, and the mapping of every domain error onto it.
+//!
+//! Every error body is `{"detail": "...", "code": "..."}` (plus `errors` on 422). Mappings from
+//! domain errors are exhaustive `match`es, so a new variant fails to compile until it is mapped.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use pi_domain::ValidationErrors;
+use pi_domain::auth::{AuthenticateError, LoginError, SignupError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid field in a 422 response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FieldErrorBody {
+    /// The field as the client named it.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for humans (the chat UI shows it as is).
+    pub detail: String,
+    /// A stable snake_case code for programs.
+    pub code: String,
+    /// Present on 422: every invalid field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldErrorBody>>,
+}
+
+/// An HTTP error: status, code, detail and optional field errors.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    errors: Option<Vec<FieldErrorBody>>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.detail, self.code)
+    }
+}
+
+impl ApiError {
+    /// An error with a status, a code and a detail.
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: None,
+        }
+    }
+
+    /// 401 `not_authenticated`.
+    pub fn unauthenticated(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "not_authenticated", detail)
+    }
+
+    /// 422 `validation_error` listing the invalid fields.
+    pub fn validation(errors: &ValidationErrors) -> Self {
+        let fields: Vec<FieldErrorBody> = errors
+            .errors()
+            .iter()
+            .map(|e| FieldErrorBody {
+                field: e.field.clone(),
+                message: e.message.clone(),
+            })
+            .collect();
+        let detail = if fields.is_empty() {
+            "The request is invalid.".to_owned()
+        } else {
+            format!("Invalid input: {errors}.")
+        };
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "validation_error",
+            detail,
+            errors: Some(fields),
+        }
+    }
+
+    /// 500 `internal_error`; logs the whole cause chain, answers an opaque message.
+    pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        let mut chain = cause.to_string();
+        let mut source = cause.source();
+        while let Some(s) = source {
+            chain.push_str(": ");
+            chain.push_str(&s.to_string());
+            source = s.source();
+        }
+        tracing::error!(error = %chain, "request failed with an internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "An internal error occurred. Please try again later.",
+        )
+    }
+
+    /// The stable code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        response.json(self.body())
+    }
+}
+
+impl From<SignupError> for ApiError {
+    fn from(e: SignupError) -> Self {
+        match e {
+            SignupError::Invalid(errors) => Self::validation(&errors),
+            SignupError::EmailTaken => Self::new(
+                StatusCode::CONFLICT,
+                "email_taken",
+                "An account with this email already exists.",
+            ),
+            SignupError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<LoginError> for ApiError {
+    fn from(e: LoginError) -> Self {
+        match e {
+            LoginError::InvalidCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Incorrect email or password.",
+            ),
+            LoginError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<AuthenticateError> for ApiError {
+    fn from(e: AuthenticateError) -> Self {
+        match e {
+            AuthenticateError::Unauthenticated(reason) => {
+                Self::unauthenticated(format!("Not authenticated: {reason}."))
+            }
+            AuthenticateError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+/// The canonical code and detail for a bare status (used to convert actix's own plain-text
+/// errors into JSON).
+pub(crate) fn canonical(status: StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => ("bad_request", "The request is malformed."),
+        401 => ("not_authenticated", "Not authenticated."),
+        403 => ("forbidden", "You are not allowed to do this."),
+        404 => ("not_found", "Not found."),
+        405 => ("method_not_allowed", "Method not allowed on this path."),
+        408 => ("request_timeout", "The request took too long to arrive."),
+        409 => ("conflict", "The request conflicts with the current state."),
+        413 => ("payload_too_large", "The request body is too large."),
+        415 => (
+            "unsupported_media_type",
+            "Unsupported media type: send JSON with Content-Type: application/json.",
+        ),
+        422 => ("validation_error", "The request is invalid."),
+        429 => ("too_many_requests", "Too many requests."),
+        502 => ("bad_gateway", "An upstream service failed."),
+        503 => (
+            "service_unavailable",
+            "The service is temporarily unavailable.",
+        ),
+        504 => ("gateway_timeout", "An upstream service timed out."),
+        s if s >= 500 => (
+            "internal_error",
+            "An internal error occurred. Please try again later.",
+        ),
+        _ => ("error", "The request could not be processed."),
+    }
+}

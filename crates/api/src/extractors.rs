@@ -1,0 +1,165 @@
+//! Request extractors: the authenticated user.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use pi_domain::user::User;
+
+use crate::{ApiError, AppState};
+
+/// The user named by a valid `Authorization: Bearer <jwt>`; extraction fails with 401 otherwise.
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub User);
+
+fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthenticated("Not authenticated: missing bearer token."))?
+        .to_str()
+        .map_err(|_| {
+            ApiError::unauthenticated("Not authenticated: invalid authorization header.")
+        })?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(|| {
+        ApiError::unauthenticated("Not authenticated: expected 'Bearer <token>'.")
+    })?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthenticated(
+            "Not authenticated: expected 'Bearer <token>'.",
+        ));
+    }
+    Ok(token.trim().to_owned())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let token = token?;
+            let state = state.ok_or_else(|| {
+                ApiError::internal(&std::io::Error::other(
+                    "application state is not configured",
+                ))
+            })?;
+            let user = state.auth.authenticate(&token).await?;
+            Ok(AuthUser(user))
+        })
+    }
+}
+
+/// Largest JSON body accepted by [`JsonBody`], in bytes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimit(pub usize);
+
+/// A JSON request body. Unlike `web::Json`, every failure is one of our JSON errors:
+/// 415 without a JSON content type, 413 over the size limit, 400 for malformed JSON, and 422
+/// naming the offending field for well-formed JSON of the wrong shape.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .is_some_and(|v| {
+            v == "application/json" || (v.starts_with("application/") && v.ends_with("+json"))
+        })
+}
+
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let field = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_data() {
+            let message = strip_position(&inner.to_string());
+            let field = if field == "." {
+                missing_field(&message).unwrap_or_else(|| "body".to_owned())
+            } else {
+                field
+            };
+            ApiError::validation(&pi_domain::ValidationErrors::single(field, message))
+        } else {
+            ApiError::new(
+                actix_web::http::StatusCode::BAD_REQUEST,
+                "invalid_json",
+                format!(
+                    "The request body is not valid JSON: {}.",
+                    strip_position(&inner.to_string())
+                ),
+            )
+        }
+    })?;
+    de.end().map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!(
+                "The request body is not valid JSON: {}.",
+                strip_position(&e.to_string())
+            ),
+        )
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends " at line L column C"; the client does not need it.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// "missing field `email`" → `email`.
+fn missing_field(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("missing field `")?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let json = is_json_content_type(req);
+        let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "Unsupported media type: send JSON with Content-Type: application/json.",
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| body_error(&e, limit))?;
+            parse_json(&bytes).map(JsonBody)
+        })
+    }
+}
+
+pub(crate) fn body_error(e: &actix_web::Error, limit: usize) -> ApiError {
+    let status = e.as_response_error().status_code();
+    if status == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            status,
+            "payload_too_large",
+            format!("The request body is larger than the limit of {limit} bytes."),
+        )
+    } else {
+        ApiError::new(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "bad_request",
+            "The request body could not be read.",
+        )
+    }
+}

@@ -1,0 +1,18 @@
+//! actix-web adapter: routes, extractors, error mapping, OpenAPI, and the HTTP server itself.
+//!
+//! Handlers are thin: parse the request, call one domain service, map the result. Only this crate
+//! knows HTTP.
+
+mod error;
+mod extractors;
+mod middleware;
+mod openapi;
+mod routes;
+mod server;
+mod state;
+
+pub use error::{ApiError, ErrorBody, FieldErrorBody};
+pub use extractors::{AuthUser, JsonBody};
+pub use openapi::ApiDoc;
+pub use server::{HttpConfig, serve};
+pub use state::{AppState, ServiceInfo};

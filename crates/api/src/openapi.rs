@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document, generated from the handlers and DTOs.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes::{auth, health};
+use crate::{ErrorBody, FieldErrorBody};
+
+/// Pi's API description; served at `/openapi.json` and browsable at `/docs/`.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "Pi backend",
+        description = "Pi: an AI assistant for location-analytics professionals. \
+            Errors are JSON `{detail, code}`; validation errors add `errors: [{field, message}]`.",
+    ),
+    paths(
+        health::health,
+        health::healthz,
+        health::ready,
+        auth::signup,
+        auth::register,
+        auth::login,
+        auth::me,
+    ),
+    components(schemas(ErrorBody, FieldErrorBody)),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "health", description = "Liveness and readiness"),
+        (name = "auth", description = "Accounts and access tokens"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,216 @@
+//! Signup, login and the current user.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use pi_domain::auth::{AuthSession, LoginRequest, SignupRequest};
+use pi_domain::user::User;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
+
+/// Signup body. Fields absent from the JSON are reported together as 422 field errors.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SignupBody {
+    /// Email address (stored lower-case).
+    #[serde(default)]
+    #[schema(required = true, example = "ada@example.com")]
+    pub email: String,
+    /// 8–72 bytes.
+    #[serde(default)]
+    #[schema(required = true, example = "correct horse battery")]
+    pub password: String,
+    /// 1–255 characters.
+    #[serde(default)]
+    #[schema(required = true, example = "Ada")]
+    pub display_name: String,
+}
+
+/// Login body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginBody {
+    /// Email address.
+    #[serde(default)]
+    #[schema(required = true, example = "ada@example.com")]
+    pub email: String,
+    /// Password.
+    #[serde(default)]
+    #[schema(required = true, example = "correct horse battery")]
+    pub password: String,
+}
+
+/// A persona the user has been linked to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPersonaResponse {
+    /// e.g. `qsr_real_estate`.
+    pub persona_handle: String,
+    /// 0.0–1.0.
+    pub confidence_score: f64,
+}
+
+/// The public view of a user (never the password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserPublic {
+    /// User id.
+    pub id: Uuid,
+    /// Email (lower-case).
+    pub email: String,
+    /// Display name.
+    pub display_name: String,
+    /// The user's agent, once created.
+    pub agent_id: Option<String>,
+    /// Admin flag.
+    pub is_admin: bool,
+    /// Personas linked to the user.
+    pub personas: Vec<UserPersonaResponse>,
+    /// RFC 3339, UTC.
+    pub created_at: DateTime<Utc>,
+    /// RFC 3339, UTC.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserPublic {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id.0,
+            email: u.email.as_str().to_owned(),
+            display_name: u.display_name.as_str().to_owned(),
+            agent_id: u.agent_id,
+            is_admin: u.is_admin,
+            personas: Vec::new(),
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// An access token and the user it belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// The JWT to send as `Authorization: Bearer <access_token>`.
+    pub access_token: String,
+    /// Always `bearer`.
+    #[schema(example = "bearer")]
+    pub token_type: &'static str,
+    /// Lifetime in seconds.
+    pub expires_in: i64,
+    /// Expiry instant (RFC 3339, UTC).
+    pub expires_at: DateTime<Utc>,
+    /// The authenticated user.
+    pub user: UserPublic,
+}
+
+impl From<AuthSession> for TokenResponse {
+    fn from(s: AuthSession) -> Self {
+        Self {
+            access_token: s.token.token,
+            token_type: "bearer",
+            expires_in: s.token.expires_in_secs,
+            expires_at: s.token.expires_at,
+            user: s.user.into(),
+        }
+    }
+}
+
+async fn do_signup(state: &AppState, body: SignupBody) -> Result<HttpResponse, ApiError> {
+    let session = state
+        .auth
+        .signup(SignupRequest {
+            email: body.email,
+            password: body.password,
+            display_name: body.display_name,
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(TokenResponse::from(session)))
+}
+
+/// Creates an account and returns a token for it.
+#[utoipa::path(
+    post,
+    path = "/auth/signup",
+    tag = "auth",
+    request_body = SignupBody,
+    responses(
+        (status = 201, body = TokenResponse),
+        (status = 409, body = ErrorBody, description = "Email already registered"),
+        (status = 422, body = ErrorBody, description = "Invalid fields"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn signup(
+    state: web::Data<AppState>,
+    body: JsonBody<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    do_signup(&state, body.0).await
+}
+
+/// Alias of `/auth/signup`.
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = SignupBody,
+    responses(
+        (status = 201, body = TokenResponse),
+        (status = 409, body = ErrorBody, description = "Email already registered"),
+        (status = 422, body = ErrorBody, description = "Invalid fields"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn register(
+    state: web::Data<AppState>,
+    body: JsonBody<SignupBody>,
+) -> Result<HttpResponse, ApiError> {
+    do_signup(&state, body.0).await
+}
+
+/// Exchanges credentials for a token. Unknown email and wrong password get the same answer.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginBody,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, body = ErrorBody, description = "`invalid_credentials`"),
+    )
+)]
+#[tracing::instrument(skip_all)]
+pub(crate) async fn login(
+    state: web::Data<AppState>,
+    body: JsonBody<LoginBody>,
+) -> Result<web::Json<TokenResponse>, ApiError> {
+    let body = body.0;
+    let session = state
+        .auth
+        .login(LoginRequest {
+            email: body.email,
+            password: body.password,
+        })
+        .await?;
+    Ok(web::Json(session.into()))
+}
+
+/// The authenticated user.
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserPublic),
+        (status = 401, body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
+pub(crate) async fn me(user: AuthUser) -> web::Json<UserPublic> {
+    web::Json(user.0.into())
+}
+
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/auth/signup").route(web::post().to(signup)))
+        .service(web::resource("/auth/register").route(web::post().to(register)))
+        .service(web::resource("/auth/login").route(web::post().to(login)))
+        .service(web::resource("/auth/me").route(web::get().to(me)));
+}

@@ -1,0 +1,12 @@
+//! HTTP routes, one module per resource.
+
+pub(crate) mod auth;
+pub(crate) mod health;
+
+use actix_web::web;
+
+/// Registers every route.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    health::configure(cfg);
+    auth::configure(cfg);
+}

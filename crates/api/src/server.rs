@@ -1,0 +1,122 @@
+//! Building and running the actix-web server.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use tracing_actix_web::TracingLogger;
+use utoipa::OpenApi;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::error::canonical;
+use crate::extractors::BodyLimit;
+use crate::middleware::{PiRootSpan, X_REQUEST_ID, request_context};
+use crate::{ApiDoc, AppState, ErrorBody, routes};
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Exact origins allowed by CORS (credentials are allowed, so `*` is never used).
+    pub cors_allowed_origins: Vec<String>,
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub body_limit_bytes: usize,
+    /// Seconds in-flight requests get to finish after SIGTERM/Ctrl-C.
+    pub shutdown_timeout_secs: u64,
+    /// Worker threads; `None` = one per core.
+    pub workers: Option<usize>,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            cors_allowed_origins: Vec::new(),
+            body_limit_bytes: 256 * 1024,
+            shutdown_timeout_secs: 30,
+            workers: None,
+        }
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            X_REQUEST_ID,
+        ])
+        .expose_headers([X_REQUEST_ID])
+        .supports_credentials()
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// Unknown routes: JSON 404; a bare `OPTIONS` (not a CORS preflight) gets 204.
+async fn fallback(req: HttpRequest) -> HttpResponse {
+    if req.method() == Method::OPTIONS {
+        return HttpResponse::NoContent()
+            .insert_header((header::ALLOW, "GET, POST, PUT, PATCH, DELETE, OPTIONS"))
+            .finish();
+    }
+    let (code, _) = canonical(actix_web::http::StatusCode::NOT_FOUND);
+    HttpResponse::NotFound().json(ErrorBody {
+        detail: format!("No route for {} {}.", req.method(), req.path()),
+        code: code.to_owned(),
+        errors: None,
+    })
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// Starts serving `state` on `listener`. The returned [`Server`] finishes in-flight requests
+/// on SIGTERM/Ctrl-C (up to `shutdown_timeout_secs`) before resolving.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve(
+    listener: TcpListener,
+    state: AppState,
+    config: HttpConfig,
+) -> std::io::Result<Server> {
+    let data = web::Data::new(state);
+    let openapi = ApiDoc::openapi();
+    let limit = config.body_limit_bytes;
+    let origins = config.cors_allowed_origins.clone();
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(BodyLimit(limit))
+            .app_data(web::PayloadConfig::new(limit))
+            .configure(routes::configure)
+            .route("/docs", web::get().to(docs_redirect))
+            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .default_service(web::to(fallback))
+            .wrap(cors(&origins))
+            .wrap(from_fn(request_context))
+            .wrap(TracingLogger::<PiRootSpan>::new())
+    })
+    .listen(listener)?
+    .shutdown_timeout(config.shutdown_timeout_secs);
+    if let Some(workers) = config.workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}

@@ -1,0 +1,297 @@
+//! The authentication use cases: signup, login and resolving the current user.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+
+use super::{HashError, IssuedToken, PasswordHasher, TokenError, TokenService};
+use crate::ValidationErrors;
+use crate::user::{
+    CreateUserError, DisplayName, Email, NewUser, Password, PasswordHash, RepoError, User, UserId,
+    UserRepo,
+};
+
+/// Raw signup input, validated by [`AuthService::signup`].
+#[derive(Debug, Clone)]
+pub struct SignupRequest {
+    /// Email as typed.
+    pub email: String,
+    /// Password as typed.
+    pub password: String,
+    /// Display name as typed.
+    pub display_name: String,
+}
+
+/// Raw login input.
+#[derive(Debug, Clone)]
+pub struct LoginRequest {
+    /// Email as typed.
+    pub email: String,
+    /// Password as typed.
+    pub password: String,
+}
+
+/// A user together with a fresh access token.
+#[derive(Debug, Clone)]
+pub struct AuthSession {
+    /// The authenticated user.
+    pub user: User,
+    /// Their access token.
+    pub token: IssuedToken,
+}
+
+/// Errors of [`AuthService::signup`].
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    /// One or more fields are invalid.
+    #[error("invalid signup: {0}")]
+    Invalid(ValidationErrors),
+    /// The email is already registered.
+    #[error("email already registered")]
+    EmailTaken,
+    /// Infrastructure failure.
+    #[error("signup failed")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+/// Errors of [`AuthService::login`].
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// Unknown email or wrong password: deliberately indistinguishable.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// Infrastructure failure.
+    #[error("login failed")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+/// Errors of [`AuthService::authenticate`].
+#[derive(Debug, thiserror::Error)]
+pub enum AuthenticateError {
+    /// The token is missing, invalid, expired, or names a user that no longer exists.
+    #[error("not authenticated: {0}")]
+    Unauthenticated(&'static str),
+    /// Infrastructure failure.
+    #[error("authentication failed")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+/// Signup, login and token resolution over the user, hasher and token ports.
+pub struct AuthService {
+    users: Arc<dyn UserRepo>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenService>,
+    admin_emails: HashSet<String>,
+    /// A hash of a random password, verified against when the email is unknown so that login
+    /// takes about as long for an unknown email as for a wrong password.
+    dummy_hash: OnceCell<PasswordHash>,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("admin_emails", &self.admin_emails.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn unexpected_hash(e: HashError) -> anyhow::Error {
+    anyhow::Error::new(e).context("password hasher failed")
+}
+
+fn unexpected_repo(e: RepoError) -> anyhow::Error {
+    e.0.context("user store failed")
+}
+
+fn unexpected_token(e: TokenError) -> anyhow::Error {
+    anyhow::Error::new(e).context("token service failed")
+}
+
+impl AuthService {
+    /// Builds the service. `admin_emails` are compared after lower-casing.
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenService>,
+        admin_emails: impl IntoIterator<Item = String>,
+    ) -> Self {
+        Self {
+            users,
+            hasher,
+            tokens,
+            admin_emails: admin_emails
+                .into_iter()
+                .map(|e| e.trim().to_lowercase())
+                .filter(|e| !e.is_empty())
+                .collect(),
+            dummy_hash: OnceCell::new(),
+        }
+    }
+
+    fn is_listed_admin(&self, email: &Email) -> bool {
+        self.admin_emails.contains(email.as_str())
+    }
+
+    /// Prepares the dummy hash used for unknown emails, so the first such login is not slower.
+    ///
+    /// # Errors
+    /// [`HashError`] if hashing fails.
+    pub async fn warm_up(&self) -> Result<(), HashError> {
+        self.dummy_hash().await.map(|_| ())
+    }
+
+    async fn dummy_hash(&self) -> Result<&PasswordHash, HashError> {
+        self.dummy_hash
+            .get_or_try_init(|| async {
+                let random = Password::candidate(uuid::Uuid::new_v4().to_string());
+                self.hasher.hash(&random).await
+            })
+            .await
+    }
+
+    /// Registers a user and returns a session for them.
+    ///
+    /// # Errors
+    /// [`SignupError::Invalid`] with every invalid field, [`SignupError::EmailTaken`],
+    /// [`SignupError::Unexpected`].
+    #[tracing::instrument(skip_all)]
+    pub async fn signup(&self, request: SignupRequest) -> Result<AuthSession, SignupError> {
+        let mut errors = ValidationErrors::new();
+        let email = errors.collect(Email::parse(&request.email));
+        let password = errors.collect(Password::parse(request.password));
+        let display_name = errors.collect(DisplayName::parse(&request.display_name));
+        let (Some(email), Some(password), Some(display_name)) = (email, password, display_name)
+        else {
+            return Err(SignupError::Invalid(errors));
+        };
+
+        // Cheap pre-check so a taken email does not cost a bcrypt round; the unique index
+        // remains the real guard against races.
+        if self
+            .users
+            .find_by_email(&email)
+            .await
+            .map_err(|e| SignupError::Unexpected(unexpected_repo(e)))?
+            .is_some()
+        {
+            return Err(SignupError::EmailTaken);
+        }
+
+        let password_hash = self
+            .hasher
+            .hash(&password)
+            .await
+            .map_err(|e| SignupError::Unexpected(unexpected_hash(e)))?;
+        let is_admin = self.is_listed_admin(&email);
+        let user = self
+            .users
+            .create(NewUser {
+                id: UserId::new(),
+                email,
+                display_name,
+                password_hash,
+                is_admin,
+            })
+            .await
+            .map_err(|e| match e {
+                CreateUserError::Duplicate => SignupError::EmailTaken,
+                CreateUserError::Unexpected(e) => SignupError::Unexpected(e),
+            })?;
+        let token = self
+            .tokens
+            .issue(user.id)
+            .map_err(|e| SignupError::Unexpected(unexpected_token(e)))?;
+        tracing::info!(user_id = %user.id, "user signed up");
+        Ok(AuthSession { user, token })
+    }
+
+    /// Checks credentials and returns a session.
+    ///
+    /// # Errors
+    /// [`LoginError::InvalidCredentials`] for an unknown email, a wrong password or an email that
+    /// is not even well-formed (all in similar time); [`LoginError::Unexpected`].
+    #[tracing::instrument(skip_all)]
+    pub async fn login(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
+        let password = Password::candidate(request.password);
+        let user = match Email::parse(&request.email) {
+            Ok(email) => self
+                .users
+                .find_by_email(&email)
+                .await
+                .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?,
+            Err(_) => None,
+        };
+        let Some(user) = user else {
+            let dummy = self
+                .dummy_hash()
+                .await
+                .map_err(|e| LoginError::Unexpected(unexpected_hash(e)))?;
+            // The result is irrelevant: this only spends the same time as a real check.
+            let _ = self.hasher.verify(&password, dummy).await;
+            return Err(LoginError::InvalidCredentials);
+        };
+        let ok = self
+            .hasher
+            .verify(&password, &user.password_hash)
+            .await
+            .map_err(|e| LoginError::Unexpected(unexpected_hash(e)))?;
+        if !ok {
+            return Err(LoginError::InvalidCredentials);
+        }
+        let user = self
+            .promote_if_listed(user)
+            .await
+            .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?;
+        let token = self
+            .tokens
+            .issue(user.id)
+            .map_err(|e| LoginError::Unexpected(unexpected_token(e)))?;
+        Ok(AuthSession { user, token })
+    }
+
+    /// Resolves a bearer token to its user.
+    ///
+    /// # Errors
+    /// [`AuthenticateError::Unauthenticated`] for a bad/expired token or a deleted user;
+    /// [`AuthenticateError::Unexpected`].
+    pub async fn authenticate(&self, token: &str) -> Result<User, AuthenticateError> {
+        let user_id = self.tokens.verify(token).map_err(|e| match e {
+            TokenError::Expired => AuthenticateError::Unauthenticated("token expired"),
+            TokenError::Invalid | TokenError::Issue(_) => {
+                AuthenticateError::Unauthenticated("invalid token")
+            }
+        })?;
+        self.current_user(user_id).await
+    }
+
+    /// Loads the user behind an authenticated id, with the admin list applied.
+    ///
+    /// # Errors
+    /// [`AuthenticateError::Unauthenticated`] when the user no longer exists;
+    /// [`AuthenticateError::Unexpected`].
+    pub async fn current_user(&self, user_id: UserId) -> Result<User, AuthenticateError> {
+        let user = self
+            .users
+            .find_by_id(user_id)
+            .await
+            .map_err(|e| AuthenticateError::Unexpected(unexpected_repo(e)))?
+            .ok_or(AuthenticateError::Unauthenticated("user no longer exists"))?;
+        self.promote_if_listed(user)
+            .await
+            .map_err(|e| AuthenticateError::Unexpected(unexpected_repo(e)))
+    }
+
+    /// Users listed in `ADMIN_EMAILS` become admins the first time they are seen after the list
+    /// changed, so the flag in the database stays the single source of truth for other readers.
+    async fn promote_if_listed(&self, user: User) -> Result<User, RepoError> {
+        if user.is_admin || !self.is_listed_admin(&user.email) {
+            return Ok(user);
+        }
+        tracing::info!(user_id = %user.id, "promoting user listed in ADMIN_EMAILS");
+        Ok(self.users.set_admin(user.id, true).await?.unwrap_or(user))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,12 @@
+//! Pi's domain: entities, ports and services.
+//!
+//! This crate is plain Rust. It knows no HTTP framework, no ORM, no HTTP client, no JWT or bcrypt
+//! library: adapters implement the ports declared here, and services are written only against
+//! those ports (`Arc<dyn Port>`), so that tests can swap in mocks or a real database.
+
+pub mod auth;
+pub mod health;
+pub mod user;
+pub mod validation;
+
+pub use validation::{FieldError, ValidationErrors};

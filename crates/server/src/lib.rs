@@ -1,0 +1,11 @@
+//! The Pi backend server: configuration, adapter wiring and start-up.
+//!
+//! This crate only wires: it reads [`Settings`], builds the adapters (store, security), builds
+//! the domain services on them, and hands them to the HTTP adapter.
+
+pub mod config;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::{ConfigError, Environment, Settings};
+pub use startup::Application;

@@ -1,0 +1,66 @@
+//! `pi-server`: runs the Pi backend (default) or one of its maintenance commands.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use pi_server::{Application, Settings, startup, telemetry};
+
+/// The Pi backend. Configuration comes from the environment (see README).
+#[derive(Debug, Parser)]
+#[command(name = "pi-server", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("pi-server: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pi-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async move {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => {
+                let app = Application::build(settings).await?;
+                app.run_until_stopped().await?;
+            }
+            Command::Migrate => {
+                let db = startup::connect_and_migrate(&settings).await?;
+                tracing::info!(database = db.backend().as_str(), "migrations applied");
+                db.close().await?;
+            }
+        }
+        anyhow::Ok(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "pi-server failed");
+            eprintln!("pi-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

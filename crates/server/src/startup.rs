@@ -1,0 +1,149 @@
+//! Builds the application from [`Settings`]: adapters → services → HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServerHandle};
+use anyhow::Context;
+use pi_api::{AppState, HttpConfig, ServiceInfo};
+use pi_auth::{BcryptHasher, JwtTokenService};
+use pi_domain::auth::AuthService;
+use pi_store::{Database, DatabaseProbe, SeaOrmUserRepo};
+use rand::RngCore;
+
+use crate::config::{Environment, Settings, redact_url};
+
+/// A built, not yet running, server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Database,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects to the configured database and applies pending migrations.
+///
+/// # Errors
+/// When the database is unreachable or a migration fails.
+pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database> {
+    let url = settings.database_url.expose();
+    let db = pi_store::connect(url)
+        .await
+        .with_context(|| format!("DATABASE_URL={}", redact_url(url)))?;
+    db.migrate().await.context("migrations failed")?;
+    Ok(db)
+}
+
+fn jwt_secret(settings: &Settings) -> Vec<u8> {
+    match &settings.jwt_secret_key {
+        Some(secret) => secret.expose().as_bytes().to_vec(),
+        None => {
+            // Only reachable outside production (validated in config).
+            if settings.environment != Environment::Test {
+                tracing::warn!(
+                    "JWT_SECRET_KEY is not set: using a random key for this process; \
+                     tokens will not survive a restart"
+                );
+            }
+            let mut key = vec![0u8; 64];
+            rand::rng().fill_bytes(&mut key);
+            key
+        }
+    }
+}
+
+impl Application {
+    /// Connects and migrates the database, wires adapters and services, and binds the listener.
+    ///
+    /// # Errors
+    /// When the database is unusable or the address cannot be bound.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = connect_and_migrate(&settings).await?;
+
+        let users = Arc::new(SeaOrmUserRepo::new(db.clone()));
+        let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
+        let tokens = Arc::new(JwtTokenService::new(
+            &jwt_secret(&settings),
+            settings.access_token_expire_minutes,
+        ));
+        let auth = Arc::new(AuthService::new(
+            users,
+            hasher,
+            tokens,
+            settings.admin_email_list(),
+        ));
+
+        let state = AppState {
+            auth: Arc::clone(&auth),
+            probes: vec![Arc::new(DatabaseProbe::new(db.clone()))],
+            info: ServiceInfo {
+                name: "pi-backend",
+                version: env!("CARGO_PKG_VERSION"),
+                environment: settings.environment.as_str().to_owned(),
+            },
+        };
+
+        let listener = TcpListener::bind(&settings.bind_addr)
+            .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;
+        let port = listener.local_addr()?.port();
+        let server = pi_api::serve(
+            listener,
+            state,
+            HttpConfig {
+                cors_allowed_origins: settings.cors_origins(),
+                body_limit_bytes: settings.max_body_bytes,
+                ..HttpConfig::default()
+            },
+        )?;
+
+        // Prepare the dummy hash used for unknown-email logins off the start-up path.
+        tokio::spawn(async move {
+            if let Err(e) = auth.warm_up().await {
+                tracing::warn!(error = %e, "could not prepare the login timing guard");
+            }
+        });
+
+        tracing::info!(
+            port,
+            database = db.backend().as_str(),
+            environment = settings.environment.as_str(),
+            "pi-backend listening"
+        );
+        Ok(Self { port, server, db })
+    }
+
+    /// The bound port (useful with `BIND_ADDR=127.0.0.1:0`).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The database the application uses.
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM/Ctrl-C (in-flight requests finish first), then closes the pool.
+    ///
+    /// # Errors
+    /// An I/O error from the server.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await?;
+        tracing::info!("server stopped; closing database pool");
+        if let Err(e) = self.db.close().await {
+            tracing::warn!(error = %e, "error while closing the database pool");
+        }
+        Ok(())
+    }
+}

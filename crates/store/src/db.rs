@@ -1,0 +1,171 @@
+//! Connecting, migrating and probing the database.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pi_domain::health::HealthProbe;
+use pi_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+
+/// Which SQL backend a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file.
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl Backend {
+    /// Lower-case name, for logs and health output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// Errors of connecting and migrating.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names a database the store does not support.
+    #[error("unsupported database URL scheme (expected sqlite:// or postgres://)")]
+    UnsupportedUrl,
+    /// Connecting failed.
+    #[error("could not connect to the {backend} database: {source}")]
+    Connect {
+        /// The backend that was tried.
+        backend: &'static str,
+        /// The driver's error.
+        #[source]
+        source: DbErr,
+    },
+    /// Running migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[source] DbErr),
+}
+
+/// An open connection pool plus the backend it talks to.
+#[derive(Debug, Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+/// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
+///
+/// SQLite is opened in WAL mode with a busy timeout, foreign keys on and `synchronous=NORMAL`,
+/// which is what makes it a real option for a multi-user server rather than a toy.
+///
+/// # Errors
+/// [`StoreError::UnsupportedUrl`] or [`StoreError::Connect`].
+pub async fn connect(url: &str) -> Result<Database, StoreError> {
+    let backend = if url.starts_with("sqlite:") {
+        Backend::Sqlite
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Backend::Postgres
+    } else {
+        return Err(StoreError::UnsupportedUrl);
+    };
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(10));
+    match backend {
+        Backend::Sqlite => {
+            options
+                .max_connections(8)
+                .min_connections(1)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(15))
+                        .foreign_keys(true)
+                });
+        }
+        Backend::Postgres => {
+            options.max_connections(20).min_connections(1);
+        }
+    }
+    let conn = sea_orm::Database::connect(options)
+        .await
+        .map_err(|source| StoreError::Connect {
+            backend: backend.as_str(),
+            source,
+        })?;
+    Ok(Database { conn, backend })
+}
+
+impl Database {
+    /// Applies pending migrations.
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`].
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.conn, None)
+            .await
+            .map_err(StoreError::Migrate)
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The underlying pool, for adapters in this crate and for tests.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// Closes the pool (used on shutdown).
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.conn.close().await
+    }
+}
+
+/// `/health/ready` check: runs `SELECT 1`.
+#[derive(Debug, Clone)]
+pub struct DatabaseProbe {
+    db: Database,
+}
+
+impl DatabaseProbe {
+    /// Probes `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl HealthProbe for DatabaseProbe {
+    fn name(&self) -> &'static str {
+        "database"
+    }
+
+    async fn check(&self) -> Result<String, String> {
+        let backend: DbBackend = self.db.conn.get_database_backend();
+        let probe = tokio_timeout(self.db.conn.execute_unprepared("SELECT 1")).await;
+        match probe {
+            Some(Ok(_)) => Ok(format!("ok ({})", self.db.backend.as_str())),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, ?backend, "database readiness check failed");
+                Err(format!("{} unreachable", self.db.backend.as_str()))
+            }
+            None => Err(format!(
+                "{} did not answer in time",
+                self.db.backend.as_str()
+            )),
+        }
+    }
+}
+
+/// Bounds a readiness probe to 3 seconds without depending on a specific runtime in signatures.
+async fn tokio_timeout<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    tokio::time::timeout(Duration::from_secs(3), fut).await.ok()
+}

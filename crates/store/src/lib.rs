@@ -1,0 +1,14 @@
+//! SeaORM adapter: Pi's repositories over SQLite (the embedded default) and PostgreSQL.
+//!
+//! One code path serves both backends; backend differences are confined to [`connect`]
+//! (connection options) and to error translation.
+
+mod db;
+pub mod entities;
+mod users;
+
+pub use db::{Backend, Database, DatabaseProbe, StoreError, connect};
+pub use users::SeaOrmUserRepo;
+
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,164 @@
+//! Test databases: a temp SQLite file, or a fresh PostgreSQL database created on
+//! `TEST_DATABASE_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped after.
+//!
+//! When PostgreSQL is unreachable, [`TestDatabase::postgres`] prints a loud SKIP and returns
+//! `None`, unless `REQUIRE_POSTGRES=1`, in which case it panics so CI fails.
+
+use sea_orm::{ConnectionTrait, Database as SeaDatabase};
+
+use crate::Backend;
+
+/// Default server for PostgreSQL test databases.
+pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A database that exists for one test.
+#[derive(Debug)]
+pub enum TestDatabase {
+    /// A SQLite file in a temp directory (removed on drop).
+    Sqlite {
+        /// Keeps the directory alive.
+        dir: tempfile::TempDir,
+        /// `sqlite://…?mode=rwc`.
+        url: String,
+    },
+    /// A PostgreSQL database named `pi_test_<uuid>`.
+    Postgres {
+        /// The maintenance connection URL it was created from.
+        admin_url: String,
+        /// Database name.
+        name: String,
+        /// URL of the new database.
+        url: String,
+    },
+}
+
+fn with_database(admin_url: &str, name: &str) -> String {
+    // Replace the path component (the database name) of the admin URL, keeping any query.
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let root = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+impl TestDatabase {
+    /// A fresh SQLite file.
+    ///
+    /// # Panics
+    /// If no temp directory can be created.
+    #[expect(clippy::expect_used, reason = "test helper: failing loudly is the point")]
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for the test database");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pi-test.db").display());
+        Self::Sqlite { dir, url }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (after a loud SKIP) when the server is unreachable
+    /// and `REQUIRE_POSTGRES` is not `1`.
+    ///
+    /// # Panics
+    /// When PostgreSQL is unreachable and `REQUIRE_POSTGRES=1`, or the database cannot be created.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL")
+            .unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.to_owned());
+        let admin = match SeaDatabase::connect(admin_url.as_str()).await {
+            Ok(conn) => conn,
+            Err(e) => {
+                if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                    panic!("REQUIRE_POSTGRES=1 but PostgreSQL at {admin_url} is unreachable: {e}");
+                }
+                eprintln!(
+                    "\n*** SKIP: PostgreSQL at {admin_url} is unreachable ({e}); \
+                     PostgreSQL tests are NOT running. Set REQUIRE_POSTGRES=1 to fail instead. ***\n"
+                );
+                return None;
+            }
+        };
+        let name = format!("pi_test_{}", uuid::Uuid::new_v4().simple());
+        if let Err(e) = admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+        {
+            panic!("cannot create test database {name}: {e}");
+        }
+        let _ = admin.close().await;
+        let url = with_database(&admin_url, &name);
+        Some(Self::Postgres {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// A fresh database of `backend`, or `None` when PostgreSQL is skipped.
+    pub async fn new(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Self::sqlite()),
+            Backend::Postgres => Self::postgres().await,
+        }
+    }
+
+    /// The URL to give the application.
+    pub fn url(&self) -> &str {
+        match self {
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+        }
+    }
+
+    /// Makes the database unusable for the running application: PostgreSQL drops it (closing
+    /// every connection), SQLite cannot be taken away from an open pool, so callers close the
+    /// pool instead. Returns whether this method did it.
+    pub async fn take_down(&self) -> bool {
+        match self {
+            Self::Sqlite { .. } => false,
+            Self::Postgres { .. } => {
+                self.drop_postgres().await;
+                true
+            }
+        }
+    }
+
+    async fn drop_postgres(&self) {
+        if let Self::Postgres {
+            admin_url, name, ..
+        } = self
+            && let Ok(admin) = SeaDatabase::connect(admin_url.as_str()).await
+        {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+
+    /// Removes the database (PostgreSQL); the SQLite directory goes when `self` drops.
+    pub async fn destroy(self) {
+        self.drop_postgres().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+}

@@ -1,0 +1,18 @@
+//! Pi's schema migrations, written once for SQLite and PostgreSQL.
+//!
+//! They run at server start-up and via `cargo xtask migrate` (`pi-server migrate`).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_users;
+
+/// All migrations, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_create_users::Migration)]
+    }
+}

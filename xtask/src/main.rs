@@ -1,0 +1,120 @@
+//! Project tasks, run as `cargo xtask <task>`.
+//!
+//! - `test`    — every test of the workspace (unit, integration on SQLite and PostgreSQL).
+//! - `migrate` — apply database migrations to `DATABASE_URL` (default: the embedded SQLite file).
+//! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
+//! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
+
+use std::process::{Command, ExitCode};
+
+/// Crates the domain must never depend on (docs/ARCHITECTURE.md).
+const FORBIDDEN_IN_DOMAIN: &[&str] = &[
+    "sea-orm",
+    "sqlx",
+    "actix-web",
+    "reqwest",
+    "jsonwebtoken",
+    "bcrypt",
+];
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(mut cmd: Command) -> Result<(), String> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed with {status}"))
+    }
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["test", "--workspace", "--all-targets"])
+        .args(extra);
+    run(cmd)?;
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc"]);
+    run(doc)
+}
+
+fn migrate() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["run", "--quiet", "--bin", "pi-server", "--", "migrate"]);
+    run(cmd)
+}
+
+fn arch() -> Result<(), String> {
+    let mut violations = Vec::new();
+    for krate in FORBIDDEN_IN_DOMAIN {
+        let output = cargo()
+            .args([
+                "tree",
+                "--package",
+                "pi-domain",
+                "--edges",
+                "normal,build",
+                "--invert",
+                krate,
+            ])
+            .output()
+            .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if output.status.success() && !output.stdout.is_empty() {
+            violations.push(format!(
+                "pi-domain depends on {krate}:\n{}",
+                String::from_utf8_lossy(&output.stdout)
+            ));
+        } else if !output.status.success() && !stderr.contains("did not match any packages") {
+            return Err(format!("cargo tree failed for {krate}: {stderr}"));
+        }
+    }
+    if violations.is_empty() {
+        eprintln!(
+            "xtask: architecture invariants hold (pi-domain uses none of {FORBIDDEN_IN_DOMAIN:?})"
+        );
+        Ok(())
+    } else {
+        Err(violations.join("\n"))
+    }
+}
+
+fn lint() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    run(fmt)?;
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run(clippy)?;
+    arch()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(&args[1..]),
+        Some("migrate") => migrate(),
+        Some("arch") => arch(),
+        Some("lint") => lint(),
+        _ => Err("usage: cargo xtask <test|migrate|arch|lint>".to_owned()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
