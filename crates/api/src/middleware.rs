@@ -6,6 +6,7 @@ use std::time::Instant;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse};
 use tracing::Span;
@@ -63,10 +64,14 @@ pub(crate) async fn request_context(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let started = Instant::now();
     let request_id = req.extensions().get::<RequestId>().cloned();
+    let is_options = req.method() == Method::OPTIONS;
     // Inner services turn handler and extractor errors into responses; an `Err` here would come
     // from a middleware and is passed on unchanged. (Cloning the request to build a response
     // ourselves would break actix's routing, which needs the request uniquely owned.)
-    let response = next.call(req).await?.map_into_boxed_body();
+    let mut response = next.call(req).await?.map_into_boxed_body();
+    if is_options {
+        response = answer_options(response);
+    }
     let mut response = jsonify_error(response);
     if let Some(id) = request_id
         && let Ok(value) = HeaderValue::from_str(&id.0)
@@ -81,6 +86,24 @@ pub(crate) async fn request_context(
         tracing::info!(status, latency_ms, "request finished");
     }
     Ok(response)
+}
+
+/// `OPTIONS` answers 2xx on every path (CORS preflights are answered by the CORS middleware
+/// before this; this covers plain `OPTIONS` probes that no route handles).
+fn answer_options(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    if status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let (request, old) = response.into_parts();
+    let mut builder = HttpResponse::NoContent();
+    for (name, value) in old.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && name != header::ALLOW {
+            builder.append_header((name.clone(), value.clone()));
+        }
+    }
+    builder.insert_header((header::ALLOW, "GET, POST, PUT, PATCH, DELETE, OPTIONS"));
+    ServiceResponse::new(request, builder.finish())
 }
 
 fn is_json(response: &ServiceResponse<BoxBody>) -> bool {

@@ -65,13 +65,8 @@ fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Unknown routes: JSON 404; a bare `OPTIONS` (not a CORS preflight) gets 204.
+/// Unknown routes: JSON 404 naming the method and path.
 async fn fallback(req: HttpRequest) -> HttpResponse {
-    if req.method() == Method::OPTIONS {
-        return HttpResponse::NoContent()
-            .insert_header((header::ALLOW, "GET, POST, PUT, PATCH, DELETE, OPTIONS"))
-            .finish();
-    }
     let (code, _) = canonical(actix_web::http::StatusCode::NOT_FOUND);
     HttpResponse::NotFound().json(ErrorBody {
         detail: format!("No route for {} {}.", req.method(), req.path()),

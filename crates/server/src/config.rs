@@ -459,6 +459,7 @@ fn split_list(raw: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
+    #[allow(clippy::result_large_err, reason = "figment's Jail API fixes the error type")]
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut out = None;
         figment::Jail::expect_with(|jail| {
@@ -497,7 +498,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(s.access_token_expire_minutes, 15);
-        assert_eq!(s.jwt_secret_key.unwrap().expose(), "12345678");
+        assert_eq!(s.jwt_secret_key.as_ref().unwrap().expose(), "12345678");
         assert_eq!(
             s.admin_email_list(),
             ["boss@example.com", "ops@example.com"]
@@ -539,10 +540,12 @@ mod tests {
 
     #[test]
     fn debug_redacts_secrets() {
-        let mut s = Settings::default();
-        s.jwt_secret_key = Some(Secret::new("super-secret-jwt-key"));
-        s.database_url = Secret::new("postgres://pi:hunter2@db:5432/pi");
-        s.llm_api_key = Some(Secret::new("sk-live-abc"));
+        let s = Settings {
+            jwt_secret_key: Some(Secret::new("super-secret-jwt-key")),
+            database_url: Secret::new("postgres://pi:hunter2@db:5432/pi"),
+            llm_api_key: Some(Secret::new("sk-live-abc")),
+            ..Settings::default()
+        };
         let dbg = format!("{s:?}");
         assert!(!dbg.contains("super-secret-jwt-key"));
         assert!(!dbg.contains("hunter2"));

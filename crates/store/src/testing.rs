@@ -54,10 +54,16 @@ impl TestDatabase {
     ///
     /// # Panics
     /// If no temp directory can be created.
-    #[expect(clippy::expect_used, reason = "test helper: failing loudly is the point")]
+    #[expect(
+        clippy::expect_used,
+        reason = "test helper: failing loudly is the point"
+    )]
     pub fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temp dir for the test database");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("pi-test.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("pi-test.db").display()
+        );
         Self::Sqlite { dir, url }
     }
 
@@ -140,7 +146,7 @@ impl TestDatabase {
     }
 
     /// Removes the database (PostgreSQL); the SQLite directory goes when `self` drops.
-    pub async fn destroy(self) {
+    pub async fn destroy(&self) {
         self.drop_postgres().await;
     }
 }
@@ -159,6 +165,9 @@ mod tests {
             with_database("postgres://u:p@h/db?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(with_database("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

@@ -1,0 +1,237 @@
+//! Signup, login, `/auth/me`, admins.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{ADMIN_EMAIL, TestApp, error_body};
+
+crate::backend_tests!(
+    signup_returns_201_with_a_token_and_the_public_user,
+    register_is_an_alias_of_signup,
+    signup_then_login_then_me,
+    email_is_case_insensitive_and_unique,
+    concurrent_signups_with_one_email_create_one_user,
+    signup_lists_every_invalid_field,
+    missing_fields_are_422_not_400,
+    password_limits_are_bytes,
+    display_name_limits,
+    unknown_email_and_wrong_password_get_the_same_answer,
+    admin_emails_make_admins,
+);
+
+async fn signup_returns_201_with_a_token_and_the_public_user(app: TestApp) {
+    let response = app
+        .signup("Ada@Example.com", "correct horse", "  Ada  ")
+        .await;
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert!(body["access_token"].as_str().unwrap().split('.').count() == 3);
+    let user = &body["user"];
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["display_name"], "Ada");
+    assert_eq!(user["is_admin"], false);
+    assert_eq!(user["agent_id"], Value::Null);
+    assert_eq!(user["personas"], json!([]));
+    assert!(user.get("hashed_password").is_none() && user.get("password").is_none());
+    // RFC 3339 timestamps.
+    let created = user["created_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(created).is_ok(),
+        "{created}"
+    );
+}
+
+async fn register_is_an_alias_of_signup(app: TestApp) {
+    let response = app
+        .post_json(
+            "/auth/register",
+            &json!({"email": "reg@example.com", "password": "password123", "display_name": "R"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        app.login("reg@example.com", "password123").await.status(),
+        200
+    );
+}
+
+async fn signup_then_login_then_me(app: TestApp) {
+    let signup: Value = app
+        .signup("grace@example.com", "hopper-1906", "Grace")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let response = app.login("GRACE@example.com ", "hopper-1906").await;
+    assert_eq!(response.status(), 200);
+    let login: Value = response.json().await.unwrap();
+    assert_eq!(login["user"]["id"], signup["user"]["id"]);
+    let token = login["access_token"].as_str().unwrap();
+
+    let response = app.me(token).await;
+    assert_eq!(response.status(), 200);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["id"], signup["user"]["id"]);
+    assert_eq!(me["email"], "grace@example.com");
+    assert_eq!(me["display_name"], "Grace");
+}
+
+async fn email_is_case_insensitive_and_unique(app: TestApp) {
+    assert_eq!(
+        app.signup("dup@example.com", "password123", "A")
+            .await
+            .status(),
+        201
+    );
+    let response = app.signup("DUP@example.COM", "password456", "B").await;
+    error_body(response, 409, "email_taken").await;
+    // The first password still works; the second never took effect.
+    assert_eq!(
+        app.login("dup@example.com", "password123").await.status(),
+        200
+    );
+    assert_eq!(
+        app.login("dup@example.com", "password456").await.status(),
+        401
+    );
+}
+
+async fn concurrent_signups_with_one_email_create_one_user(app: TestApp) {
+    let app = std::sync::Arc::new(app);
+    let attempts = (0..8).map(|i| {
+        let app = std::sync::Arc::clone(&app);
+        tokio::spawn(async move {
+            app.signup("race@example.com", &format!("password-{i}"), "Racer")
+                .await
+                .status()
+                .as_u16()
+        })
+    });
+    let mut statuses: Vec<u16> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    statuses.sort_unstable();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+}
+
+async fn signup_lists_every_invalid_field(app: TestApp) {
+    let response = app
+        .post_json(
+            "/auth/signup",
+            &json!({"email": "not-an-email", "password": "short", "display_name": ""}),
+        )
+        .await;
+    let body = error_body(response, 422, "validation_error").await;
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["email", "password", "display_name"]);
+    for e in body["errors"].as_array().unwrap() {
+        assert!(!e["message"].as_str().unwrap().is_empty());
+    }
+}
+
+async fn missing_fields_are_422_not_400(app: TestApp) {
+    let response = app.post_json("/auth/signup", &json!({})).await;
+    let body = error_body(response, 422, "validation_error").await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 3);
+    let response = app
+        .post_json(
+            "/auth/signup",
+            &json!({"email": 42, "password": "x", "display_name": "y"}),
+        )
+        .await;
+    let body = error_body(response, 422, "validation_error").await;
+    assert_eq!(body["errors"][0]["field"], "email");
+    let response = app.post_json("/auth/login", &json!(["a", "b"])).await;
+    error_body(response, 422, "validation_error").await;
+}
+
+async fn password_limits_are_bytes(app: TestApp) {
+    let max = "p".repeat(72);
+    assert_eq!(app.signup("max@example.com", &max, "M").await.status(), 201);
+    assert_eq!(app.login("max@example.com", &max).await.status(), 200);
+    let body = error_body(
+        app.signup("over@example.com", &"p".repeat(73), "O").await,
+        422,
+        "validation_error",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "password");
+    // 25 × '€' is 25 characters but 75 bytes: refused, because bcrypt would cut it.
+    error_body(
+        app.signup("euro@example.com", &"€".repeat(25), "E").await,
+        422,
+        "validation_error",
+    )
+    .await;
+    error_body(
+        app.signup("seven@example.com", "1234567", "S").await,
+        422,
+        "validation_error",
+    )
+    .await;
+}
+
+async fn display_name_limits(app: TestApp) {
+    assert_eq!(
+        app.signup("long@example.com", "password123", &"n".repeat(255))
+            .await
+            .status(),
+        201
+    );
+    let body = error_body(
+        app.signup("longer@example.com", "password123", &"n".repeat(256))
+            .await,
+        422,
+        "validation_error",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "display_name");
+}
+
+async fn unknown_email_and_wrong_password_get_the_same_answer(app: TestApp) {
+    app.signup("known@example.com", "password123", "K").await;
+    let wrong_password = app.login("known@example.com", "password999").await;
+    let unknown_email = app.login("ghost@example.com", "password123").await;
+    let malformed_email = app.login("not an email", "password123").await;
+    let a = error_body(wrong_password, 401, "invalid_credentials").await;
+    let b = error_body(unknown_email, 401, "invalid_credentials").await;
+    let c = error_body(malformed_email, 401, "invalid_credentials").await;
+    assert_eq!(a, b);
+    assert_eq!(b, c);
+}
+
+async fn admin_emails_make_admins(app: TestApp) {
+    let body: Value = app
+        .signup(ADMIN_EMAIL, "password123", "Admin")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["user"]["is_admin"], true);
+    let token = body["access_token"].as_str().unwrap();
+    let me: Value = app.me(token).await.json().await.unwrap();
+    assert_eq!(me["is_admin"], true);
+    let other: Value = app
+        .signup("user@example.com", "password123", "User")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["user"]["is_admin"], false);
+}

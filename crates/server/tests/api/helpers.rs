@@ -1,0 +1,192 @@
+//! `spawn_app` and the `TestApp` helpers shared by all HTTP tests.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use pi_server::config::Secret;
+use pi_server::{Application, Environment, Settings};
+use pi_store::testing::TestDatabase;
+use pi_store::{Backend, Database};
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+
+/// The JWT secret of every test app (tests forge tokens with it).
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+/// Listed in `ADMIN_EMAILS` of every test app.
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+/// An origin allowed by CORS in every test app.
+pub const UI_ORIGIN: &str = "http://localhost:5173";
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub backend: Backend,
+    pub db: Database,
+    test_db: Arc<TestDatabase>,
+}
+
+/// Settings for a test app on `url`.
+pub fn test_settings(url: &str) -> Settings {
+    Settings {
+        database_url: Secret::new(url),
+        bind_addr: "127.0.0.1:0".into(),
+        environment: Environment::Test,
+        jwt_secret_key: Some(Secret::new(JWT_SECRET)),
+        bcrypt_cost: 4,
+        admin_emails: ADMIN_EMAIL.into(),
+        cors_allowed_origins: UI_ORIGIN.into(),
+        max_body_bytes: 64 * 1024,
+        ..Settings::default()
+    }
+}
+
+/// Starts the app on a fresh database of `backend`; `None` when PostgreSQL is skipped.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    let test_db = TestDatabase::new(backend).await?;
+    let app = Application::build(test_settings(test_db.url()))
+        .await
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.database().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Some(TestApp {
+        address,
+        client,
+        backend,
+        db,
+        test_db: Arc::new(test_db),
+    })
+}
+
+/// Runs `test` against a fresh app on `backend`, then removes the database even if the test
+/// panicked (the panic is re-raised afterwards).
+pub async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let test_db = Arc::clone(&app.test_db);
+    let outcome = tokio::spawn(test(app)).await;
+    test_db.destroy().await;
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+impl TestApp {
+    /// Makes the database unusable (PostgreSQL: dropped; SQLite: pool closed).
+    pub async fn take_database_down(&self) {
+        if !self.test_db.take_down().await {
+            self.db.clone().close().await.unwrap();
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_authed(&self, path: &str, token: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn signup(&self, email: &str, password: &str, display_name: &str) -> Response {
+        self.post_json(
+            "/auth/signup",
+            &json!({"email": email, "password": password, "display_name": display_name}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post_json(
+            "/auth/login",
+            &json!({"email": email, "password": password}),
+        )
+        .await
+    }
+
+    /// Signs up a user and returns their access token.
+    pub async fn signup_token(&self, email: &str) -> String {
+        let response = self
+            .signup(email, "correct horse battery", "Test User")
+            .await;
+        assert_eq!(response.status(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn me(&self, token: &str) -> Response {
+        self.get_authed("/auth/me", token).await
+    }
+}
+
+/// Reads a JSON error body and checks its shape.
+pub async fn error_body(response: Response, status: u16, code: &str) -> Value {
+    assert_eq!(response.status().as_u16(), status, "unexpected status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    assert!(
+        content_type.starts_with("application/json"),
+        "error content-type {content_type:?}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "body: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "detail missing: {body}"
+    );
+    body
+}
+
+/// Declares each listed `async fn name(app: TestApp)` as two tests,
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::helpers::run_on(pi_store::Backend::Sqlite, super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $crate::helpers::run_on(pi_store::Backend::Postgres, super::$name).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,12 @@
+//! HTTP integration tests: the real application on port 0, against a fresh SQLite file and a
+//! fresh PostgreSQL database. Every test in `backend_tests!` runs once per backend.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod auth;
+mod errors;
+mod health;
+mod http;
+mod process;
+mod tokens;

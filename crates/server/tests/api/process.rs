@@ -1,0 +1,119 @@
+//! The real binary: configuration errors at start-up, JSON logs, graceful shutdown.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+fn binary() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pi-server"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn production_without_jwt_secret_refuses_to_start() {
+    let output = binary()
+        .env("ENVIRONMENT", "production")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("JWT_SECRET_KEY"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_invalid_value_names_its_variable() {
+    let output = binary()
+        .env("ACCESS_TOKEN_EXPIRE_MINUTES", "an hour")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("ACCESS_TOKEN_EXPIRE_MINUTES"), "{stderr}");
+}
+
+/// Starts the binary on a temp SQLite file with JSON logs, makes a request with a known request
+/// id, checks the log line carries it, then sends SIGTERM and expects a clean exit.
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = binary()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("pi.db").display()),
+        )
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("LOG_FORMAT", "json")
+        .env("JWT_SECRET_KEY", "a-secret-that-must-never-be-logged-123")
+        .env("BCRYPT_COST", "4")
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+
+    let client = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/health");
+    let mut ok = false;
+    for _ in 0..100 {
+        if let Ok(r) = client
+            .get(&url)
+            .header("x-request-id", "trace-me-123")
+            .send()
+            .await
+        {
+            ok = r.status() == 200;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ok, "server did not come up");
+
+    let mut seen = false;
+    let mut all = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout(Duration::from_secs(5), lines.next_line())
+        .await
+        .unwrap_or(Ok(None))
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        all.push(line.clone());
+        if value["span"]["request_id"] == "trace-me-123" && value["message"] == "request finished" {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "no JSON log line with the request id: {all:#?}");
+    assert!(
+        all.iter()
+            .all(|l| !l.contains("a-secret-that-must-never-be-logged"))
+    );
+
+    let pid = child.id().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = tokio::time::timeout(Duration::from_secs(40), child.wait())
+        .await
+        .expect("server stops after SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
