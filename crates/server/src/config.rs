@@ -459,7 +459,10 @@ fn split_list(raw: &str) -> Vec<String> {
 mod tests {
     use super::*;
 
-    #[allow(clippy::result_large_err, reason = "figment's Jail API fixes the error type")]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the error type"
+    )]
     fn load(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         let mut out = None;
         figment::Jail::expect_with(|jail| {
