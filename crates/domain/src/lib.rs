@@ -4,7 +4,10 @@
 //! library: adapters implement the ports declared here, and services are written only against
 //! those ports (`Arc<dyn Port>`), so that tests can swap in mocks or a real database.
 
+pub mod admin;
+pub mod agent;
 pub mod auth;
+pub mod chat;
 pub mod health;
 pub mod user;
 pub mod validation;

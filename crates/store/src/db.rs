@@ -1,5 +1,7 @@
 //! Connecting, migrating and probing the database.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -52,7 +54,11 @@ pub enum StoreError {
 pub struct Database {
     conn: DatabaseConnection,
     backend: Backend,
+    statements: Arc<AtomicU64>,
 }
+
+/// Statements slower than this are logged as warnings.
+const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 
 /// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
 ///
@@ -90,13 +96,31 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
             options.max_connections(20).min_connections(1);
         }
     }
-    let conn = sea_orm::Database::connect(options)
+    let mut conn = sea_orm::Database::connect(options)
         .await
         .map_err(|source| StoreError::Connect {
             backend: backend.as_str(),
             source,
         })?;
-    Ok(Database { conn, backend })
+    let statements = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&statements);
+    conn.set_metric_callback(move |info| {
+        counter.fetch_add(1, Ordering::Relaxed);
+        if info.elapsed > SLOW_STATEMENT {
+            // The SQL text has placeholders only, never the bound values.
+            tracing::warn!(
+                elapsed_ms = info.elapsed.as_millis() as u64,
+                sql = %info.statement.sql,
+                failed = info.failed,
+                "slow SQL statement"
+            );
+        }
+    });
+    Ok(Database {
+        conn,
+        backend,
+        statements,
+    })
 }
 
 impl Database {
@@ -108,6 +132,12 @@ impl Database {
         Migrator::up(&self.conn, None)
             .await
             .map_err(StoreError::Migrate)
+    }
+
+    /// Statements executed through this pool since it opened (transaction BEGIN/COMMIT are
+    /// not counted). Used by tests and benchmarks to keep hot paths lean.
+    pub fn statements_executed(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// The backend in use.

@@ -3,10 +3,12 @@
 //! One code path serves both backends; backend differences are confined to [`connect`]
 //! (connection options) and to error translation.
 
+mod chat;
 mod db;
 pub mod entities;
 mod users;
 
+pub use chat::SeaOrmChatRepo;
 pub use db::{Backend, Database, DatabaseProbe, StoreError, connect};
 pub use users::SeaOrmUserRepo;
 

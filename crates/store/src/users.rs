@@ -5,6 +5,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use pi_domain::user::{
     CreateUserError, DisplayName, Email, NewUser, PasswordHash, RepoError, User, UserId, UserRepo,
 };
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};
 
 use crate::Database;
@@ -118,5 +119,51 @@ impl UserRepo for SeaOrmUserRepo {
             return Ok(None);
         }
         self.find_by_id(id).await
+    }
+
+    async fn set_agent_id_if_unset(
+        &self,
+        id: UserId,
+        agent_id: &str,
+    ) -> Result<Option<String>, RepoError> {
+        // Conditional update: only one writer can move agent_id from NULL to a value, on any
+        // number of processes.
+        users::Entity::update_many()
+            .col_expr(users::Column::AgentId, Expr::value(agent_id))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now()))
+            .filter(users::Column::Id.eq(id.0))
+            .filter(users::Column::AgentId.is_null())
+            .exec(self.db.connection())
+            .await
+            .map_err(repo_err("failed to set agent id"))?;
+        Ok(self.find_by_id(id).await?.and_then(|u| u.agent_id))
+    }
+
+    async fn clear_agent_id(&self, id: UserId, expected: &str) -> Result<(), RepoError> {
+        users::Entity::update_many()
+            .col_expr(users::Column::AgentId, Expr::value(Option::<String>::None))
+            .col_expr(users::Column::UpdatedAt, Expr::value(now()))
+            .filter(users::Column::Id.eq(id.0))
+            .filter(users::Column::AgentId.eq(expected))
+            .exec(self.db.connection())
+            .await
+            .map_err(repo_err("failed to clear agent id"))?;
+        Ok(())
+    }
+
+    async fn find_by_agent_ids(&self, agent_ids: &[String]) -> Result<Vec<User>, RepoError> {
+        let mut users = Vec::new();
+        // Bounded IN lists keep every statement well under both backends' parameter limits.
+        for chunk in agent_ids.chunks(500) {
+            let rows = users::Entity::find()
+                .filter(users::Column::AgentId.is_in(chunk.iter().cloned()))
+                .all(self.db.connection())
+                .await
+                .map_err(repo_err("failed to find users by agent"))?;
+            for row in rows {
+                users.push(to_domain(row)?);
+            }
+        }
+        Ok(users)
     }
 }

@@ -87,4 +87,28 @@ pub trait UserRepo: Send + Sync {
     /// # Errors
     /// [`RepoError`] on store failure.
     async fn set_admin(&self, id: UserId, is_admin: bool) -> Result<Option<User>, RepoError>;
+
+    /// Stores `agent_id` as the user's agent only if they have none yet (a conditional update,
+    /// safe across processes), and returns the user's agent id afterwards: `agent_id` if this
+    /// call won, the existing one otherwise; `None` if the user does not exist.
+    ///
+    /// # Errors
+    /// [`RepoError`].
+    async fn set_agent_id_if_unset(
+        &self,
+        id: UserId,
+        agent_id: &str,
+    ) -> Result<Option<String>, RepoError>;
+
+    /// Clears the user's agent id if it is still `expected` (the agent was found gone).
+    ///
+    /// # Errors
+    /// [`RepoError`].
+    async fn clear_agent_id(&self, id: UserId, expected: &str) -> Result<(), RepoError>;
+
+    /// The users owning any of these agents.
+    ///
+    /// # Errors
+    /// [`RepoError`].
+    async fn find_by_agent_ids(&self, agent_ids: &[String]) -> Result<Vec<User>, RepoError>;
 }

@@ -1,3 +1,5 @@
 //! SeaORM entities, one module per table.
 
+pub mod conversations;
+pub mod messages;
 pub mod users;

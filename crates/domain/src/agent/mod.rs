@@ -1,0 +1,367 @@
+//! Agents: the `AgentGateway` and `BlockStore` ports, their types, and the Pi agent template.
+//!
+//! The ports are shaped for both backends: the embedded runtime (in-process) and a Letta server
+//! (REST). Ids are opaque strings chosen by the backend (`agent-…`, `block-…` on Letta).
+
+mod template;
+
+pub use template::{PiAgentTemplate, TemplateError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::user::UserId;
+
+/// An agent's id, as the backend assigned it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AgentId(pub String);
+
+impl std::fmt::Display for AgentId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A memory block's id, as the backend assigned it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct BlockId(pub String);
+
+impl std::fmt::Display for BlockId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A core memory block to create.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSpec {
+    /// Label the agent sees (`human`, `agent_persona`, `qsr_real_estate_service_experience`).
+    pub label: String,
+    /// Initial value.
+    pub value: String,
+    /// Maximum value length, in characters.
+    pub limit: usize,
+    /// What the block is for; shown to the agent.
+    pub description: String,
+    /// The agent cannot edit a read-only block.
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// A core memory block as stored by the backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// Backend id.
+    pub id: BlockId,
+    /// Label.
+    pub label: String,
+    /// Current value.
+    pub value: String,
+    /// Maximum value length, in characters.
+    pub limit: usize,
+    /// Description shown to the agent.
+    pub description: String,
+    /// Whether the agent may edit it.
+    pub read_only: bool,
+}
+
+/// The JSON schema of a tool the agent may call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolSchema {
+    /// Tool name (`search_places`).
+    pub name: String,
+    /// What the tool does, for the model.
+    pub description: String,
+    /// JSON Schema of the arguments object.
+    pub parameters: serde_json::Value,
+}
+
+/// Everything needed to create an agent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSpec {
+    /// Agent name.
+    pub name: String,
+    /// System prompt.
+    pub system_prompt: String,
+    /// Blocks created for (and owned by) this agent.
+    pub memory_blocks: Vec<BlockSpec>,
+    /// Existing blocks to attach (shared persona blocks).
+    pub block_ids: Vec<BlockId>,
+    /// Tools the agent may call.
+    pub tools: Vec<ToolSchema>,
+    /// Model handle (`openai/gpt-4o`).
+    pub model: String,
+    /// Embedding handle, for backends that embed archival memory.
+    pub embedding: Option<String>,
+    /// Tags for filtering.
+    pub tags: Vec<String>,
+    /// Free-form metadata (e.g. `pi_user_id`).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// An agent as listed by the backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentSummary {
+    /// Backend id.
+    pub id: AgentId,
+    /// Name.
+    pub name: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last update, when the backend reports one.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// Tags.
+    pub tags: Vec<String>,
+}
+
+/// One step of an agent's turn, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AgentStep {
+    /// The model's private reasoning.
+    Reasoning {
+        /// Reasoning text.
+        text: String,
+    },
+    /// The model asked for a tool.
+    ToolCall {
+        /// Call id, pairs with the return.
+        call_id: String,
+        /// Tool name.
+        name: String,
+        /// Arguments as a JSON string.
+        arguments: String,
+    },
+    /// A tool's result.
+    ToolReturn {
+        /// Call id.
+        call_id: String,
+        /// Tool name.
+        name: String,
+        /// Output (JSON text).
+        output: String,
+        /// Whether the tool failed.
+        is_error: bool,
+    },
+    /// Text for the user.
+    Assistant {
+        /// Message text.
+        text: String,
+    },
+}
+
+/// Token usage of one turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Prompt tokens.
+    pub prompt_tokens: u64,
+    /// Completion tokens.
+    pub completion_tokens: u64,
+    /// Total tokens.
+    pub total_tokens: u64,
+    /// LLM calls made.
+    pub step_count: u32,
+}
+
+/// The agent's answer to one message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AgentReply {
+    /// Every step, in order.
+    pub steps: Vec<AgentStep>,
+    /// Usage.
+    pub usage: Usage,
+}
+
+impl AgentReply {
+    /// All assistant texts joined with blank lines: what the user sees.
+    pub fn assistant_text(&self) -> String {
+        self.steps
+            .iter()
+            .filter_map(|s| match s {
+                AgentStep::Assistant { text } if !text.trim().is_empty() => Some(text.trim()),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+}
+
+/// A message for an agent, with the user it is sent on behalf of (tools act for that user).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentMessage {
+    /// Text.
+    pub content: String,
+    /// The agent's owner, when known.
+    pub on_behalf_of: Option<UserId>,
+}
+
+/// An archival memory passage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Passage {
+    /// Backend id.
+    pub id: String,
+    /// Text.
+    pub content: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One page of a listing; `next_cursor` continues it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    /// Items of this page.
+    pub items: Vec<T>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+}
+
+/// Errors of every agent-backend operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AgentError {
+    /// The agent, block or passage does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend cannot be reached or failed (connection refused, 5xx, LLM failure).
+    #[error("agent backend unavailable: {0}")]
+    Unavailable(String),
+    /// The backend did not answer in time.
+    #[error("agent backend timed out")]
+    Timeout,
+    /// The backend refused the request (e.g. invalid model, value over a block's limit).
+    #[error("agent backend rejected the request: {0}")]
+    Rejected(String),
+}
+
+/// Agents: create, message, inspect, delete; archival memory.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait AgentGateway: Send + Sync {
+    /// Creates an agent with its blocks, attaches `spec.block_ids`, and returns its id.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Timeout` on backend failure; `Rejected` for an invalid spec; `NotFound`
+    /// when an attached block does not exist.
+    async fn create_agent(&self, spec: AgentSpec) -> Result<AgentId, AgentError>;
+
+    /// Sends a user message and returns the agent's whole turn.
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown agent; `Unavailable`/`Timeout`/`Rejected` otherwise.
+    async fn send_message(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+    ) -> Result<AgentReply, AgentError>;
+
+    /// One agent.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError>;
+
+    /// Agents, oldest first, `limit` per page, continuing after `cursor`.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Timeout`.
+    async fn list_agents(
+        &self,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<Page<AgentSummary>, AgentError>;
+
+    /// Deletes an agent (its own blocks go with it; shared blocks stay).
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn delete_agent(&self, agent: &AgentId) -> Result<(), AgentError>;
+
+    /// The agent's core memory blocks.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn agent_blocks(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError>;
+
+    /// Archival passages, newest first.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn archival_list(
+        &self,
+        agent: &AgentId,
+        limit: usize,
+    ) -> Result<Vec<Passage>, AgentError>;
+
+    /// Archival passages ranked by relevance to `query`.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn archival_search(
+        &self,
+        agent: &AgentId,
+        query: &str,
+        limit: usize,
+    ) -> Result<Vec<Passage>, AgentError>;
+
+    /// Stores a passage.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`, `Rejected` (empty content).
+    async fn archival_insert(
+        &self,
+        agent: &AgentId,
+        content: &str,
+        tags: Vec<String>,
+    ) -> Result<Passage, AgentError>;
+}
+
+/// Memory blocks, including blocks shared by several agents.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait BlockStore: Send + Sync {
+    /// Creates a standalone block (not attached to any agent).
+    ///
+    /// # Errors
+    /// `Rejected` (value over its limit), `Unavailable`, `Timeout`.
+    async fn create_block(&self, spec: BlockSpec) -> Result<Block, AgentError>;
+
+    /// One block.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn get_block(&self, block: &BlockId) -> Result<Block, AgentError>;
+
+    /// Blocks with this label.
+    ///
+    /// # Errors
+    /// `Unavailable`, `Timeout`.
+    async fn find_blocks_by_label(&self, label: &str) -> Result<Vec<Block>, AgentError>;
+
+    /// Replaces a block's value.
+    ///
+    /// # Errors
+    /// `NotFound`, `Rejected` (over the limit), `Unavailable`, `Timeout`.
+    async fn update_block_value(&self, block: &BlockId, value: &str) -> Result<Block, AgentError>;
+
+    /// Attaches a block to an agent; attaching twice is not an error.
+    ///
+    /// # Errors
+    /// `NotFound` (agent or block), `Unavailable`, `Timeout`.
+    async fn attach_block(&self, agent: &AgentId, block: &BlockId) -> Result<(), AgentError>;
+
+    /// Detaches a block from an agent; detaching a block that is not attached is not an error.
+    ///
+    /// # Errors
+    /// `NotFound` (agent or block), `Unavailable`, `Timeout`.
+    async fn detach_block(&self, agent: &AgentId, block: &BlockId) -> Result<(), AgentError>;
+
+    /// Agents the block is attached to.
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn agents_of_block(&self, block: &BlockId) -> Result<Vec<AgentId>, AgentError>;
+}

@@ -1,0 +1,401 @@
+//! The central use case (SPEC §5.1): conversations, and sending a message to the user's agent.
+
+use std::sync::Arc;
+
+use dashmap::DashMap;
+use tokio::sync::Mutex;
+
+use super::{
+    Conversation, ConversationCursor, ConversationId, ConversationRepo, Message, MessageRepo, Role,
+    title_from_message,
+};
+use crate::ValidationErrors;
+use crate::agent::{
+    AgentError, AgentGateway, AgentId, AgentMessage, AgentStep, BlockId, PiAgentTemplate,
+    ToolSchema,
+};
+use crate::user::{RepoError, User, UserId, UserRepo};
+
+/// Longest message accepted, in characters.
+pub const MAX_CONTENT_CHARS: usize = 16_000;
+/// Longest conversation title, in characters.
+pub const MAX_TITLE_CHARS: usize = 255;
+
+/// Errors of the chat use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Invalid input.
+    #[error("invalid input: {0}")]
+    Invalid(ValidationErrors),
+    /// No such conversation for this user.
+    #[error("conversation not found")]
+    NotFound,
+    /// The agent backend failed; the user message is stored.
+    #[error("agent unavailable: {0}")]
+    AgentUnavailable(String),
+    /// The agent backend timed out; the user message is stored.
+    #[error("agent timed out")]
+    AgentTimeout,
+    /// Infrastructure failure.
+    #[error("chat operation failed")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl From<RepoError> for ChatError {
+    fn from(e: RepoError) -> Self {
+        Self::Unexpected(e.0)
+    }
+}
+
+fn agent_failure(e: AgentError) -> ChatError {
+    match e {
+        AgentError::Timeout => ChatError::AgentTimeout,
+        AgentError::Unavailable(m) | AgentError::Rejected(m) | AgentError::NotFound(m) => {
+            ChatError::AgentUnavailable(m)
+        }
+    }
+}
+
+/// The result of sending a message.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    /// The stored user message.
+    pub user_message: Message,
+    /// The stored agent reply.
+    pub assistant_message: Message,
+    /// Every step of the agent's turn (reasoning, tool calls and returns, text).
+    pub steps: Vec<AgentStep>,
+}
+
+/// Finds the shared blocks a new agent of `user` must get (their personas' blocks).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait::async_trait]
+pub trait SharedBlocksForUser: Send + Sync {
+    /// Ids of the shared blocks to attach to a new agent of `user`.
+    ///
+    /// # Errors
+    /// [`RepoError`].
+    async fn shared_blocks_for(&self, user: UserId) -> Result<Vec<BlockId>, RepoError>;
+}
+
+/// Conversations, messages and the user's agent.
+pub struct ChatService {
+    users: Arc<dyn UserRepo>,
+    conversations: Arc<dyn ConversationRepo>,
+    messages: Arc<dyn MessageRepo>,
+    agents: Arc<dyn AgentGateway>,
+    template: Arc<PiAgentTemplate>,
+    tools: Vec<ToolSchema>,
+    shared_blocks: Option<Arc<dyn SharedBlocksForUser>>,
+    /// One agent creation at a time per user in this process (cross-process safety comes from
+    /// the conditional update in `UserRepo::set_agent_id_if_unset`).
+    creating: DashMap<UserId, Arc<Mutex<()>>>,
+}
+
+impl std::fmt::Debug for ChatService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatService")
+            .field("tools", &self.tools.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn validate_content(content: &str) -> Result<(), ChatError> {
+    let chars = content.chars().count();
+    if content.trim().is_empty() {
+        return Err(ChatError::Invalid(ValidationErrors::single(
+            "content",
+            "message must not be empty",
+        )));
+    }
+    if chars > MAX_CONTENT_CHARS {
+        return Err(ChatError::Invalid(ValidationErrors::single(
+            "content",
+            format!("message must be at most {MAX_CONTENT_CHARS} characters (got {chars})"),
+        )));
+    }
+    Ok(())
+}
+
+fn validate_title(title: &str) -> Result<String, ChatError> {
+    let title = title.trim();
+    if title.is_empty() {
+        return Err(ChatError::Invalid(ValidationErrors::single(
+            "title",
+            "title must not be empty",
+        )));
+    }
+    if title.chars().count() > MAX_TITLE_CHARS {
+        return Err(ChatError::Invalid(ValidationErrors::single(
+            "title",
+            format!("title must be at most {MAX_TITLE_CHARS} characters"),
+        )));
+    }
+    Ok(title.to_owned())
+}
+
+impl ChatService {
+    /// Builds the service. `tools` are the schemas every new Pi agent gets (filtered by the
+    /// template's tool list).
+    pub fn new(
+        users: Arc<dyn UserRepo>,
+        conversations: Arc<dyn ConversationRepo>,
+        messages: Arc<dyn MessageRepo>,
+        agents: Arc<dyn AgentGateway>,
+        template: Arc<PiAgentTemplate>,
+        tools: Vec<ToolSchema>,
+    ) -> Self {
+        Self {
+            users,
+            conversations,
+            messages,
+            agents,
+            template,
+            tools,
+            shared_blocks: None,
+            creating: DashMap::new(),
+        }
+    }
+
+    /// Attaches the source of persona shared blocks for new agents.
+    pub fn with_shared_blocks(mut self, source: Arc<dyn SharedBlocksForUser>) -> Self {
+        self.shared_blocks = Some(source);
+        self
+    }
+
+    /// Creates a conversation.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a bad title; [`ChatError::Unexpected`].
+    pub async fn create_conversation(
+        &self,
+        user: &User,
+        title: Option<String>,
+    ) -> Result<Conversation, ChatError> {
+        let title = title.map(|t| validate_title(&t)).transpose()?;
+        Ok(self
+            .conversations
+            .create(ConversationId::new(), user.id, title)
+            .await?)
+    }
+
+    /// A page of the user's conversations (newest activity first) and the next page's cursor.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`] for a limit outside 1–100 or a malformed cursor.
+    pub async fn list_conversations(
+        &self,
+        user: &User,
+        limit: u64,
+        before: Option<&str>,
+    ) -> Result<(Vec<Conversation>, Option<String>), ChatError> {
+        if !(1..=100).contains(&limit) {
+            return Err(ChatError::Invalid(ValidationErrors::single(
+                "limit",
+                "limit must be between 1 and 100",
+            )));
+        }
+        let cursor = match before {
+            None | Some("") => None,
+            Some(raw) => Some(ConversationCursor::decode(raw).ok_or_else(|| {
+                ChatError::Invalid(ValidationErrors::single("before", "invalid cursor"))
+            })?),
+        };
+        let mut page = self.conversations.list(user.id, limit + 1, cursor).await?;
+        let next = if page.len() as u64 > limit {
+            page.truncate(limit as usize);
+            page.last().map(|c| {
+                ConversationCursor {
+                    updated_at: c.updated_at,
+                    id: c.id,
+                }
+                .encode()
+            })
+        } else {
+            None
+        };
+        Ok((page, next))
+    }
+
+    /// Renames a conversation.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`], [`ChatError::NotFound`], [`ChatError::Unexpected`].
+    pub async fn rename_conversation(
+        &self,
+        user: &User,
+        id: ConversationId,
+        title: &str,
+    ) -> Result<Conversation, ChatError> {
+        let title = validate_title(title)?;
+        self.conversations
+            .rename(user.id, id, title)
+            .await?
+            .ok_or(ChatError::NotFound)
+    }
+
+    /// Deletes a conversation and its messages.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Unexpected`].
+    pub async fn delete_conversation(
+        &self,
+        user: &User,
+        id: ConversationId,
+    ) -> Result<(), ChatError> {
+        if self.conversations.delete(user.id, id).await? {
+            Ok(())
+        } else {
+            Err(ChatError::NotFound)
+        }
+    }
+
+    /// The conversation's messages, oldest first.
+    ///
+    /// # Errors
+    /// [`ChatError::NotFound`], [`ChatError::Unexpected`].
+    pub async fn messages(
+        &self,
+        user: &User,
+        id: ConversationId,
+    ) -> Result<Vec<Message>, ChatError> {
+        if self.conversations.get(user.id, id).await?.is_none() {
+            return Err(ChatError::NotFound);
+        }
+        Ok(self.messages.list(id).await?)
+    }
+
+    /// Sends a message (SPEC §5.1). The user message is stored first, so an agent failure never
+    /// loses it; no agent reply is stored unless the agent answered. The agent is called outside
+    /// any database transaction.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`], [`ChatError::NotFound`], [`ChatError::AgentUnavailable`],
+    /// [`ChatError::AgentTimeout`], [`ChatError::Unexpected`].
+    #[tracing::instrument(skip_all, fields(user_id = %user.id, conversation_id = %conversation))]
+    pub async fn send_message(
+        &self,
+        user: &User,
+        conversation: ConversationId,
+        content: String,
+    ) -> Result<Exchange, ChatError> {
+        validate_content(&content)?;
+        let title = title_from_message(&content);
+        let (user_message, _) = self
+            .messages
+            .append(user.id, conversation, Role::User, content.clone(), title)
+            .await?
+            .ok_or(ChatError::NotFound)?;
+
+        let reply = self.ask_agent(user, content).await?;
+        let text = reply.assistant_text();
+        if text.is_empty() {
+            return Err(ChatError::AgentUnavailable(
+                "the agent returned no answer".into(),
+            ));
+        }
+        let (assistant_message, _) = self
+            .messages
+            .append(user.id, conversation, Role::Agent, text, None)
+            .await?
+            // Deleted while the agent was thinking: the exchange has nowhere to go.
+            .ok_or(ChatError::NotFound)?;
+        Ok(Exchange {
+            user_message,
+            assistant_message,
+            steps: reply.steps,
+        })
+    }
+
+    /// Sends to the user's agent, creating it first if needed. If the stored agent no longer
+    /// exists on the backend, a new one is created once and the message re-sent.
+    async fn ask_agent(
+        &self,
+        user: &User,
+        content: String,
+    ) -> Result<crate::agent::AgentReply, ChatError> {
+        let message = AgentMessage {
+            content,
+            on_behalf_of: Some(user.id),
+        };
+        let agent = self.ensure_agent(user).await?;
+        match self.agents.send_message(&agent, message.clone()).await {
+            Err(AgentError::NotFound(_)) => {
+                tracing::warn!(agent_id = %agent, "user's agent is gone; creating a new one");
+                self.users.clear_agent_id(user.id, &agent.0).await?;
+                let mut fresh = user.clone();
+                fresh.agent_id = None;
+                let agent = self.ensure_agent(&fresh).await?;
+                self.agents
+                    .send_message(&agent, message)
+                    .await
+                    .map_err(agent_failure)
+            }
+            other => other.map_err(agent_failure),
+        }
+    }
+
+    /// The user's agent id, creating the agent exactly once (SPEC §5.1).
+    ///
+    /// # Errors
+    /// Agent failures as [`ChatError::AgentUnavailable`]/[`ChatError::AgentTimeout`].
+    pub async fn ensure_agent(&self, user: &User) -> Result<AgentId, ChatError> {
+        if let Some(id) = &user.agent_id {
+            return Ok(AgentId(id.clone()));
+        }
+        let lock = Arc::clone(self.creating.entry(user.id).or_default().value());
+        let result = {
+            let _guard = lock.lock().await;
+            self.create_agent_for(user).await
+        };
+        // Forget the per-user lock once nobody else waits on it.
+        self.creating
+            .remove_if(&user.id, |_, m| Arc::strong_count(m) <= 2);
+        result
+    }
+
+    async fn create_agent_for(&self, user: &User) -> Result<AgentId, ChatError> {
+        // Someone may have created it while we waited for the lock.
+        let current = self
+            .users
+            .find_by_id(user.id)
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        if let Some(id) = current.agent_id {
+            return Ok(AgentId(id));
+        }
+        let shared = match &self.shared_blocks {
+            Some(source) => source.shared_blocks_for(user.id).await?,
+            None => Vec::new(),
+        };
+        let spec = self
+            .template
+            .spec_for(&user.display_name, Some(user.id), shared, &self.tools);
+        let created = self
+            .agents
+            .create_agent(spec)
+            .await
+            .map_err(agent_failure)?;
+        let winner = self
+            .users
+            .set_agent_id_if_unset(user.id, &created.0)
+            .await?;
+        match winner {
+            Some(id) if id == created.0 => {
+                tracing::info!(agent_id = %created, "created the user's Pi agent");
+                Ok(created)
+            }
+            Some(id) => {
+                // Another process won the race: keep its agent, remove ours.
+                if let Err(e) = self.agents.delete_agent(&created).await {
+                    tracing::warn!(agent_id = %created, error = %e, "could not delete a duplicate agent");
+                }
+                Ok(AgentId(id))
+            }
+            None => Err(ChatError::NotFound),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

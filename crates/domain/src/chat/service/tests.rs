@@ -1,0 +1,323 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use chrono::Utc;
+
+use super::*;
+use crate::agent::{AgentReply, MockAgentGateway};
+use crate::chat::{MockConversationRepo, MockMessageRepo};
+use crate::user::{DisplayName, Email, MockUserRepo, PasswordHash};
+
+fn user(agent: Option<&str>) -> User {
+    User {
+        id: UserId::new(),
+        email: Email::parse("ada@example.com").unwrap(),
+        display_name: DisplayName::parse("Ada").unwrap(),
+        password_hash: PasswordHash::new("h"),
+        agent_id: agent.map(str::to_owned),
+        is_admin: false,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn conversation(owner: UserId, id: ConversationId) -> Conversation {
+    Conversation {
+        id,
+        user_id: owner,
+        title: None,
+        created_at: Utc::now(),
+        updated_at: Utc::now(),
+    }
+}
+
+fn stored(conv: ConversationId, role: Role, content: &str) -> Message {
+    Message {
+        id: super::super::MessageId::new(),
+        conversation_id: conv,
+        role,
+        content: content.into(),
+        created_at: Utc::now(),
+    }
+}
+
+fn text_reply(text: &str) -> AgentReply {
+    AgentReply {
+        steps: vec![AgentStep::Assistant { text: text.into() }],
+        usage: Default::default(),
+    }
+}
+
+type AppendLog = Arc<std::sync::Mutex<Vec<(Role, String, Option<String>)>>>;
+
+/// Messages repo that accepts appends to any conversation of `owner` and records them.
+fn messages_for(owner: UserId, log: AppendLog) -> MockMessageRepo {
+    let mut messages = MockMessageRepo::new();
+    messages
+        .expect_append()
+        .returning(move |who, conv, role, content, title| {
+            assert_eq!(who, owner);
+            log.lock().unwrap().push((role, content.clone(), title));
+            Ok(Some((
+                stored(conv, role, &content),
+                conversation(owner, conv),
+            )))
+        });
+    messages
+}
+
+fn service(
+    users: MockUserRepo,
+    messages: MockMessageRepo,
+    agents: MockAgentGateway,
+) -> ChatService {
+    ChatService::new(
+        Arc::new(users),
+        Arc::new(MockConversationRepo::new()),
+        Arc::new(messages),
+        Arc::new(agents),
+        Arc::new(PiAgentTemplate::builtin().unwrap()),
+        Vec::new(),
+    )
+}
+
+#[tokio::test]
+async fn first_message_creates_the_agent_once_and_stores_both_messages() {
+    let u = user(None);
+    let uid = u.id;
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut users = MockUserRepo::new();
+    let fresh = u.clone();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(fresh.clone())));
+    users
+        .expect_set_agent_id_if_unset()
+        .times(1)
+        .returning(|_, id| Ok(Some(id.to_owned())));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_create_agent()
+        .times(1)
+        .withf(|spec| {
+            spec.memory_blocks
+                .iter()
+                .any(|b| b.label == "human" && b.value.contains("Ada"))
+        })
+        .returning(|_| Ok(AgentId("agent-1".into())));
+    agents
+        .expect_send_message()
+        .withf(move |id, m| id.0 == "agent-1" && m.on_behalf_of == Some(uid))
+        .returning(|_, _| Ok(text_reply("Hi Ada")));
+    let svc = service(users, messages_for(uid, log.clone()), agents);
+    let conv = ConversationId::new();
+    let exchange = svc
+        .send_message(
+            &u,
+            conv,
+            "Which coffee chains are busiest in Austin?".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(exchange.assistant_message.content, "Hi Ada");
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].0, Role::User);
+    assert_eq!(
+        log[0].2.as_deref(),
+        Some("Which coffee chains are busiest in Austin")
+    );
+    assert_eq!(log[1].0, Role::Agent);
+    assert_eq!(log[1].2, None);
+}
+
+#[tokio::test]
+async fn concurrent_first_messages_create_one_agent() {
+    let u = user(None);
+    let uid = u.id;
+    let stored_agent = Arc::new(std::sync::Mutex::new(None::<String>));
+    let mut users = MockUserRepo::new();
+    let (s1, s2) = (stored_agent.clone(), stored_agent.clone());
+    let base = u.clone();
+    users.expect_find_by_id().returning(move |_| {
+        let mut v = base.clone();
+        v.agent_id = s1.lock().unwrap().clone();
+        Ok(Some(v))
+    });
+    users
+        .expect_set_agent_id_if_unset()
+        .returning(move |_, id| {
+            let mut slot = s2.lock().unwrap();
+            Ok(Some(slot.get_or_insert_with(|| id.to_owned()).clone()))
+        });
+    let creates = Arc::new(AtomicUsize::new(0));
+    let c = creates.clone();
+    let mut agents = MockAgentGateway::new();
+    agents.expect_create_agent().returning(move |_| {
+        let n = c.fetch_add(1, Ordering::SeqCst);
+        Ok(AgentId(format!("agent-{n}")))
+    });
+    agents
+        .expect_send_message()
+        .returning(|_, _| Ok(text_reply("ok")));
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let svc = Arc::new(service(users, messages_for(uid, log), agents));
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let svc = svc.clone();
+            let u = u.clone();
+            tokio::spawn(async move {
+                svc.send_message(&u, ConversationId::new(), format!("hello {i}"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(creates.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn losing_the_cross_process_race_deletes_the_extra_agent() {
+    let u = user(None);
+    let mut users = MockUserRepo::new();
+    let fresh = u.clone();
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(fresh.clone())));
+    users
+        .expect_set_agent_id_if_unset()
+        .returning(|_, _| Ok(Some("agent-winner".into())));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_create_agent()
+        .returning(|_| Ok(AgentId("agent-loser".into())));
+    agents
+        .expect_delete_agent()
+        .withf(|id| id.0 == "agent-loser")
+        .times(1)
+        .returning(|_| Ok(()));
+    let svc = service(users, MockMessageRepo::new(), agents);
+    assert_eq!(svc.ensure_agent(&u).await.unwrap().0, "agent-winner");
+}
+
+#[tokio::test]
+async fn agent_failure_keeps_the_user_message_and_stores_no_reply() {
+    for (error, expect_timeout) in [
+        (AgentError::Unavailable("connection refused".into()), false),
+        (AgentError::Timeout, true),
+    ] {
+        let u = user(Some("agent-1"));
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut agents = MockAgentGateway::new();
+        let e = error.clone();
+        agents
+            .expect_send_message()
+            .returning(move |_, _| Err(e.clone()));
+        let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
+        let err = svc
+            .send_message(&u, ConversationId::new(), "hello".into())
+            .await
+            .unwrap_err();
+        if expect_timeout {
+            assert!(matches!(err, ChatError::AgentTimeout), "{err:?}");
+        } else {
+            assert!(matches!(err, ChatError::AgentUnavailable(_)), "{err:?}");
+        }
+        let log = log.lock().unwrap();
+        assert_eq!(log.len(), 1, "only the user message is stored");
+        assert_eq!(log[0].0, Role::User);
+    }
+}
+
+#[tokio::test]
+async fn a_vanished_agent_is_replaced_once() {
+    let u = user(Some("agent-gone"));
+    let mut users = MockUserRepo::new();
+    users
+        .expect_clear_agent_id()
+        .withf(|_, expected| expected == "agent-gone")
+        .times(1)
+        .returning(|_, _| Ok(()));
+    let mut no_agent = u.clone();
+    no_agent.agent_id = None;
+    users
+        .expect_find_by_id()
+        .returning(move |_| Ok(Some(no_agent.clone())));
+    users
+        .expect_set_agent_id_if_unset()
+        .returning(|_, id| Ok(Some(id.to_owned())));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_send_message()
+        .withf(|id, _| id.0 == "agent-gone")
+        .returning(|_, _| Err(AgentError::NotFound("agent".into())));
+    agents
+        .expect_create_agent()
+        .times(1)
+        .returning(|_| Ok(AgentId("agent-new".into())));
+    agents
+        .expect_send_message()
+        .withf(|id, _| id.0 == "agent-new")
+        .returning(|_, _| Ok(text_reply("back")));
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let svc = service(users, messages_for(u.id, log), agents);
+    let exchange = svc
+        .send_message(&u, ConversationId::new(), "hello".into())
+        .await
+        .unwrap();
+    assert_eq!(exchange.assistant_message.content, "back");
+}
+
+#[tokio::test]
+async fn another_users_conversation_is_not_found_and_the_agent_is_not_called() {
+    let u = user(Some("agent-1"));
+    let mut messages = MockMessageRepo::new();
+    messages.expect_append().returning(|_, _, _, _, _| Ok(None));
+    // No expectations on the gateway: any call would fail the test.
+    let svc = service(MockUserRepo::new(), messages, MockAgentGateway::new());
+    let err = svc
+        .send_message(&u, ConversationId::new(), "hello".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::NotFound));
+}
+
+#[tokio::test]
+async fn empty_and_oversized_content_are_invalid() {
+    let u = user(Some("agent-1"));
+    let svc = service(
+        MockUserRepo::new(),
+        MockMessageRepo::new(),
+        MockAgentGateway::new(),
+    );
+    for content in [String::new(), "   \n".into(), "x".repeat(16_001)] {
+        let err = svc
+            .send_message(&u, ConversationId::new(), content)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ChatError::Invalid(_)));
+    }
+}
+
+#[tokio::test]
+async fn an_empty_agent_answer_is_a_failure_not_a_blank_reply() {
+    let u = user(Some("agent-1"));
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut agents = MockAgentGateway::new();
+    agents.expect_send_message().returning(|_, _| {
+        Ok(AgentReply {
+            steps: vec![AgentStep::Reasoning { text: "hmm".into() }],
+            usage: Default::default(),
+        })
+    });
+    let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
+    let err = svc
+        .send_message(&u, ConversationId::new(), "hello".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::AgentUnavailable(_)));
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
