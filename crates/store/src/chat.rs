@@ -178,7 +178,7 @@ impl MessageRepo for SeaOrmChatRepo {
             update = update.col_expr(
                 conversations::Column::Title,
                 Func::coalesce([
-                    Expr::col(conversations::Column::Title).into(),
+                    Expr::col(conversations::Column::Title),
                     Expr::value(title),
                 ])
                 .into(),
