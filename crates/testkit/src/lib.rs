@@ -358,7 +358,7 @@ impl AgentGateway for FakeAgentBackend {
             })
             .filter(|(score, _)| *score > 0)
             .collect();
-        scored.sort_by(|x, y| y.0.cmp(&x.0));
+        scored.sort_by_key(|(score, _)| std::cmp::Reverse(*score));
         Ok(scored
             .into_iter()
             .take(limit)
