@@ -7,7 +7,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use pi_domain::ValidationErrors;
+use pi_domain::admin::AdminError;
+use pi_domain::agent::AgentError;
 use pi_domain::auth::{AuthenticateError, LoginError, SignupError};
+use pi_domain::chat::ChatError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -166,6 +169,79 @@ impl From<AuthenticateError> for ApiError {
                 Self::unauthenticated(format!("Not authenticated: {reason}."))
             }
             AuthenticateError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+fn agent_unavailable() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "agent_unavailable",
+        "The assistant is unavailable right now. Your message was saved; please try again shortly.",
+    )
+}
+
+fn agent_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::GATEWAY_TIMEOUT,
+        "agent_timeout",
+        "The assistant took too long to answer. Your message was saved; please try again.",
+    )
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::Invalid(errors) => Self::validation(&errors),
+            ChatError::NotFound => Self::new(
+                StatusCode::NOT_FOUND,
+                "conversation_not_found",
+                "Conversation not found.",
+            ),
+            ChatError::AgentUnavailable(reason) => {
+                tracing::warn!(%reason, "agent unavailable");
+                agent_unavailable()
+            }
+            ChatError::AgentTimeout => {
+                tracing::warn!("agent timed out");
+                agent_timeout()
+            }
+            ChatError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<AdminError> for ApiError {
+    fn from(e: AdminError) -> Self {
+        match e {
+            AdminError::Forbidden => Self::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "This action requires an administrator.",
+            ),
+            AdminError::NotFound => {
+                Self::new(StatusCode::NOT_FOUND, "agent_not_found", "Agent not found.")
+            }
+            AdminError::UserNotFound => {
+                Self::new(StatusCode::NOT_FOUND, "user_not_found", "User not found.")
+            }
+            AdminError::AgentExists => Self::new(
+                StatusCode::CONFLICT,
+                "agent_exists",
+                "This user already has an agent.",
+            ),
+            AdminError::Invalid(errors) => Self::validation(&errors),
+            AdminError::Agent(AgentError::Timeout) => agent_timeout(),
+            AdminError::Agent(AgentError::Rejected(reason)) => Self::new(
+                StatusCode::BAD_GATEWAY,
+                "agent_rejected",
+                format!("The agent backend refused the request: {reason}"),
+            ),
+            AdminError::Agent(AgentError::Unavailable(reason) | AgentError::NotFound(reason)) => {
+                tracing::warn!(%reason, "agent backend unavailable");
+                agent_unavailable()
+            }
+            AdminError::Unexpected(_) => Self::internal(&e),
         }
     }
 }

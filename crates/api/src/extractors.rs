@@ -132,23 +132,39 @@ fn missing_field(message: &str) -> Option<String> {
     Some(rest.split('`').next()?.to_owned())
 }
 
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "Unsupported media type: send JSON with Content-Type: application/json.",
+    )
+}
+
+/// Reads the body within the configured limit; yields whether it was declared as JSON.
+fn read_body(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<(bool, web::Bytes), ApiError>> + 'static {
+    let json = is_json_content_type(req);
+    let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
+    let bytes = web::Bytes::from_request(req, payload);
+    async move {
+        let bytes = bytes.await.map_err(|e| body_error(&e, limit))?;
+        Ok((json, bytes))
+    }
+}
+
 impl<T: serde::de::DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let json = is_json_content_type(req);
-        let limit = req.app_data::<BodyLimit>().map_or(256 * 1024, |l| l.0);
-        let bytes = web::Bytes::from_request(req, payload);
+        let body = read_body(req, payload);
         Box::pin(async move {
+            let (json, bytes) = body.await?;
             if !json {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    "Unsupported media type: send JSON with Content-Type: application/json.",
-                ));
+                return Err(unsupported_media_type());
             }
-            let bytes = bytes.await.map_err(|e| body_error(&e, limit))?;
             parse_json(&bytes).map(JsonBody)
         })
     }
@@ -168,5 +184,30 @@ pub(crate) fn body_error(e: &actix_web::Error, limit: usize) -> ApiError {
             "bad_request",
             "The request body could not be read.",
         )
+    }
+}
+
+/// An optional JSON body: an empty body (with or without a content type) is `None`; anything
+/// else must be JSON, with the same errors as [`JsonBody`]. The chat UI creates conversations
+/// with no body, no content type and `Content-Length: 0`.
+#[derive(Debug)]
+pub struct OptionalJsonBody<T>(pub Option<T>);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_body(req, payload);
+        Box::pin(async move {
+            let (json, bytes) = body.await?;
+            if bytes.iter().all(u8::is_ascii_whitespace) {
+                return Ok(OptionalJsonBody(None));
+            }
+            if !json {
+                return Err(unsupported_media_type());
+            }
+            parse_json(&bytes).map(|v| OptionalJsonBody(Some(v)))
+        })
     }
 }

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{auth, health};
+use crate::routes::{agents, auth, chat, health};
 use crate::{ErrorBody, FieldErrorBody};
 
 /// Pi's API description; served at `/openapi.json` and browsable at `/docs/`.
@@ -22,12 +22,28 @@ use crate::{ErrorBody, FieldErrorBody};
         auth::register,
         auth::login,
         auth::me,
+        chat::legacy_message,
+        chat::create_conversation,
+        chat::list_conversations,
+        chat::rename_conversation,
+        chat::delete_conversation,
+        chat::list_messages,
+        chat::send_message,
+        agents::create_agent,
+        agents::list_agents,
+        agents::overview,
+        agents::message_agent,
+        agents::memory,
+        agents::archival,
+        agents::cleanup,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
     modifiers(&BearerScheme),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and access tokens"),
+        (name = "chat", description = "Conversations with the user's Pi agent"),
+        (name = "agents", description = "Agent admin API (any agent backend)"),
     )
 )]
 pub struct ApiDoc;

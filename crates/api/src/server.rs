@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::error::canonical;
 use crate::extractors::BodyLimit;
 use crate::middleware::{PiRootSpan, X_REQUEST_ID, request_context};
-use crate::{ApiDoc, AppState, ErrorBody, routes};
+use crate::{ApiDoc, ApiError, AppState, ErrorBody, routes};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -75,6 +75,25 @@ async fn fallback(req: HttpRequest) -> HttpResponse {
     })
 }
 
+/// A malformed query string is a 422 naming the problem.
+fn query_error(err: actix_web::error::QueryPayloadError, _: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::validation(&pi_domain::ValidationErrors::single("query", message)).into()
+}
+
+/// A path segment that cannot name anything (e.g. not a UUID) is a 404, like a missing resource.
+fn path_error(_: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    ApiError::new(
+        actix_web::http::StatusCode::NOT_FOUND,
+        "not_found",
+        format!("Nothing found at {}.", req.path()),
+    )
+    .into()
+}
+
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/docs/"))
@@ -100,6 +119,8 @@ pub fn serve(
             .app_data(data.clone())
             .app_data(BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
+            .app_data(web::QueryConfig::default().error_handler(query_error))
+            .app_data(web::PathConfig::default().error_handler(path_error))
             .configure(routes::configure)
             .route("/docs", web::get().to(docs_redirect))
             .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
+use pi_domain::admin::AgentAdminService;
 use pi_domain::auth::AuthService;
+use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
 
 /// Static facts about the running service, reported by `/health`.
@@ -21,6 +23,10 @@ pub struct ServiceInfo {
 pub struct AppState {
     /// Signup, login and token resolution.
     pub auth: Arc<AuthService>,
+    /// Conversations and messages.
+    pub chat: Arc<ChatService>,
+    /// The agent admin API.
+    pub admin: Arc<AgentAdminService>,
     /// Dependencies checked by `/health/ready`.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Service facts.

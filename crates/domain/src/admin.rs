@@ -385,3 +385,105 @@ impl AgentAdminService {
         Ok(report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+
+    use super::*;
+    use crate::agent::MockAgentGateway;
+    use crate::user::{Email, MockUserRepo, PasswordHash};
+
+    fn user(admin: bool, agent: Option<&str>) -> User {
+        User {
+            id: UserId::new(),
+            email: Email::parse("u@example.com").unwrap(),
+            display_name: DisplayName::parse("U").unwrap(),
+            password_hash: PasswordHash::new("h"),
+            agent_id: agent.map(str::to_owned),
+            is_admin: admin,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn service(agents: MockAgentGateway) -> AgentAdminService {
+        AgentAdminService::new(
+            Arc::new(MockUserRepo::new()),
+            Arc::new(agents),
+            Arc::new(PiAgentTemplate::builtin().unwrap()),
+            Vec::new(),
+        )
+    }
+
+    #[tokio::test]
+    async fn non_admins_are_refused_before_any_backend_call() {
+        // No expectations: any gateway call would fail the test.
+        let svc = service(MockAgentGateway::new());
+        let caller = user(false, Some("agent-mine"));
+        assert!(matches!(
+            svc.list_agents(&caller).await,
+            Err(AdminError::Forbidden)
+        ));
+        assert!(matches!(
+            svc.cleanup(&caller).await,
+            Err(AdminError::Forbidden)
+        ));
+        assert!(matches!(
+            svc.message(&caller, &AgentId("agent-mine".into()), "hi".into())
+                .await,
+            Err(AdminError::Forbidden)
+        ));
+        assert!(matches!(
+            svc.create_agent(&caller, None, None).await,
+            Err(AdminError::Forbidden)
+        ));
+    }
+
+    #[tokio::test]
+    async fn someone_elses_agent_is_not_found() {
+        let svc = service(MockAgentGateway::new());
+        let caller = user(false, Some("agent-mine"));
+        let other = AgentId("agent-theirs".into());
+        assert!(matches!(
+            svc.memory(&caller, &other).await,
+            Err(AdminError::NotFound)
+        ));
+        assert!(matches!(
+            svc.archival(&caller, &other, 7, None).await,
+            Err(AdminError::NotFound)
+        ));
+    }
+
+    #[tokio::test]
+    async fn owner_reads_memory_and_archival_limits_are_checked() {
+        let mut agents = MockAgentGateway::new();
+        agents
+            .expect_agent_blocks()
+            .times(1)
+            .returning(|_| Ok(Vec::new()));
+        agents
+            .expect_archival_search()
+            .withf(|_, q, limit| q == "drive thru" && *limit == 3)
+            .times(1)
+            .returning(|_, _, _| Ok(Vec::new()));
+        let svc = service(agents);
+        let caller = user(false, Some("agent-mine"));
+        let mine = AgentId("agent-mine".into());
+        assert!(svc.memory(&caller, &mine).await.unwrap().is_empty());
+        assert!(matches!(
+            svc.archival(&caller, &mine, 0, None).await,
+            Err(AdminError::Invalid(_))
+        ));
+        assert!(matches!(
+            svc.archival(&caller, &mine, 201, None).await,
+            Err(AdminError::Invalid(_))
+        ));
+        assert!(
+            svc.archival(&caller, &mine, 3, Some(" drive thru "))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}

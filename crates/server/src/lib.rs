@@ -3,9 +3,11 @@
 //! This crate only wires: it reads [`Settings`], builds the adapters (store, security), builds
 //! the domain services on them, and hands them to the HTTP adapter.
 
+pub mod agents;
 pub mod config;
 pub mod startup;
 pub mod telemetry;
 
+pub use agents::AgentBackend;
 pub use config::{ConfigError, Environment, Settings};
 pub use startup::Application;

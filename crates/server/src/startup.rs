@@ -7,10 +7,15 @@ use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context;
 use pi_api::{AppState, HttpConfig, ServiceInfo};
 use pi_auth::{BcryptHasher, JwtTokenService};
+use pi_domain::admin::AgentAdminService;
+use pi_domain::agent::PiAgentTemplate;
 use pi_domain::auth::AuthService;
-use pi_store::{Database, DatabaseProbe, SeaOrmUserRepo};
+use pi_domain::chat::ChatService;
+use pi_domain::health::HealthProbe;
+use pi_store::{Database, DatabaseProbe, SeaOrmChatRepo, SeaOrmUserRepo};
 use rand::RngCore;
 
+use crate::agents::AgentBackend;
 use crate::config::{Environment, Settings, redact_url};
 
 /// A built, not yet running, server.
@@ -65,6 +70,17 @@ impl Application {
     /// # Errors
     /// When the database is unusable or the address cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let agents = AgentBackend::from_settings(&settings);
+        Self::build_with(settings, agents).await
+    }
+
+    /// Like [`Application::build`], with an explicit agent backend (tests use a fake one).
+    ///
+    /// # Errors
+    /// When the database is unusable, the agent template is broken, or the address cannot be
+    /// bound.
+    pub async fn build_with(settings: Settings, agents: AgentBackend) -> anyhow::Result<Self> {
+        let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
         let db = connect_and_migrate(&settings).await?;
 
         let users = Arc::new(SeaOrmUserRepo::new(db.clone()));
@@ -74,15 +90,36 @@ impl Application {
             settings.access_token_expire_minutes,
         ));
         let auth = Arc::new(AuthService::new(
-            users,
+            users.clone(),
             hasher,
             tokens,
             settings.admin_email_list(),
         ));
+        let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
+        // Tool schemas arrive with the analytics tool registry; agents get none until then.
+        let tools = Vec::new();
+        let chat = Arc::new(ChatService::new(
+            users.clone(),
+            chat_repo.clone(),
+            chat_repo,
+            agents.gateway.clone(),
+            template.clone(),
+            tools.clone(),
+        ));
+        let admin = Arc::new(AgentAdminService::new(
+            users,
+            agents.gateway.clone(),
+            template,
+            tools,
+        ));
+        let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
+        probes.extend(agents.probe.clone());
 
         let state = AppState {
             auth: Arc::clone(&auth),
-            probes: vec![Arc::new(DatabaseProbe::new(db.clone()))],
+            chat,
+            admin,
+            probes,
             info: ServiceInfo {
                 name: "pi-backend",
                 version: env!("CARGO_PKG_VERSION"),

@@ -177,11 +177,8 @@ impl MessageRepo for SeaOrmChatRepo {
         if let Some(title) = title_if_unset {
             update = update.col_expr(
                 conversations::Column::Title,
-                Func::coalesce([
-                    Expr::col(conversations::Column::Title),
-                    Expr::value(title),
-                ])
-                .into(),
+                Func::coalesce([Expr::col(conversations::Column::Title), Expr::value(title)])
+                    .into(),
             );
         }
         let updated = update

@@ -1,6 +1,8 @@
 //! HTTP routes, one module per resource.
 
+pub(crate) mod agents;
 pub(crate) mod auth;
+pub(crate) mod chat;
 pub(crate) mod health;
 
 use actix_web::web;
@@ -9,4 +11,6 @@ use actix_web::web;
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     health::configure(cfg);
     auth::configure(cfg);
+    chat::configure(cfg);
+    agents::configure(cfg);
 }

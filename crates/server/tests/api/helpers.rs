@@ -4,9 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use pi_server::config::Secret;
-use pi_server::{Application, Environment, Settings};
+use pi_server::{AgentBackend, Application, Environment, Settings};
 use pi_store::testing::TestDatabase;
 use pi_store::{Backend, Database};
+use pi_testkit::FakeAgentBackend;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 
@@ -23,6 +24,8 @@ pub struct TestApp {
     pub client: Client,
     pub backend: Backend,
     pub db: Database,
+    /// The scriptable agent backend behind this app.
+    pub agents: Arc<FakeAgentBackend>,
     test_db: Arc<TestDatabase>,
 }
 
@@ -44,9 +47,13 @@ pub fn test_settings(url: &str) -> Settings {
 /// Starts the app on a fresh database of `backend`; `None` when PostgreSQL is skipped.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     let test_db = TestDatabase::new(backend).await?;
-    let app = Application::build(test_settings(test_db.url()))
-        .await
-        .expect("application builds");
+    let agents = Arc::new(FakeAgentBackend::new());
+    let app = Application::build_with(
+        test_settings(test_db.url()),
+        AgentBackend::from_adapter(agents.clone(), None),
+    )
+    .await
+    .expect("application builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.database().clone();
     tokio::spawn(app.run_until_stopped());
@@ -59,6 +66,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         client,
         backend,
         db,
+        agents,
         test_db: Arc::new(test_db),
     })
 }
@@ -143,6 +151,98 @@ impl TestApp {
 
     pub async fn me(&self, token: &str) -> Response {
         self.get_authed("/auth/me", token).await
+    }
+
+    pub async fn me_json(&self, token: &str) -> Value {
+        self.me(token).await.json().await.unwrap()
+    }
+
+    pub async fn post_authed(&self, path: &str, token: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST /chat/conversations` exactly as the chat UI sends it: no body, no content type.
+    pub async fn create_conversation(&self, token: &str) -> Value {
+        let response = self
+            .client
+            .post(self.url("/chat/conversations"))
+            .bearer_auth(token)
+            .header("content-length", "0")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        response.json().await.unwrap()
+    }
+
+    pub async fn send_message(&self, token: &str, conversation: &str, content: &str) -> Response {
+        self.post_authed(
+            &format!("/chat/conversations/{conversation}/messages"),
+            token,
+            &json!({"content": content}),
+        )
+        .await
+    }
+
+    pub async fn messages(&self, token: &str, conversation: &str) -> Response {
+        self.get_authed(
+            &format!("/chat/conversations/{conversation}/messages"),
+            token,
+        )
+        .await
+    }
+
+    /// A new conversation's id.
+    pub async fn conversation_id(&self, token: &str) -> String {
+        self.create_conversation(token).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `GET path` with a token, as JSON.
+    pub async fn get_json(&self, path: &str, token: &str) -> Value {
+        self.get_authed(path, token).await.json().await.unwrap()
+    }
+
+    /// Sends `n` messages (`<prefix> <i>`) to one conversation at once; returns the app back
+    /// and the statuses in send order.
+    pub async fn concurrent_sends(
+        self,
+        n: usize,
+        token: &str,
+        conversation: &str,
+        prefix: &str,
+    ) -> (Arc<Self>, Vec<u16>) {
+        let app = Arc::new(self);
+        let tasks: Vec<_> = (0..n)
+            .map(|i| {
+                let (app, token, id) = (app.clone(), token.to_owned(), conversation.to_owned());
+                let content = format!("{prefix} {i}");
+                tokio::spawn(async move {
+                    app.send_message(&token, &id, &content)
+                        .await
+                        .status()
+                        .as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for t in tasks {
+            statuses.push(t.await.unwrap());
+        }
+        (app, statuses)
+    }
+
+    /// Signs up the admin (listed in `ADMIN_EMAILS`) and returns their token.
+    pub async fn admin_token(&self) -> String {
+        self.signup_token(ADMIN_EMAIL).await
     }
 }
 

@@ -4,7 +4,9 @@
 
 mod helpers;
 
+mod agents;
 mod auth;
+mod chat;
 mod errors;
 mod health;
 mod http;

@@ -1,0 +1,162 @@
+//! Choosing the agent backend from configuration.
+//!
+//! `AGENT_BACKEND=embedded` (the in-process runtime) and `AGENT_BACKEND=letta` (the Letta REST
+//! adapter) are separate adapter crates still being built (see the open issues). Until one is
+//! wired, the server runs with [`UnavailableAgentBackend`]: every agent call answers "unavailable"
+//! with the reason, so chat requests get a clear 502 JSON error (the user message is still
+//! stored) and `/health/ready` reports the agent backend as not ready.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pi_domain::agent::{
+    AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentSummary, Block,
+    BlockId, BlockSpec, BlockStore, Page, Passage,
+};
+use pi_domain::health::HealthProbe;
+
+use crate::config::{AgentBackend as BackendKind, Settings};
+
+/// The adapters behind the agent ports, plus how to probe them.
+#[derive(Clone)]
+pub struct AgentBackend {
+    /// Agents.
+    pub gateway: Arc<dyn AgentGateway>,
+    /// Memory blocks.
+    pub blocks: Arc<dyn BlockStore>,
+    /// Readiness probe, reported as `agent_backend` by `/health/ready`.
+    pub probe: Option<Arc<dyn HealthProbe>>,
+}
+
+impl std::fmt::Debug for AgentBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentBackend").finish_non_exhaustive()
+    }
+}
+
+impl AgentBackend {
+    /// A backend from any adapter implementing both ports.
+    pub fn from_adapter<T>(adapter: Arc<T>, probe: Option<Arc<dyn HealthProbe>>) -> Self
+    where
+        T: AgentGateway + BlockStore + 'static,
+    {
+        Self {
+            gateway: adapter.clone(),
+            blocks: adapter,
+            probe,
+        }
+    }
+
+    /// The backend named by `AGENT_BACKEND`.
+    pub fn from_settings(settings: &Settings) -> Self {
+        let reason = match settings.agent_backend {
+            BackendKind::Embedded => {
+                "AGENT_BACKEND=embedded: the embedded agent runtime is not available in this build yet"
+            }
+            BackendKind::Letta => {
+                "AGENT_BACKEND=letta: the Letta adapter is not available in this build yet"
+            }
+        };
+        tracing::warn!(
+            reason,
+            "chat replies are disabled until an agent backend is available"
+        );
+        let adapter = Arc::new(UnavailableAgentBackend {
+            reason: reason.to_owned(),
+        });
+        Self::from_adapter(adapter.clone(), Some(adapter))
+    }
+}
+
+/// An agent backend that is configured but cannot serve: every call fails with `Unavailable`.
+#[derive(Debug, Clone)]
+pub struct UnavailableAgentBackend {
+    reason: String,
+}
+
+impl UnavailableAgentBackend {
+    fn err<T>(&self) -> Result<T, AgentError> {
+        Err(AgentError::Unavailable(self.reason.clone()))
+    }
+}
+
+#[async_trait]
+impl HealthProbe for UnavailableAgentBackend {
+    fn name(&self) -> &'static str {
+        "agent_backend"
+    }
+
+    async fn check(&self) -> Result<String, String> {
+        Err(self.reason.clone())
+    }
+}
+
+#[async_trait]
+impl AgentGateway for UnavailableAgentBackend {
+    async fn create_agent(&self, _: AgentSpec) -> Result<AgentId, AgentError> {
+        self.err()
+    }
+    async fn send_message(&self, _: &AgentId, _: AgentMessage) -> Result<AgentReply, AgentError> {
+        self.err()
+    }
+    async fn get_agent(&self, _: &AgentId) -> Result<AgentSummary, AgentError> {
+        self.err()
+    }
+    async fn list_agents(
+        &self,
+        _: usize,
+        _: Option<String>,
+    ) -> Result<Page<AgentSummary>, AgentError> {
+        self.err()
+    }
+    async fn delete_agent(&self, _: &AgentId) -> Result<(), AgentError> {
+        self.err()
+    }
+    async fn agent_blocks(&self, _: &AgentId) -> Result<Vec<Block>, AgentError> {
+        self.err()
+    }
+    async fn archival_list(&self, _: &AgentId, _: usize) -> Result<Vec<Passage>, AgentError> {
+        self.err()
+    }
+    async fn archival_search(
+        &self,
+        _: &AgentId,
+        _: &str,
+        _: usize,
+    ) -> Result<Vec<Passage>, AgentError> {
+        self.err()
+    }
+    async fn archival_insert(
+        &self,
+        _: &AgentId,
+        _: &str,
+        _: Vec<String>,
+    ) -> Result<Passage, AgentError> {
+        self.err()
+    }
+}
+
+#[async_trait]
+impl BlockStore for UnavailableAgentBackend {
+    async fn create_block(&self, _: BlockSpec) -> Result<Block, AgentError> {
+        self.err()
+    }
+    async fn get_block(&self, _: &BlockId) -> Result<Block, AgentError> {
+        self.err()
+    }
+    async fn find_blocks_by_label(&self, _: &str) -> Result<Vec<Block>, AgentError> {
+        self.err()
+    }
+    async fn update_block_value(&self, _: &BlockId, _: &str) -> Result<Block, AgentError> {
+        self.err()
+    }
+    async fn attach_block(&self, _: &AgentId, _: &BlockId) -> Result<(), AgentError> {
+        self.err()
+    }
+    async fn detach_block(&self, _: &AgentId, _: &BlockId) -> Result<(), AgentError> {
+        self.err()
+    }
+    async fn agents_of_block(&self, _: &BlockId) -> Result<Vec<AgentId>, AgentError> {
+        self.err()
+    }
+}
