@@ -4,6 +4,7 @@
 //! - `migrate` — apply database migrations to `DATABASE_URL` (default: the embedded SQLite file).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
+//! - `bench`   — criterion benchmarks (`cargo xtask bench chat`).
 
 use std::process::{Command, ExitCode};
 
@@ -41,6 +42,18 @@ fn test(extra: &[String]) -> Result<(), String> {
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--doc"]);
     run(doc)
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["bench", "--package", "pi-server"]);
+    match extra.first().map(String::as_str) {
+        None | Some("all") => {}
+        Some(name) => {
+            cmd.args(["--bench", name]);
+        }
+    }
+    run(cmd)
 }
 
 fn migrate() -> Result<(), String> {
@@ -106,9 +119,10 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("migrate") => migrate(),
+        Some("bench") => bench(&args[1..]),
         Some("arch") => arch(),
         Some("lint") => lint(),
-        _ => Err("usage: cargo xtask <test|migrate|arch|lint>".to_owned()),
+        _ => Err("usage: cargo xtask <test|migrate|arch|lint|bench [chat]>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

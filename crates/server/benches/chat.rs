@@ -1,0 +1,136 @@
+//! `POST /chat/conversations/{id}/messages` latency with a zero-latency fake agent, on SQLite and
+//! PostgreSQL: the cost of our server alone (HTTP, auth, SQL) per chat turn.
+//!
+//! Run with `cargo xtask bench chat`. Prints p50/p99 from 2,000 sequential requests per backend
+//! and criterion's estimate.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use pi_server::config::Secret;
+use pi_server::{AgentBackend, Application, Environment, Settings};
+use pi_store::Backend;
+use pi_store::testing::TestDatabase;
+use pi_testkit::FakeAgentBackend;
+use serde_json::{Value, json};
+
+struct Target {
+    base: String,
+    token: String,
+    conversation: String,
+    client: reqwest::Client,
+    _db: TestDatabase,
+}
+
+async fn start(backend: Backend) -> Option<Target> {
+    let db = TestDatabase::new(backend).await?;
+    let settings = Settings {
+        database_url: Secret::new(db.url()),
+        bind_addr: "127.0.0.1:0".into(),
+        environment: Environment::Test,
+        jwt_secret_key: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
+        bcrypt_cost: 4,
+        rust_log: "warn".into(),
+        ..Settings::default()
+    };
+    let fake = Arc::new(FakeAgentBackend::new());
+    let app = Application::build_with(settings, AgentBackend::from_adapter(fake, None))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let signup: Value = client
+        .post(format!("{base}/auth/signup"))
+        .json(&json!({"email": "bench@example.com", "password": "password123", "display_name": "Bench"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let conv: Value = client
+        .post(format!("{base}/chat/conversations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let target = Target {
+        base,
+        token,
+        conversation: conv["id"].as_str().unwrap().to_owned(),
+        client,
+        _db: db,
+    };
+    // The first message creates the agent; measure steady state.
+    send(&target).await;
+    Some(target)
+}
+
+async fn send(t: &Target) {
+    let response = t
+        .client
+        .post(format!(
+            "{}/chat/conversations/{}/messages",
+            t.base, t.conversation
+        ))
+        .bearer_auth(&t.token)
+        .json(&json!({"content": "Which coffee chains are busiest in Austin?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+}
+
+fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    (at(0.50), at(0.99))
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let full_run = std::env::args().any(|a| a == "--bench");
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(target) = rt.block_on(start(backend)) else {
+            eprintln!("SKIP {}: database unavailable", backend.as_str());
+            continue;
+        };
+        if full_run {
+            let mut samples: Vec<Duration> = rt.block_on(async {
+                let mut out = Vec::with_capacity(2000);
+                for _ in 0..2000 {
+                    let started = Instant::now();
+                    send(&target).await;
+                    out.push(started.elapsed());
+                }
+                out
+            });
+            let (p50, p99) = percentiles(&mut samples);
+            println!(
+                "chat turn, zero-latency agent, {}: p50 {:.3} ms, p99 {:.3} ms (n={})",
+                backend.as_str(),
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3,
+                samples.len()
+            );
+        }
+        c.bench_function(&format!("post_message/{}", backend.as_str()), |b| {
+            b.to_async(&rt).iter(|| send(&target));
+        });
+        rt.block_on(target._db.destroy());
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(200).measurement_time(Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);
