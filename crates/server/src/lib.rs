@@ -7,6 +7,7 @@ pub mod agents;
 pub mod config;
 pub mod startup;
 pub mod telemetry;
+pub mod tools;
 
 pub use agents::AgentBackend;
 pub use config::{ConfigError, Environment, Settings};

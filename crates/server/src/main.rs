@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use pi_server::{Application, Settings, startup, telemetry};
+use pi_server::{Application, Settings, startup, telemetry, tools};
 
 /// The Pi backend. Configuration comes from the environment (see README).
 #[derive(Debug, Parser)]
@@ -19,6 +19,13 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Run an analytics tool locally and print its JSON: `tool list` or `tool NAME 'JSON'`.
+    Tool {
+        /// `list`, or the tool's name.
+        name: String,
+        /// Arguments as JSON (default `{}`).
+        args: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -30,6 +37,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Some(Command::Tool { name, args }) = &cli.command {
+        return tools::run_cli(&settings, name, args.as_deref());
+    }
     telemetry::init(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -47,6 +57,7 @@ fn main() -> ExitCode {
                 let app = Application::build(settings).await?;
                 app.run_until_stopped().await?;
             }
+            Command::Tool { .. } => {}
             Command::Migrate => {
                 let db = startup::connect_and_migrate(&settings).await?;
                 tracing::info!(database = db.backend().as_str(), "migrations applied");

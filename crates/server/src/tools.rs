@@ -1,0 +1,76 @@
+//! The tool registry wiring and the `pi-server tool …` command.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use pi_domain::tools::{ToolContext, ToolRegistry, is_tool_error};
+use pi_places::{PlacesData, Scale};
+
+use crate::config::{PlacesScale, Settings};
+
+/// The analytics data-set scale named by `PLACES_SCALE`.
+pub fn places_scale(settings: &Settings) -> Scale {
+    match settings.places_scale {
+        PlacesScale::Small => Scale::Small,
+        PlacesScale::Default => Scale::Default,
+        PlacesScale::Large => Scale::Large,
+    }
+}
+
+/// Every tool of the service, over a lazily built analytics data set.
+pub fn build_registry(data: &Arc<PlacesData>) -> ToolRegistry {
+    let mut registry = ToolRegistry::new();
+    pi_places::register_tools(&mut registry, data);
+    registry
+}
+
+/// `pi-server tool list` prints every tool's schema; `pi-server tool NAME 'JSON'` runs one and
+/// prints its JSON. No server and no database are needed. Exit code 1 on a tool error.
+pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode {
+    let data = PlacesData::new(places_scale(settings), settings.places_seed);
+    let registry = build_registry(&data);
+    let print = |value: &serde_json::Value| match serde_json::to_string_pretty(value) {
+        Ok(text) => println!("{text}"),
+        Err(e) => eprintln!("pi-server: cannot print the result: {e}"),
+    };
+    if name == "list" {
+        let tools: Vec<serde_json::Value> = registry
+            .schemas()
+            .into_iter()
+            .map(|t| serde_json::json!({"name": t.name, "description": t.description, "parameters": t.parameters}))
+            .collect();
+        print(&serde_json::json!({ "tools": tools }));
+        return ExitCode::SUCCESS;
+    }
+    let args: serde_json::Value = match serde_json::from_str(args.unwrap_or("{}")) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("pi-server: the arguments are not valid JSON: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pi-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(registry.call(name, &ToolContext::default(), args)) {
+        Ok(value) => {
+            print(&value);
+            if is_tool_error(&value) {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("pi-server: {e}; run `pi-server tool list`");
+            ExitCode::from(2)
+        }
+    }
+}
