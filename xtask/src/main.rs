@@ -4,7 +4,7 @@
 //! - `migrate` — apply database migrations to `DATABASE_URL` (default: the embedded SQLite file).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench chat`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places]`).
 
 use std::process::{Command, ExitCode};
 
@@ -45,15 +45,24 @@ fn test(extra: &[String]) -> Result<(), String> {
 }
 
 fn bench(extra: &[String]) -> Result<(), String> {
-    let mut cmd = cargo();
-    cmd.args(["bench", "--package", "pi-server"]);
-    match extra.first().map(String::as_str) {
-        None | Some("all") => {}
-        Some(name) => {
-            cmd.args(["--bench", name]);
-        }
+    // Each benchmark lives in the crate it measures.
+    let targets: &[(&str, &str)] = &[("chat", "pi-server"), ("places", "pi-places")];
+    let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
+        None | Some("all") => targets.iter().collect(),
+        Some(name) => targets.iter().filter(|(b, _)| *b == name).collect(),
+    };
+    if wanted.is_empty() {
+        return Err(format!(
+            "unknown benchmark; one of: {}",
+            targets.iter().map(|t| t.0).collect::<Vec<_>>().join(", ")
+        ));
     }
-    run(cmd)
+    for (bench, package) in wanted {
+        let mut cmd = cargo();
+        cmd.args(["bench", "--package", package, "--bench", bench]);
+        run(cmd)?;
+    }
+    Ok(())
 }
 
 fn migrate() -> Result<(), String> {
@@ -122,7 +131,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("arch") => arch(),
         Some("lint") => lint(),
-        _ => Err("usage: cargo xtask <test|migrate|arch|lint|bench [chat]>".to_owned()),
+        _ => Err("usage: cargo xtask <test|migrate|arch|lint|bench [chat|places]>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agents, auth, chat, health};
+use crate::routes::{agents, auth, chat, health, tools};
 use crate::{ErrorBody, FieldErrorBody};
 
 /// Pi's API description; served at `/openapi.json` and browsable at `/docs/`.
@@ -36,6 +36,8 @@ use crate::{ErrorBody, FieldErrorBody};
         agents::memory,
         agents::archival,
         agents::cleanup,
+        tools::list_tools,
+        tools::run_tool,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
     modifiers(&BearerScheme),
@@ -44,6 +46,7 @@ use crate::{ErrorBody, FieldErrorBody};
         (name = "auth", description = "Accounts and access tokens"),
         (name = "chat", description = "Conversations with the user's Pi agent"),
         (name = "agents", description = "Agent admin API (any agent backend)"),
+        (name = "tools", description = "The agents' tools, for admins"),
     )
 )]
 pub struct ApiDoc;

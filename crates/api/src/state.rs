@@ -6,6 +6,7 @@ use pi_domain::admin::AgentAdminService;
 use pi_domain::auth::AuthService;
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
+use pi_domain::tools::ToolRegistry;
 
 /// Static facts about the running service, reported by `/health`.
 #[derive(Debug, Clone)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     /// The agent admin API.
     pub admin: Arc<AgentAdminService>,
+    /// Every tool the agents can call (admins can run them directly).
+    pub tools: Arc<ToolRegistry>,
     /// Dependencies checked by `/health/ready`.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Service facts.

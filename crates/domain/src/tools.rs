@@ -23,14 +23,73 @@ pub struct ToolContext {
     pub agent_id: Option<AgentId>,
 }
 
+/// A tool's result: JSON text, and whether it is an error (`{"error": "..."}`).
+///
+/// Tools hand back serialised JSON because every consumer wants text (the model's tool message,
+/// the HTTP body) and because large results serialise much faster from typed structs than
+/// through a `serde_json::Value` tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolOutput {
+    json: String,
+    is_error: bool,
+}
+
+impl ToolOutput {
+    /// A successful result from JSON text the tool produced itself.
+    pub fn from_json(json: String) -> Self {
+        Self {
+            json,
+            is_error: false,
+        }
+    }
+
+    /// A successful result from a JSON value.
+    pub fn from_value(value: &Value) -> Self {
+        Self::from_json(value.to_string())
+    }
+
+    /// An error result, `{"error": message}`.
+    pub fn error(message: impl std::fmt::Display) -> Self {
+        Self {
+            json: tool_error(message).to_string(),
+            is_error: true,
+        }
+    }
+
+    /// The JSON text.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// Whether the tool failed.
+    pub fn is_error(&self) -> bool {
+        self.is_error
+    }
+
+    /// The error message, if the tool failed.
+    pub fn error_message(&self) -> Option<String> {
+        if !self.is_error {
+            return None;
+        }
+        serde_json::from_str::<Value>(&self.json)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_str).map(str::to_owned))
+    }
+
+    /// The result parsed as a JSON value.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(&self.json).unwrap_or_else(tool_error)
+    }
+}
+
 /// One tool.
 #[async_trait]
 pub trait Tool: Send + Sync {
     /// Name, description and argument schema.
     fn schema(&self) -> ToolSchema;
 
-    /// Runs the tool. Failures are JSON `{"error": "..."}` naming the problem.
-    async fn call(&self, ctx: &ToolContext, args: Value) -> Value;
+    /// Runs the tool. Failures are `{"error": "..."}` naming the problem, never panics.
+    async fn call(&self, ctx: &ToolContext, args: Value) -> ToolOutput;
 }
 
 /// The tool asked for does not exist.
@@ -41,11 +100,6 @@ pub struct UnknownTool(pub String);
 /// Builds `{"error": message}`.
 pub fn tool_error(message: impl std::fmt::Display) -> Value {
     json!({ "error": message.to_string() })
-}
-
-/// Whether a tool result is an error result.
-pub fn is_tool_error(value: &Value) -> bool {
-    value.get("error").is_some_and(Value::is_string)
 }
 
 /// Every tool, by name.
@@ -90,11 +144,64 @@ impl ToolRegistry {
         name: &str,
         ctx: &ToolContext,
         args: Value,
-    ) -> Result<Value, UnknownTool> {
+    ) -> Result<ToolOutput, UnknownTool> {
         let tool = self
             .tools
             .get(name)
             .ok_or_else(|| UnknownTool(name.to_owned()))?;
         Ok(tool.call(ctx, args).await)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Echo;
+
+    #[async_trait]
+    impl Tool for Echo {
+        fn schema(&self) -> ToolSchema {
+            ToolSchema {
+                name: "echo".into(),
+                description: "Echoes its arguments.".into(),
+                parameters: json!({"type": "object"}),
+            }
+        }
+
+        async fn call(&self, ctx: &ToolContext, args: Value) -> ToolOutput {
+            if args.get("fail").is_some() {
+                return ToolOutput::error("asked to fail");
+            }
+            ToolOutput::from_value(
+                &json!({"args": args, "user": ctx.user_id.map(|u| u.to_string())}),
+            )
+        }
+    }
+
+    #[tokio::test]
+    async fn registry_runs_tools_by_name_and_reports_unknown_ones() {
+        let mut registry = ToolRegistry::new();
+        registry.register(Arc::new(Echo));
+        assert!(registry.contains("echo"));
+        assert_eq!(registry.schemas()[0].name, "echo");
+        let user = UserId::new();
+        let ctx = ToolContext {
+            user_id: Some(user),
+            agent_id: None,
+        };
+        let out = registry.call("echo", &ctx, json!({"x": 1})).await.unwrap();
+        assert!(!out.is_error());
+        assert_eq!(out.to_value()["user"], user.to_string());
+        let failed = registry
+            .call("echo", &ctx, json!({"fail": true}))
+            .await
+            .unwrap();
+        assert!(failed.is_error());
+        assert_eq!(failed.error_message().as_deref(), Some("asked to fail"));
+        assert_eq!(
+            registry.call("nope", &ctx, json!({})).await.unwrap_err(),
+            UnknownTool("nope".into())
+        );
     }
 }

@@ -149,6 +149,11 @@ pub struct Dataset {
     pub category_places: Vec<Vec<u32>>,
     /// Calendar factor per category per day.
     pub calendar: Vec<Vec<f32>>,
+    /// `YYYY-MM-DD` of every day index (formatting dates is slower than copying them).
+    pub day_labels: Vec<String>,
+    /// Expected 2025 visits per unit of base, per chain (independents: per category, after the
+    /// chains).
+    pub annual_factor: Vec<f64>,
     /// Sum of base visits and count per (metro, category), for benchmarks.
     pub metro_category: HashMap<(u16, Category), (f64, u32)>,
     zip_by_code: HashMap<u32, u32>,
@@ -460,6 +465,20 @@ impl Dataset {
             .iter()
             .map(|c| (0..DAYS).map(|d| model::calendar_factor(*c, d)).collect())
             .collect();
+        let day_labels = (0..DAYS).map(|d| model::date_of(d).to_string()).collect();
+        let year_start = DAYS - 365;
+        let annual = |category: Category, chain: u16| -> f64 {
+            let calendar: f64 = (year_start..DAYS)
+                .map(|d| f64::from(model::calendar_factor(category, d)))
+                .sum();
+            calendar * model::trend(chain, year_start + 182)
+        };
+        let annual_factor = CHAINS
+            .iter()
+            .enumerate()
+            .map(|(c, chain)| annual(chain.category, c as u16))
+            .chain(CATEGORIES.iter().map(|cat| annual(*cat, NONE)))
+            .collect();
         let zip_by_code = zips
             .iter()
             .enumerate()
@@ -477,6 +496,8 @@ impl Dataset {
             chain_places,
             category_places,
             calendar,
+            day_labels,
+            annual_factor,
             metro_category,
             zip_by_code,
         }

@@ -193,13 +193,13 @@ pub fn expected_visits(data: &Dataset, poi: &Poi, day: usize) -> f64 {
 
 /// Expected visits of a place over 2025 (its "annual visits").
 pub fn annual_visits(data: &Dataset, poi: &Poi) -> f64 {
-    let start = day_index(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap_or(FIRST_DAY));
-    // Trend varies slowly: use its mid-year value against the calendar's yearly sum.
-    let calendar: f64 = data.calendar[poi.category as usize][start..DAYS]
-        .iter()
-        .map(|f| f64::from(*f))
-        .sum();
-    f64::from(poi.base) * calendar * trend(poi.chain, start + 182)
+    // Precomputed: the calendar's 2025 sum times the mid-year trend of the chain.
+    let slot = if poi.chain == NONE {
+        CHAINS.len() + poi.category as usize
+    } else {
+        poi.chain as usize
+    };
+    f64::from(poi.base) * data.annual_factor[slot]
 }
 
 /// Average visits per visitor over a period of `days`.

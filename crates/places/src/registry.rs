@@ -8,11 +8,11 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use pi_domain::agent::ToolSchema;
-use pi_domain::tools::{Tool, ToolContext, ToolRegistry, tool_error};
+use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use serde_json::Value;
 
 use crate::dataset::{Dataset, Scale};
-use crate::tools::{TOOLS, ToolSpec, run};
+use crate::tools::{TOOLS, ToolSpec, run_json};
 
 /// A data set built on first use (or in the background), shared by every tool.
 #[derive(Debug)]
@@ -85,12 +85,19 @@ impl Tool for PlacesTool {
         }
     }
 
-    async fn call(&self, _ctx: &ToolContext, args: Value) -> Value {
+    async fn call(&self, _ctx: &ToolContext, args: Value) -> ToolOutput {
         let data = Arc::clone(&self.data);
         let name = self.spec.name;
-        match tokio::task::spawn_blocking(move || run(data.get(), name, args)).await {
-            Ok(value) => value,
-            Err(e) => tool_error(format!("{name} failed: {e}")),
+        match tokio::task::spawn_blocking(move || run_json(data.get(), name, args)).await {
+            Ok((json, false)) => ToolOutput::from_json(json),
+            Ok((json, true)) => {
+                let message = serde_json::from_str::<Value>(&json)
+                    .ok()
+                    .and_then(|v| v["error"].as_str().map(str::to_owned))
+                    .unwrap_or(json);
+                ToolOutput::error(message)
+            }
+            Err(e) => ToolOutput::error(format!("{name} failed: {e}")),
         }
     }
 }

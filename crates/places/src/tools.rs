@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Datelike, Months, NaiveDate};
 use schemars::JsonSchema;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::catalog::{CHAINS, Category, SEGMENTS, STREETS, affinity, name_parts};
@@ -22,6 +22,15 @@ use crate::rng::{hash, unit};
 /// A tool's outcome: JSON, or a message naming the problem.
 pub type ToolResult = Result<Value, String>;
 
+/// How a tool produces its result.
+#[derive(Debug, Clone, Copy)]
+pub enum Runner {
+    /// Builds a JSON value (small results).
+    Value(fn(&Dataset, Value) -> ToolResult),
+    /// Serialises typed structs straight to JSON text (large results); includes `metadata`.
+    Text(fn(&Dataset, Value) -> Result<String, String>),
+}
+
 /// A tool: name, description, argument schema and handler.
 #[derive(Debug, Clone, Copy)]
 pub struct ToolSpec {
@@ -32,7 +41,7 @@ pub struct ToolSpec {
     /// JSON Schema of the arguments.
     pub schema: fn() -> Value,
     /// Runs the tool.
-    pub run: fn(&Dataset, Value) -> ToolResult,
+    pub run: Runner,
     /// Example arguments (documentation and tests).
     pub example: fn() -> Value,
 }
@@ -55,19 +64,20 @@ fn parse<T: serde::de::DeserializeOwned>(args: Value) -> Result<T, String> {
     serde_json::from_value(args).map_err(|e| format!("invalid arguments: {e}"))
 }
 
-fn with_metadata(data: &Dataset, mut value: Value) -> Value {
-    if let Some(map) = value.as_object_mut() {
-        map.insert(
-            "metadata".into(),
-            json!({
+fn metadata(data: &Dataset) -> Value {
+    json!({
                 "synthetic": true,
                 "source": "Pi synthetic foot-traffic model over real US ZIP geography",
                 "note": "Brand names are real; every figure is synthetic and for demonstration only.",
                 "scale": data.scale.as_str(),
                 "seed": data.seed,
                 "data_range": {"start": FIRST_DAY.to_string(), "end": LAST_DAY.to_string()},
-            }),
-        );
+    })
+}
+
+fn with_metadata(data: &Dataset, mut value: Value) -> Value {
+    if let Some(map) = value.as_object_mut() {
+        map.insert("metadata".into(), metadata(data));
     }
     value
 }
@@ -577,22 +587,117 @@ fn daily_series(data: &Dataset, index: u32, range: Range) -> Vec<u64> {
         .collect()
 }
 
-fn bucket(daily: &[u64], range: Range, granularity: Granularity) -> Vec<(String, u64)> {
+/// Sums daily values into periods; labels are made only when a period starts.
+fn bucket(
+    data: &Dataset,
+    daily: &[u64],
+    range: Range,
+    granularity: Granularity,
+) -> Vec<(String, u64)> {
+    let first = day_index(range.start);
+    if granularity == Granularity::Day {
+        return daily
+            .iter()
+            .enumerate()
+            .map(|(offset, v)| (data.day_labels[first + offset].clone(), *v))
+            .collect();
+    }
+    let key = |date: NaiveDate| match granularity {
+        Granularity::Week => date.iso_week().week() + 100 * date.iso_week().year() as u32,
+        _ => date.month() + 100 * date.year() as u32,
+    };
     let mut out: Vec<(String, u64)> = Vec::new();
+    let mut current = None;
     for (offset, visits) in daily.iter().enumerate() {
-        let label = period_label(
-            range.start + chrono::Duration::days(offset as i64),
-            granularity,
-        );
+        let date = range.start + chrono::Duration::days(offset as i64);
+        let k = key(date);
         match out.last_mut() {
-            Some((last, total)) if *last == label => *total += visits,
-            _ => out.push((label, *visits)),
+            Some((_, total)) if current == Some(k) => *total += visits,
+            _ => {
+                current = Some(k);
+                out.push((period_label(date, granularity), *visits));
+            }
         }
     }
     out
 }
 
-fn get_place_summary(data: &Dataset, args: Value) -> ToolResult {
+#[derive(Serialize)]
+struct PeriodOut {
+    period: String,
+    visits: u64,
+}
+
+#[derive(Serialize)]
+struct VisitsOut {
+    total: u64,
+    daily_average: f64,
+    by_period: Vec<PeriodOut>,
+}
+
+#[derive(Serialize)]
+struct BucketOut {
+    bucket: &'static str,
+    share: f64,
+}
+
+#[derive(Serialize)]
+struct DwellOut {
+    median_minutes: f64,
+    avg_minutes: f64,
+    histogram: Vec<BucketOut>,
+}
+
+#[derive(Serialize)]
+struct TrendOut {
+    yoy_change_pct: Option<f64>,
+    pop_change_pct: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct PlaceSummaryOut {
+    place: Value,
+    visits: VisitsOut,
+    visitors: u64,
+    visit_frequency: f64,
+    dwell: DwellOut,
+    hourly_distribution: Vec<f64>,
+    trend: TrendOut,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    benchmark: Option<Value>,
+}
+
+#[derive(Serialize)]
+struct RollupOut {
+    place_count: usize,
+    visits: VisitsOut,
+    visitors: u64,
+}
+
+#[derive(Serialize)]
+struct SummaryOut {
+    start_date: String,
+    end_date: String,
+    granularity: &'static str,
+    places: Vec<PlaceSummaryOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rollup: Option<RollupOut>,
+    metadata: Value,
+}
+
+fn visits_out(data: &Dataset, daily: &[u64], range: Range, granularity: Granularity) -> VisitsOut {
+    let total: u64 = daily.iter().sum();
+    VisitsOut {
+        total,
+        daily_average: round1(total as f64 / range.days() as f64),
+        by_period: bucket(data, daily, range, granularity)
+            .into_iter()
+            .map(|(period, visits)| PeriodOut { period, visits })
+            .collect(),
+    }
+}
+
+fn get_place_summary(data: &Dataset, args: Value) -> Result<String, String> {
     let args: PlaceSummaryArgs = parse(args)?;
     if args.place_ids.is_empty() || args.place_ids.len() > 20 {
         return Err("place_ids must list 1 to 20 place ids".into());
@@ -606,7 +711,7 @@ fn get_place_summary(data: &Dataset, args: Value) -> ToolResult {
     let granularity = args.granularity.unwrap_or_default();
     let mut rollup_daily = vec![0u64; range.days()];
     let mut rollup_visitors = 0.0;
-    let places: Vec<Value> = ids
+    let places: Vec<PlaceSummaryOut> = ids
         .iter()
         .map(|&i| {
             let p = &data.pois[i as usize];
@@ -621,63 +726,58 @@ fn get_place_summary(data: &Dataset, args: Value) -> ToolResult {
             let sum_over = |r: Option<Range>| -> Option<u64> {
                 r.map(|r| r.indexes().map(|d| daily_visits(data, i, d)).sum())
             };
-            let yoy = sum_over(range.previous_year()).and_then(|b| pct_change(total as f64, b as f64));
-            let pop = sum_over(range.previous_period()).and_then(|b| pct_change(total as f64, b as f64));
             let (median, mean, histogram) = dwell(p.category, p.seed);
-            let mut v = json!({
-                "place": place_json(data, i, None),
-                "visits": {
-                    "total": total,
-                    "daily_average": round1(total as f64 / range.days() as f64),
-                    "by_period": bucket(&daily, range, granularity)
-                        .into_iter()
-                        .map(|(period, visits)| json!({"period": period, "visits": visits}))
-                        .collect::<Vec<_>>(),
+            PlaceSummaryOut {
+                place: place_json(data, i, None),
+                visits: visits_out(data, &daily, range, granularity),
+                visitors: visitors.round() as u64,
+                visit_frequency: round3(frequency),
+                dwell: DwellOut {
+                    median_minutes: round1(median),
+                    avg_minutes: round1(mean),
+                    histogram: histogram
+                        .iter()
+                        .map(|(bucket, share)| BucketOut {
+                            bucket,
+                            share: round3(*share),
+                        })
+                        .collect(),
                 },
-                "visitors": visitors.round() as u64,
-                "visit_frequency": round3(frequency),
-                "dwell": {
-                    "median_minutes": round1(median),
-                    "avg_minutes": round1(mean),
-                    "histogram": histogram.iter().map(|(b, s)| json!({"bucket": b, "share": round3(*s)})).collect::<Vec<_>>(),
+                hourly_distribution: hourly_shares(p.category)
+                    .iter()
+                    .map(|s| round3(*s))
+                    .collect(),
+                trend: TrendOut {
+                    yoy_change_pct: sum_over(range.previous_year())
+                        .and_then(|b| pct_change(total as f64, b as f64)),
+                    pop_change_pct: sum_over(range.previous_period())
+                        .and_then(|b| pct_change(total as f64, b as f64)),
                 },
-                "hourly_distribution": hourly_shares(p.category).iter().map(|s| round3(*s)).collect::<Vec<_>>(),
-                "trend": {"yoy_change_pct": yoy, "pop_change_pct": pop},
-            });
-            if args.include_benchmark.unwrap_or(false)
-                && let Some(map) = v.as_object_mut()
-            {
-                map.insert("benchmark".into(), benchmark(data, i));
+                benchmark: args
+                    .include_benchmark
+                    .unwrap_or(false)
+                    .then(|| benchmark(data, i)),
             }
-            v
         })
         .collect();
-    let mut out = json!({
-        "start_date": range.start.to_string(),
-        "end_date": range.end.to_string(),
-        "granularity": match granularity { Granularity::Day => "day", Granularity::Week => "week", Granularity::Month => "month" },
-        "places": places,
+    let rollup = args.include_rollup.unwrap_or(false).then(|| RollupOut {
+        place_count: ids.len(),
+        visits: visits_out(data, &rollup_daily, range, granularity),
+        visitors: rollup_visitors.round() as u64,
     });
-    if args.include_rollup.unwrap_or(false)
-        && let Some(map) = out.as_object_mut()
-    {
-        let total: u64 = rollup_daily.iter().sum();
-        map.insert(
-            "rollup".into(),
-            json!({
-                "place_count": ids.len(),
-                "visits": {
-                    "total": total,
-                    "by_period": bucket(&rollup_daily, range, granularity)
-                        .into_iter()
-                        .map(|(period, visits)| json!({"period": period, "visits": visits}))
-                        .collect::<Vec<_>>(),
-                },
-                "visitors": rollup_visitors.round() as u64,
-            }),
-        );
-    }
-    Ok(out)
+    let out = SummaryOut {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        granularity: match granularity {
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        },
+        places,
+        rollup,
+        metadata: metadata(data),
+    };
+    serde_json::to_string(&out).map_err(|e| format!("could not encode the summary: {e}"))
 }
 
 fn benchmark(data: &Dataset, index: u32) -> Value {
@@ -1747,76 +1847,89 @@ pub const TOOLS: &[ToolSpec] = &[
         name: "search_places",
         description: "Find places (POIs) by geography (point and radius, bounding box, metro or polygon), category, chain, text, tags and minimum annual visits. Results have ids for the other tools, addresses and annual visits; with a point, they are sorted by distance and carry distance_km.",
         schema: schema_of::<SearchPlacesArgs>,
-        run: search_places,
+        run: Runner::Value(search_places),
         example: || json!({"geo": {"type": "point_radius", "lat": 30.27, "lon": -97.74, "radius_km": 5}, "categories": ["coffee"], "limit": 10}),
     },
     ToolSpec {
         name: "get_place_summary",
         description: "Foot-traffic summary of places over a date range: visits (total and by day, week or month), unique visitors, visit frequency, dwell time (median, average, histogram), hourly distribution, year-over-year and period-over-period change, optional benchmark vs the same category in the metro, optional rollup.",
         schema: schema_of::<PlaceSummaryArgs>,
-        run: get_place_summary,
+        run: Runner::Text(get_place_summary),
         example: || json!({"place_ids": ["place:0"], "start_date": "2025-01-01", "end_date": "2025-12-31", "granularity": "month", "include_benchmark": true}),
     },
     ToolSpec {
         name: "compare_performance",
         description: "Compare places, chains or categories (optionally within a metro) on visits, visitors, dwell, visits per sq ft or year-over-year change: monthly series and rankings.",
         schema: schema_of::<ComparePerformanceArgs>,
-        run: compare_performance,
-        example: || json!({"entities": [{"type": "chain", "id": "chain:starbucks", "metro": "austin"}, {"type": "chain", "id": "chain:dunkin", "metro": "austin"}], "start_date": "2025-01-01", "end_date": "2025-06-30", "metric": "visits"}),
+        run: Runner::Value(compare_performance),
+        example: || json!({"entities": [{"type": "chain", "id": "chain:starbucks", "metro": "new-york"}, {"type": "chain", "id": "chain:dunkin", "metro": "new-york"}], "start_date": "2025-01-01", "end_date": "2025-06-30", "metric": "visits"}),
     },
     ToolSpec {
         name: "get_trade_area_profile",
         description: "Where a place's visitors live: home ZIPs (or cities, or distance bands) with visits, share and distance, the median travel distance, and a polygon covering a given share of traffic (default 70%).",
         schema: schema_of::<TradeAreaArgs>,
-        run: get_trade_area_profile,
+        run: Runner::Value(get_trade_area_profile),
         example: || json!({"place_ids": ["place:0"], "start_date": "2025-01-01", "end_date": "2025-12-31", "output_geography": "zip", "traffic_volume_pct": 70}),
     },
     ToolSpec {
         name: "get_audience_profile",
         description: "Who visits places, chains or categories: age, income, household size, kids, education and lifestyle segments, each with an index vs the U.S. base (100 = national average).",
         schema: schema_of::<AudienceArgs>,
-        run: get_audience_profile,
+        run: Runner::Value(get_audience_profile),
         example: || json!({"entities": [{"type": "place", "id": "place:0"}], "start_date": "2025-01-01", "end_date": "2025-12-31", "dimensions": ["age", "income", "lifestyle"]}),
     },
     ToolSpec {
         name: "get_visit_flows",
         description: "Customer journeys: where visitors of a place were before and went after within a time window, grouped by place, chain or category.",
         schema: schema_of::<VisitFlowsArgs>,
-        run: get_visit_flows,
+        run: Runner::Value(get_visit_flows),
         example: || json!({"origin_place_ids": ["place:0"], "start_date": "2025-01-01", "end_date": "2025-03-31", "direction": "both", "group_by": "category", "window_after_minutes": 120}),
     },
     ToolSpec {
         name: "list_metros",
         description: "The metro areas covered (the 60 largest U.S. metros), with ids, 2020 census population, centre and place counts.",
         schema: schema_of::<ListMetrosArgs>,
-        run: list_metros,
+        run: Runner::Value(list_metros),
         example: || json!({}),
     },
     ToolSpec {
         name: "nearby_competitors",
         description: "Places of the same category near a place (other brands, or any if it is independent), by distance, with annual visits and an index vs the place.",
         schema: schema_of::<NearbyCompetitorsArgs>,
-        run: nearby_competitors,
+        run: Runner::Value(nearby_competitors),
         example: || json!({"place_id": "place:0", "radius_km": 3, "limit": 5}),
     },
     ToolSpec {
         name: "distance_between",
         description: "Great-circle distance between two places or metros, in km and miles.",
         schema: schema_of::<DistanceBetweenArgs>,
-        run: distance_between,
+        run: Runner::Value(distance_between),
         example: || json!({"from_id": "metro:austin", "to_id": "metro:dallas"}),
     },
 ];
 
-/// Runs a tool by name against a data set; errors become `{"error": ...}`.
-pub fn run(data: &Dataset, name: &str, args: Value) -> Value {
+/// Runs a tool by name; returns `(json text, is_error)`. Errors are `{"error": ...}`.
+pub fn run_json(data: &Dataset, name: &str, args: Value) -> (String, bool) {
+    let error = |message: String| (json!({ "error": message }).to_string(), true);
     match TOOLS.iter().find(|t| t.name == name) {
-        None => json!({"error": format!("unknown tool {name:?}")}),
-        Some(tool) => match (tool.run)(data, args) {
-            Ok(value) => with_metadata(data, value),
-            Err(message) => json!({"error": message}),
+        None => error(format!("unknown tool {name:?}")),
+        Some(tool) => match tool.run {
+            Runner::Value(f) => match f(data, args) {
+                Ok(value) => (with_metadata(data, value).to_string(), false),
+                Err(message) => error(message),
+            },
+            Runner::Text(f) => match f(data, args) {
+                Ok(text) => (text, false),
+                Err(message) => error(message),
+            },
         },
     }
+}
+
+/// Runs a tool by name and parses its JSON (convenient for tests and tools that post-process).
+pub fn run(data: &Dataset, name: &str, args: Value) -> Value {
+    let (text, _) = run_json(data, name, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| json!({ "error": e.to_string() }))
 }
 
 /// Convenience for tests: a date string of a day index.

@@ -2,6 +2,10 @@
 
 use std::process::ExitCode;
 
+/// mimalloc: markedly faster than the system allocator for JSON-heavy request handling.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use pi_server::{Application, Settings, startup, telemetry, tools};
 

@@ -17,6 +17,8 @@ use rand::RngCore;
 
 use crate::agents::AgentBackend;
 use crate::config::{Environment, Settings, redact_url};
+use crate::tools::{build_registry, places_scale};
+use pi_places::PlacesData;
 
 /// A built, not yet running, server.
 pub struct Application {
@@ -96,8 +98,11 @@ impl Application {
             settings.admin_email_list(),
         ));
         let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
-        // Tool schemas arrive with the analytics tool registry; agents get none until then.
-        let tools = Vec::new();
+        // The analytics data set is built in the background so start-up stays fast.
+        let places = PlacesData::new(places_scale(&settings), settings.places_seed);
+        places.spawn_build();
+        let registry = Arc::new(build_registry(&places));
+        let tools = registry.schemas();
         let chat = Arc::new(ChatService::new(
             users.clone(),
             chat_repo.clone(),
@@ -119,6 +124,7 @@ impl Application {
             auth: Arc::clone(&auth),
             chat,
             admin,
+            tools: registry,
             probes,
             info: ServiceInfo {
                 name: "pi-backend",

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use pi_domain::tools::{ToolContext, ToolRegistry, is_tool_error};
+use pi_domain::tools::{ToolContext, ToolRegistry};
 use pi_places::{PlacesData, Scale};
 
 use crate::config::{PlacesScale, Settings};
@@ -60,9 +60,9 @@ pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode 
         }
     };
     match runtime.block_on(registry.call(name, &ToolContext::default(), args)) {
-        Ok(value) => {
-            print(&value);
-            if is_tool_error(&value) {
+        Ok(output) => {
+            print(&output.to_value());
+            if output.is_error() {
                 ExitCode::FAILURE
             } else {
                 ExitCode::SUCCESS

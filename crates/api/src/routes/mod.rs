@@ -4,6 +4,7 @@ pub(crate) mod agents;
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod health;
+pub(crate) mod tools;
 
 use actix_web::web;
 
@@ -13,4 +14,5 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     auth::configure(cfg);
     chat::configure(cfg);
     agents::configure(cfg);
+    tools::configure(cfg);
 }

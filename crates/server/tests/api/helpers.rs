@@ -40,6 +40,7 @@ pub fn test_settings(url: &str) -> Settings {
         admin_emails: ADMIN_EMAIL.into(),
         cors_allowed_origins: UI_ORIGIN.into(),
         max_body_bytes: 64 * 1024,
+        places_scale: pi_server::config::PlacesScale::Small,
         ..Settings::default()
     }
 }

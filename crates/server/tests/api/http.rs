@@ -179,6 +179,8 @@ async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
         ("/letta/agents/{id}/memory", "get"),
         ("/letta/agents/{id}/archival", "get"),
         ("/letta/agents/cleanup", "post"),
+        ("/tools", "get"),
+        ("/tools/{name}", "post"),
     ] {
         assert!(
             doc["paths"][path][method].is_object(),

@@ -12,3 +12,4 @@ mod health;
 mod http;
 mod process;
 mod tokens;
+mod tools;

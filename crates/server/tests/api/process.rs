@@ -117,3 +117,59 @@ async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
 }
+
+#[tokio::test]
+async fn tool_command_prints_json_without_a_server() {
+    let output = binary()
+        .env("PLACES_SCALE", "small")
+        .args([
+            "tool",
+            "search_places",
+            r#"{"geo":{"type":"point_radius","lat":30.27,"lon":-97.74,"radius_km":10},"categories":["coffee"],"limit":5}"#,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let places = value["places"].as_array().unwrap();
+    assert!(!places.is_empty());
+    for p in places {
+        assert_eq!(p["category"], "coffee");
+        assert!(p["distance_km"].as_f64().unwrap() <= 10.0);
+        assert_eq!(p["state"], "TX");
+    }
+
+    let output = binary()
+        .env("PLACES_SCALE", "small")
+        .args(["tool", "list"])
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(value["tools"].as_array().unwrap().len(), 9);
+
+    let output = binary()
+        .env("PLACES_SCALE", "small")
+        .args([
+            "tool",
+            "get_place_summary",
+            r#"{"place_ids":["place:1"],"start_date":"2025-02-01","end_date":"2025-01-01"}"#,
+        ])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert!(
+        value["error"]
+            .as_str()
+            .unwrap()
+            .contains("before start_date")
+    );
+}
