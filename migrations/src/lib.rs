@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_users;
 mod m20261125_000002_create_chat;
+mod m20261125_000003_create_agent_runtime;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_users::Migration),
             Box::new(m20261125_000002_create_chat::Migration),
+            Box::new(m20261125_000003_create_agent_runtime::Migration),
         ]
     }
 }

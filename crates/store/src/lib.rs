@@ -3,11 +3,13 @@
 //! One code path serves both backends; backend differences are confined to [`connect`]
 //! (connection options) and to error translation.
 
+mod agent_store;
 mod chat;
 mod db;
 pub mod entities;
 mod users;
 
+pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
 pub use db::{Backend, Database, DatabaseProbe, StoreError, connect};
 pub use users::SeaOrmUserRepo;

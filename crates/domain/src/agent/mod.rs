@@ -3,6 +3,8 @@
 //! The ports are shaped for both backends: the embedded runtime (in-process) and a Letta server
 //! (REST). Ids are opaque strings chosen by the backend (`agent-…`, `block-…` on Letta).
 
+pub mod runtime;
+pub mod store;
 mod template;
 
 pub use template::{PiAgentTemplate, TemplateError};

@@ -2,4 +2,5 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod runtime;
 pub mod users;

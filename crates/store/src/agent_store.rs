@@ -1,0 +1,491 @@
+//! `AgentStore` (the embedded runtime's persistence port) over SeaORM.
+
+use async_trait::async_trait;
+use chrono::Utc;
+use pi_domain::agent::runtime::{ToolCall, query_terms, rank_bm25};
+use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
+use pi_domain::agent::{AgentError, AgentId, Block, BlockId, Passage};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+};
+
+use crate::Database;
+use crate::entities::runtime::{agents, blocks, links, messages, passages};
+use crate::users::now;
+
+/// Candidates fetched from SQL before ranking in Rust.
+const SEARCH_CANDIDATES: u64 = 500;
+
+/// [`AgentStore`] on the project's database.
+#[derive(Debug, Clone)]
+pub struct SeaOrmAgentStore {
+    db: Database,
+}
+
+impl SeaOrmAgentStore {
+    /// A store on `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+}
+
+fn unavailable(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> AgentError {
+    move |e| {
+        tracing::error!(error = %e, context, "agent store failed");
+        AgentError::Unavailable(format!("agent store: {context}"))
+    }
+}
+
+fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn agent_record(m: agents::Model) -> AgentRecord {
+    AgentRecord {
+        id: AgentId(m.id),
+        name: m.name,
+        system_prompt: m.system_prompt,
+        model: m.model,
+        tools: parse_list(&m.tools),
+        tags: parse_list(&m.tags),
+        metadata: serde_json::from_str(&m.metadata).unwrap_or_default(),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn block(m: blocks::Model) -> Block {
+    Block {
+        id: BlockId(m.id),
+        label: m.label,
+        value: m.value,
+        limit: usize::try_from(m.char_limit).unwrap_or(0),
+        description: m.description,
+        read_only: m.read_only,
+    }
+}
+
+fn block_row(b: &Block, owner: Option<&AgentId>) -> blocks::ActiveModel {
+    let now = now();
+    blocks::ActiveModel {
+        id: Set(b.id.0.clone()),
+        label: Set(b.label.clone()),
+        value: Set(b.value.clone()),
+        char_limit: Set(i32::try_from(b.limit).unwrap_or(i32::MAX)),
+        description: Set(b.description.clone()),
+        read_only: Set(b.read_only),
+        owner_agent_id: Set(owner.map(|a| a.0.clone())),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+fn history(m: messages::Model) -> Option<AgentHistoryMessage> {
+    Some(AgentHistoryMessage {
+        role: MessageRole::parse(&m.role)?,
+        content: m.content,
+        tool_calls: m
+            .tool_calls
+            .as_deref()
+            .and_then(|t| serde_json::from_str::<Vec<ToolCall>>(t).ok())
+            .unwrap_or_default(),
+        tool_call_id: m.tool_call_id,
+        tool_name: m.tool_name,
+        created_at: m.created_at,
+    })
+}
+
+fn passage(m: passages::Model) -> Passage {
+    Passage {
+        id: m.id,
+        content: m.content,
+        tags: parse_list(&m.tags),
+        created_at: m.created_at,
+    }
+}
+
+/// `LOWER(column) LIKE '%term%'` for any of the query's terms.
+fn any_term<C: ColumnTrait>(column: C, query: &str) -> Option<Condition> {
+    let terms = query_terms(query);
+    if terms.is_empty() {
+        return None;
+    }
+    let mut cond = Condition::any();
+    for t in terms {
+        let pattern = format!("%{}%", t.replace(['%', '_'], ""));
+        cond = cond.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern));
+    }
+    Some(cond)
+}
+
+async fn next_position<C: ConnectionTrait>(conn: &C, agent: &str) -> Result<i32, AgentError> {
+    let max = links::Entity::find()
+        .filter(links::Column::AgentId.eq(agent))
+        .order_by_desc(links::Column::Position)
+        .one(conn)
+        .await
+        .map_err(unavailable("read links"))?
+        .map_or(-1, |l| l.position);
+    Ok(max + 1)
+}
+
+#[async_trait]
+impl AgentStore for SeaOrmAgentStore {
+    async fn insert_agent(
+        &self,
+        agent: AgentRecord,
+        own_blocks: Vec<Block>,
+        attach: Vec<BlockId>,
+    ) -> Result<(), AgentError> {
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(unavailable("begin"))?;
+        agents::Entity::insert(agents::ActiveModel {
+            id: Set(agent.id.0.clone()),
+            name: Set(agent.name.clone()),
+            system_prompt: Set(agent.system_prompt.clone()),
+            model: Set(agent.model.clone()),
+            tools: Set(json_list(&agent.tools)),
+            tags: Set(json_list(&agent.tags)),
+            metadata: Set(serde_json::Value::Object(agent.metadata.clone()).to_string()),
+            created_at: Set(agent.created_at),
+            updated_at: Set(agent.updated_at),
+        })
+        .exec_without_returning(&txn)
+        .await
+        .map_err(unavailable("insert agent"))?;
+        let mut position = 0;
+        for b in &own_blocks {
+            blocks::Entity::insert(block_row(b, Some(&agent.id)))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(unavailable("insert block"))?;
+        }
+        for id in own_blocks.iter().map(|b| &b.id).chain(attach.iter()) {
+            if blocks::Entity::find_by_id(id.0.clone())
+                .one(&txn)
+                .await
+                .map_err(unavailable("read block"))?
+                .is_none()
+            {
+                txn.rollback().await.map_err(unavailable("rollback"))?;
+                return Err(AgentError::NotFound(format!("block {id}")));
+            }
+            links::Entity::insert(links::ActiveModel {
+                agent_id: Set(agent.id.0.clone()),
+                block_id: Set(id.0.clone()),
+                position: Set(position),
+            })
+            .on_conflict_do_nothing()
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unavailable("link block"))?;
+            position += 1;
+        }
+        txn.commit().await.map_err(unavailable("commit"))
+    }
+
+    async fn get_agent(&self, id: &AgentId) -> Result<Option<AgentRecord>, AgentError> {
+        Ok(agents::Entity::find_by_id(id.0.clone())
+            .one(self.db.connection())
+            .await
+            .map_err(unavailable("read agent"))?
+            .map(agent_record))
+    }
+
+    async fn list_agents(
+        &self,
+        limit: u64,
+        after: Option<String>,
+    ) -> Result<Vec<AgentRecord>, AgentError> {
+        let mut q = agents::Entity::find();
+        if let Some(after) = after {
+            q = q.filter(agents::Column::Id.gt(after));
+        }
+        Ok(q.order_by_asc(agents::Column::Id)
+            .limit(limit)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("list agents"))?
+            .into_iter()
+            .map(agent_record)
+            .collect())
+    }
+
+    async fn delete_agent(&self, id: &AgentId) -> Result<bool, AgentError> {
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(unavailable("begin"))?;
+        // History, passages and links go by ON DELETE CASCADE; own blocks explicitly.
+        let deleted = agents::Entity::delete_by_id(id.0.clone())
+            .exec(&txn)
+            .await
+            .map_err(unavailable("delete agent"))?
+            .rows_affected
+            > 0;
+        blocks::Entity::delete_many()
+            .filter(blocks::Column::OwnerAgentId.eq(id.0.clone()))
+            .exec(&txn)
+            .await
+            .map_err(unavailable("delete own blocks"))?;
+        txn.commit().await.map_err(unavailable("commit"))?;
+        Ok(deleted)
+    }
+
+    async fn agent_blocks(&self, id: &AgentId) -> Result<Vec<Block>, AgentError> {
+        let linked = links::Entity::find()
+            .filter(links::Column::AgentId.eq(id.0.clone()))
+            .order_by_asc(links::Column::Position)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("read links"))?;
+        let ids: Vec<String> = linked.iter().map(|l| l.block_id.clone()).collect();
+        let rows = blocks::Entity::find()
+            .filter(blocks::Column::Id.is_in(ids.clone()))
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("read blocks"))?;
+        let mut out: Vec<Block> = rows.into_iter().map(block).collect();
+        out.sort_by_key(|b| ids.iter().position(|i| *i == b.id.0));
+        Ok(out)
+    }
+
+    async fn insert_block(&self, b: Block) -> Result<(), AgentError> {
+        blocks::Entity::insert(block_row(&b, None))
+            .exec_without_returning(self.db.connection())
+            .await
+            .map_err(unavailable("insert block"))?;
+        Ok(())
+    }
+
+    async fn get_block(&self, id: &BlockId) -> Result<Option<Block>, AgentError> {
+        Ok(blocks::Entity::find_by_id(id.0.clone())
+            .one(self.db.connection())
+            .await
+            .map_err(unavailable("read block"))?
+            .map(block))
+    }
+
+    async fn blocks_by_label(&self, label: &str) -> Result<Vec<Block>, AgentError> {
+        Ok(blocks::Entity::find()
+            .filter(blocks::Column::Label.eq(label))
+            .order_by_asc(blocks::Column::CreatedAt)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("read blocks"))?
+            .into_iter()
+            .map(block)
+            .collect())
+    }
+
+    async fn set_block_value(
+        &self,
+        id: &BlockId,
+        value: &str,
+    ) -> Result<Option<Block>, AgentError> {
+        let updated = blocks::Entity::update_many()
+            .col_expr(blocks::Column::Value, Expr::value(value))
+            .col_expr(blocks::Column::UpdatedAt, Expr::value(now()))
+            .filter(blocks::Column::Id.eq(id.0.clone()))
+            .exec_with_returning(self.db.connection())
+            .await
+            .map_err(unavailable("update block"))?;
+        Ok(updated.into_iter().next().map(block))
+    }
+
+    async fn attach(&self, agent: &AgentId, b: &BlockId) -> Result<(), AgentError> {
+        if self.get_agent(agent).await?.is_none() {
+            return Err(AgentError::NotFound(format!("agent {agent}")));
+        }
+        if self.get_block(b).await?.is_none() {
+            return Err(AgentError::NotFound(format!("block {b}")));
+        }
+        let position = next_position(self.db.connection(), &agent.0).await?;
+        let result = links::Entity::insert(links::ActiveModel {
+            agent_id: Set(agent.0.clone()),
+            block_id: Set(b.0.clone()),
+            position: Set(position),
+        })
+        .on_conflict_do_nothing()
+        .exec_without_returning(self.db.connection())
+        .await;
+        match result {
+            Ok(_) => Ok(()),
+            // A concurrent attach of the same pair won: attaching is idempotent.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+            Err(e) => Err(unavailable("attach block")(e)),
+        }
+    }
+
+    async fn detach(&self, agent: &AgentId, b: &BlockId) -> Result<(), AgentError> {
+        links::Entity::delete_many()
+            .filter(links::Column::AgentId.eq(agent.0.clone()))
+            .filter(links::Column::BlockId.eq(b.0.clone()))
+            .exec(self.db.connection())
+            .await
+            .map_err(unavailable("detach block"))?;
+        Ok(())
+    }
+
+    async fn block_agents(&self, b: &BlockId) -> Result<Vec<AgentId>, AgentError> {
+        Ok(links::Entity::find()
+            .filter(links::Column::BlockId.eq(b.0.clone()))
+            .order_by_asc(links::Column::AgentId)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("read links"))?
+            .into_iter()
+            .map(|l| AgentId(l.agent_id))
+            .collect())
+    }
+
+    async fn append_history(
+        &self,
+        agent: &AgentId,
+        batch: Vec<AgentHistoryMessage>,
+    ) -> Result<(), AgentError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(unavailable("begin"))?;
+        agents::Entity::update_many()
+            .col_expr(agents::Column::UpdatedAt, Expr::value(now()))
+            .filter(agents::Column::Id.eq(agent.0.clone()))
+            .exec(&txn)
+            .await
+            .map_err(unavailable("touch agent"))?;
+        let rows = batch.into_iter().map(|m| messages::ActiveModel {
+            id: Set(uuid::Uuid::now_v7().to_string()),
+            agent_id: Set(agent.0.clone()),
+            role: Set(m.role.as_str().to_owned()),
+            content: Set(m.content),
+            tool_calls: Set((!m.tool_calls.is_empty())
+                .then(|| serde_json::to_string(&m.tool_calls).unwrap_or_default())),
+            tool_call_id: Set(m.tool_call_id),
+            tool_name: Set(m.tool_name),
+            created_at: Set(m.created_at),
+        });
+        messages::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await
+            .map_err(unavailable("append history"))?;
+        txn.commit().await.map_err(unavailable("commit"))
+    }
+
+    async fn recent_history(
+        &self,
+        agent: &AgentId,
+        limit: u64,
+    ) -> Result<Vec<AgentHistoryMessage>, AgentError> {
+        let mut rows = messages::Entity::find()
+            .filter(messages::Column::AgentId.eq(agent.0.clone()))
+            .order_by_desc(messages::Column::Id)
+            .limit(limit)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("read history"))?;
+        rows.reverse();
+        Ok(rows.into_iter().filter_map(history).collect())
+    }
+
+    async fn search_history(
+        &self,
+        agent: &AgentId,
+        query: &str,
+        limit: u64,
+    ) -> Result<Vec<AgentHistoryMessage>, AgentError> {
+        let Some(cond) = any_term(messages::Column::Content, query) else {
+            return Ok(Vec::new());
+        };
+        let rows = messages::Entity::find()
+            .filter(messages::Column::AgentId.eq(agent.0.clone()))
+            .filter(messages::Column::Role.is_in(["user", "assistant"]))
+            .filter(cond)
+            .order_by_desc(messages::Column::Id)
+            .limit(SEARCH_CANDIDATES)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("search history"))?;
+        let docs: Vec<&str> = rows.iter().map(|r| r.content.as_str()).collect();
+        let ranked = rank_bm25(query, &docs);
+        Ok(ranked
+            .into_iter()
+            .take(limit as usize)
+            .filter_map(|(i, _)| history(rows[i].clone()))
+            .collect())
+    }
+
+    async fn insert_passage(&self, agent: &AgentId, p: Passage) -> Result<(), AgentError> {
+        passages::Entity::insert(passages::ActiveModel {
+            id: Set(p.id),
+            agent_id: Set(agent.0.clone()),
+            content: Set(p.content),
+            tags: Set(json_list(&p.tags)),
+            created_at: Set(p.created_at),
+        })
+        .exec_without_returning(self.db.connection())
+        .await
+        .map_err(unavailable("insert passage"))?;
+        Ok(())
+    }
+
+    async fn list_passages(&self, agent: &AgentId, limit: u64) -> Result<Vec<Passage>, AgentError> {
+        Ok(passages::Entity::find()
+            .filter(passages::Column::AgentId.eq(agent.0.clone()))
+            .order_by_desc(passages::Column::Id)
+            .limit(limit)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("list passages"))?
+            .into_iter()
+            .map(passage)
+            .collect())
+    }
+
+    async fn search_passages(
+        &self,
+        agent: &AgentId,
+        query: &str,
+        limit: u64,
+    ) -> Result<Vec<Passage>, AgentError> {
+        let Some(cond) = any_term(passages::Column::Content, query) else {
+            return Ok(Vec::new());
+        };
+        let rows = passages::Entity::find()
+            .filter(passages::Column::AgentId.eq(agent.0.clone()))
+            .filter(cond)
+            .order_by_desc(passages::Column::Id)
+            .limit(SEARCH_CANDIDATES)
+            .all(self.db.connection())
+            .await
+            .map_err(unavailable("search passages"))?;
+        let docs: Vec<&str> = rows.iter().map(|r| r.content.as_str()).collect();
+        Ok(rank_bm25(query, &docs)
+            .into_iter()
+            .take(limit as usize)
+            .map(|(i, _)| passage(rows[i].clone()))
+            .collect())
+    }
+}
+
+/// The time now, for callers building records.
+pub fn timestamp() -> chrono::DateTime<Utc> {
+    now()
+}
