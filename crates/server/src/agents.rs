@@ -1,12 +1,20 @@
 //! Choosing the agent backend from configuration.
 //!
-//! `AGENT_BACKEND=embedded` (the in-process runtime) and `AGENT_BACKEND=letta` (the Letta REST
-//! adapter) are separate adapter crates still being built (see the open issues). Until one is
-//! wired, the server runs with [`UnavailableAgentBackend`]: every agent call answers "unavailable"
-//! with the reason, so chat requests get a clear 502 JSON error (the user message is still
-//! stored) and `/health/ready` reports the agent backend as not ready.
+//! `AGENT_BACKEND=embedded` (the default) runs Pi agents in-process (`pi-agent`), thinking with
+//! the OpenAI-compatible endpoint in `LLM_BASE_URL` or, without one, the offline model.
+//! `AGENT_BACKEND=letta` (the Letta REST adapter) is not built yet: the server then runs with
+//! [`UnavailableAgentBackend`], so chat answers a clear 502 JSON error (the user message is still
+//! stored) and `/health/ready` reports why.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use pi_agent::offline::OfflineModel;
+use pi_agent::openai::{OpenAiClient, OpenAiConfig};
+use pi_agent::{EmbeddedAgentBackend, RuntimeConfig};
+use pi_domain::agent::runtime::LanguageModel;
+use pi_domain::tools::ToolRegistry;
+use pi_store::{Database, SeaOrmAgentStore};
 
 use async_trait::async_trait;
 use pi_domain::agent::{
@@ -47,16 +55,45 @@ impl AgentBackend {
         }
     }
 
-    /// The backend named by `AGENT_BACKEND`.
-    pub fn from_settings(settings: &Settings) -> Self {
-        let reason = match settings.agent_backend {
+    /// The backend named by `AGENT_BACKEND`, persisted in `db`, running `tools`.
+    ///
+    /// # Errors
+    /// When the LLM client cannot be built.
+    pub fn from_settings(
+        settings: &Settings,
+        db: &Database,
+        tools: Arc<ToolRegistry>,
+    ) -> anyhow::Result<Self> {
+        match settings.agent_backend {
             BackendKind::Embedded => {
-                "AGENT_BACKEND=embedded: the embedded agent runtime is not available in this build yet"
+                let llm: Arc<dyn LanguageModel> = match &settings.llm_base_url {
+                    Some(base_url) => Arc::new(OpenAiClient::new(OpenAiConfig {
+                        base_url: base_url.clone(),
+                        api_key: settings.llm_api_key.as_ref().map(|k| k.expose().to_owned()),
+                        model: settings.llm_model.clone(),
+                        timeout: Duration::from_secs(settings.llm_timeout_secs),
+                        max_retries: 3,
+                        backoff: Duration::from_millis(250),
+                    })?),
+                    None => Arc::new(OfflineModel),
+                };
+                tracing::info!(llm = %llm.describe(), "agent backend: embedded runtime");
+                let runtime = Arc::new(EmbeddedAgentBackend::new(
+                    Arc::new(SeaOrmAgentStore::new(db.clone())),
+                    llm,
+                    RuntimeConfig::default(),
+                ));
+                runtime.set_tools(tools);
+                Ok(Self::from_adapter(runtime.clone(), Some(runtime)))
             }
-            BackendKind::Letta => {
-                "AGENT_BACKEND=letta: the Letta adapter is not available in this build yet"
-            }
-        };
+            BackendKind::Letta => Ok(Self::unavailable(
+                "AGENT_BACKEND=letta: the Letta adapter is not available in this build yet",
+            )),
+        }
+    }
+
+    /// A backend that answers every call with "unavailable: reason".
+    pub fn unavailable(reason: &str) -> Self {
         tracing::warn!(
             reason,
             "chat replies are disabled until an agent backend is available"

@@ -147,6 +147,8 @@ pub struct Settings {
     pub llm_api_key: Option<Secret>,
     /// Model name for `llm_base_url`.
     pub llm_model: String,
+    /// Per-request timeout to the LLM.
+    pub llm_timeout_secs: u64,
     /// Model handle for Letta agents.
     pub letta_model: String,
     /// Embedding handle for Letta agents.
@@ -184,6 +186,7 @@ const KEYS: &[&str] = &[
     "llm_base_url",
     "llm_api_key",
     "llm_model",
+    "llm_timeout_secs",
     "letta_model",
     "letta_embedding",
     "persona_seed_password",
@@ -212,6 +215,7 @@ impl Default for Settings {
             llm_base_url: None,
             llm_api_key: None,
             llm_model: "gpt-4o".into(),
+            llm_timeout_secs: 60,
             letta_model: "openai/gpt-4o".into(),
             letta_embedding: "openai/text-embedding-3-small".into(),
             persona_seed_password: None,
@@ -245,6 +249,7 @@ impl fmt::Debug for Settings {
             .field("llm_base_url", &self.llm_base_url)
             .field("llm_api_key", &self.llm_api_key)
             .field("llm_model", &self.llm_model)
+            .field("llm_timeout_secs", &self.llm_timeout_secs)
             .field("letta_model", &self.letta_model)
             .field("letta_embedding", &self.letta_embedding)
             .field("persona_seed_password", &self.persona_seed_password)
@@ -371,6 +376,9 @@ impl Settings {
                 "MAX_BODY_BYTES",
                 "must be between 1024 and 67108864",
             ));
+        }
+        if self.llm_timeout_secs == 0 {
+            return Err(invalid("LLM_TIMEOUT_SECS", "must be at least 1"));
         }
         if self.letta_timeout_secs == 0 {
             return Err(invalid("LETTA_TIMEOUT_SECS", "must be at least 1"));

@@ -72,8 +72,7 @@ impl Application {
     /// # Errors
     /// When the database is unusable or the address cannot be bound.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let agents = AgentBackend::from_settings(&settings);
-        Self::build_with(settings, agents).await
+        Self::assemble(settings, None).await
     }
 
     /// Like [`Application::build`], with an explicit agent backend (tests use a fake one).
@@ -82,6 +81,10 @@ impl Application {
     /// When the database is unusable, the agent template is broken, or the address cannot be
     /// bound.
     pub async fn build_with(settings: Settings, agents: AgentBackend) -> anyhow::Result<Self> {
+        Self::assemble(settings, Some(agents)).await
+    }
+
+    async fn assemble(settings: Settings, agents: Option<AgentBackend>) -> anyhow::Result<Self> {
         let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
         let db = connect_and_migrate(&settings).await?;
 
@@ -103,6 +106,10 @@ impl Application {
         places.spawn_build();
         let registry = Arc::new(build_registry(&places));
         let tools = registry.schemas();
+        let agents = match agents {
+            Some(agents) => agents,
+            None => AgentBackend::from_settings(&settings, &db, registry.clone())?,
+        };
         let chat = Arc::new(ChatService::new(
             users.clone(),
             chat_repo.clone(),

@@ -438,14 +438,16 @@ async fn one_message_costs_a_fixed_number_of_sql_statements(app: TestApp) {
     assert_eq!(used, 5, "statements for one message on {:?}", app.backend);
 }
 
-/// The shipped wiring without an agent backend yet: chat answers 502 JSON with the user message
-/// kept, and readiness names the reason.
+/// `AGENT_BACKEND=letta` is not built yet: chat answers 502 JSON with the user message kept,
+/// and readiness names the reason.
 #[tokio::test]
 async fn server_without_an_agent_backend_answers_502_and_is_not_ready() {
     let test_db = pi_store::testing::TestDatabase::sqlite();
-    let app = pi_server::Application::build(crate::helpers::test_settings(test_db.url()))
-        .await
-        .unwrap();
+    let settings = pi_server::Settings {
+        agent_backend: pi_server::config::AgentBackend::Letta,
+        ..crate::helpers::test_settings(test_db.url())
+    };
+    let app = pi_server::Application::build(settings).await.unwrap();
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
