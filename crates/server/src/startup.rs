@@ -8,7 +8,7 @@ use anyhow::Context;
 use pi_api::{AppState, HttpConfig, ServiceInfo};
 use pi_auth::{BcryptHasher, JwtTokenService};
 use pi_domain::admin::AgentAdminService;
-use pi_domain::agent::PiAgentTemplate;
+use pi_domain::agent::{BlockStore, PiAgentTemplate};
 use pi_domain::auth::AuthService;
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
@@ -25,6 +25,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Database,
+    blocks: Arc<dyn BlockStore>,
 }
 
 impl std::fmt::Debug for Application {
@@ -166,7 +167,12 @@ impl Application {
             environment = settings.environment.as_str(),
             "pi-backend listening"
         );
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            blocks: agents.blocks.clone(),
+        })
     }
 
     /// The bound port (useful with `BIND_ADDR=127.0.0.1:0`).
@@ -177,6 +183,11 @@ impl Application {
     /// The database the application uses.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// The memory-block store of the agent backend (persona services and tests use it).
+    pub fn block_store(&self) -> Arc<dyn BlockStore> {
+        Arc::clone(&self.blocks)
     }
 
     /// A handle to stop the server gracefully.

@@ -1,9 +1,13 @@
-//! Test doubles for Pi's agent ports.
+//! Test doubles for Pi's agent ports and the LLM boundary.
 //!
 //! [`FakeAgentBackend`] implements `AgentGateway` and `BlockStore` in memory (DashMap). Its
 //! replies, latency and failures are scriptable, and it counts what it was asked to do, so tests
 //! can assert e.g. that concurrent first messages created exactly one agent. It is a dev-only
 //! crate: the shipped server never depends on it.
+
+mod llm;
+
+pub use llm::{LlmStep, ScriptedLlm};
 
 use std::collections::VecDeque;
 use std::sync::Mutex;

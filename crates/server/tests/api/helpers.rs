@@ -24,8 +24,12 @@ pub struct TestApp {
     pub client: Client,
     pub backend: Backend,
     pub db: Database,
-    /// The scriptable agent backend behind this app.
+    /// The scriptable agent backend behind this app (in `AgentMode::Fake`).
     pub agents: Arc<FakeAgentBackend>,
+    /// The memory-block store of whichever agent backend runs.
+    pub blocks: Arc<dyn pi_domain::agent::BlockStore>,
+    /// The settings it runs with.
+    pub settings: Settings,
     test_db: Arc<TestDatabase>,
 }
 
@@ -45,18 +49,38 @@ pub fn test_settings(url: &str) -> Settings {
     }
 }
 
-/// Starts the app on a fresh database of `backend`; `None` when PostgreSQL is skipped.
-pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+/// Which agent backend a test app runs.
+#[derive(Debug, Clone)]
+pub enum AgentMode {
+    /// The testkit's in-memory fake (the default for HTTP tests).
+    Fake,
+    /// The real embedded runtime, with an LLM at this URL or the offline model.
+    Embedded { llm_base_url: Option<String> },
+}
+
+/// Starts the app on a fresh database of `backend` with the given agent backend; `None` when
+/// PostgreSQL is skipped.
+pub async fn spawn_app_with(backend: Backend, mode: AgentMode) -> Option<TestApp> {
     let test_db = TestDatabase::new(backend).await?;
     let agents = Arc::new(FakeAgentBackend::new());
-    let app = Application::build_with(
-        test_settings(test_db.url()),
-        AgentBackend::from_adapter(agents.clone(), None),
-    )
-    .await
-    .expect("application builds");
+    let mut settings = test_settings(test_db.url());
+    let app = match &mode {
+        AgentMode::Fake => Application::build_with(
+            settings.clone(),
+            AgentBackend::from_adapter(agents.clone(), None),
+        )
+        .await
+        .expect("application builds"),
+        AgentMode::Embedded { llm_base_url } => {
+            settings.llm_base_url = llm_base_url.clone();
+            Application::build(settings.clone())
+                .await
+                .expect("application builds")
+        }
+    };
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.database().clone();
+    let blocks = app.block_store();
     tokio::spawn(app.run_until_stopped());
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -68,6 +92,8 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
         backend,
         db,
         agents,
+        blocks,
+        settings,
         test_db: Arc::new(test_db),
     })
 }
@@ -79,7 +105,16 @@ where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(app) = spawn_app(backend).await else {
+    run_with(backend, AgentMode::Fake, test).await;
+}
+
+/// [`run_on`] with an agent backend of choice.
+pub async fn run_with<F, Fut>(backend: Backend, mode: AgentMode, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(app) = spawn_app_with(backend, mode).await else {
         return;
     };
     let test_db = Arc::clone(&app.test_db);
@@ -91,6 +126,28 @@ where
 }
 
 impl TestApp {
+    /// A second server on the same database and settings (the first keeps running): what a
+    /// restart looks like to the data.
+    pub async fn restarted(&self) -> TestApp {
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("application rebuilds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.database().clone();
+        let blocks = app.block_store();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: self.client.clone(),
+            backend: self.backend,
+            db,
+            agents: Arc::clone(&self.agents),
+            blocks,
+            settings: self.settings.clone(),
+            test_db: Arc::clone(&self.test_db),
+        }
+    }
+
     /// Makes the database unusable (PostgreSQL: dropped; SQLite: pool closed).
     pub async fn take_database_down(&self) {
         if !self.test_db.take_down().await {

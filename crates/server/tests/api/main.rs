@@ -11,5 +11,6 @@ mod errors;
 mod health;
 mod http;
 mod process;
+mod runtime;
 mod tokens;
 mod tools;

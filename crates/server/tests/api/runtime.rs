@@ -1,0 +1,459 @@
+//! The embedded agent runtime end to end: the offline model, and a scripted OpenAI-compatible
+//! LLM (the only fake here is at the LLM boundary).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use pi_store::Backend;
+use pi_testkit::{LlmStep, ScriptedLlm};
+use serde_json::{Value, json};
+
+use crate::helpers::{AgentMode, TestApp, error_body, run_with};
+
+async fn with_llm<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestApp, Arc<ScriptedLlm>) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let llm = Arc::new(ScriptedLlm::start().await);
+    let mode = AgentMode::Embedded {
+        llm_base_url: Some(llm.base_url()),
+    };
+    run_with(backend, mode, move |app| test(app, llm)).await;
+}
+
+macro_rules! runtime_tests {
+    (offline: [$($offline:ident),*], llm: [$($llm:ident),*]) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $offline() {
+                    $crate::helpers::run_with(pi_store::Backend::Sqlite, $crate::helpers::AgentMode::Embedded { llm_base_url: None }, super::$offline).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $llm() {
+                    super::with_llm(pi_store::Backend::Sqlite, super::$llm).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $offline() {
+                    $crate::helpers::run_with(pi_store::Backend::Postgres, $crate::helpers::AgentMode::Embedded { llm_base_url: None }, super::$offline).await;
+                }
+            )*
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $llm() {
+                    super::with_llm(pi_store::Backend::Postgres, super::$llm).await;
+                }
+            )*
+        }
+    };
+}
+
+runtime_tests!(
+    offline: [
+        offline_answers_coffee_question_with_real_places,
+        offline_records_personal_facts_in_the_human_block,
+        offline_is_reported_by_readiness,
+        shared_blocks_attach_to_several_agents_and_edits_reach_all
+    ],
+    llm: [
+        llm_loop_runs_tools_and_returns_the_final_text,
+        read_only_block_edit_is_refused_with_a_readable_error,
+        memory_edit_persists_across_a_restart,
+        the_loop_is_bounded,
+        llm_429_then_success,
+        llm_rejection_is_agent_unavailable
+    ]
+);
+
+async fn ask(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
+    let response = app.send_message(token, conversation, text).await;
+    assert_eq!(
+        response.status(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
+    );
+    response.json().await.unwrap()
+}
+
+async fn memory(app: &TestApp, token: &str) -> Vec<Value> {
+    let agent = app.me_json(token).await["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get_json(&format!("/letta/agents/{agent}/memory"), token)
+        .await["blocks"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn block<'a>(blocks: &'a [Value], label: &str) -> &'a Value {
+    blocks.iter().find(|b| b["label"] == label).unwrap()
+}
+
+async fn offline_answers_coffee_question_with_real_places(app: TestApp) {
+    let token = app.signup_token("analyst@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(
+        &app,
+        &token,
+        &conv,
+        "Which coffee chains are busiest in Austin?",
+    )
+    .await;
+    let answer = exchange["assistant_message"]["content"].as_str().unwrap();
+    assert!(answer.contains("Starbucks"), "{answer}");
+    assert!(answer.contains("Austin"), "{answer}");
+    assert!(
+        answer.contains("search_places"),
+        "the reply names the tool: {answer}"
+    );
+    // Every place named in the answer exists in the data set (same ids via the tool route).
+    let steps = exchange["steps"].as_array().unwrap();
+    let tool_return = steps.iter().find(|s| s["type"] == "tool_return").unwrap();
+    assert_eq!(tool_return["name"], "search_places");
+    assert_eq!(tool_return["is_error"], false);
+    let result: Value = serde_json::from_str(tool_return["output"].as_str().unwrap()).unwrap();
+    let first = &result["places"][0];
+    assert!(answer.contains(first["id"].as_str().unwrap()), "{answer}");
+    assert!(
+        result["places"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["metro_id"] == "metro:austin" && p["category"] == "coffee")
+    );
+}
+
+async fn offline_records_personal_facts_in_the_human_block(app: TestApp) {
+    let token = app.signup_token("zed@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(&app, &token, &conv, "My name is Zed and I like hiking").await;
+    let answer = exchange["assistant_message"]["content"].as_str().unwrap();
+    assert!(answer.contains("core_memory_append"), "{answer}");
+    let blocks = memory(&app, &token).await;
+    let human = block(&blocks, "human")["value"].as_str().unwrap();
+    assert!(
+        human.contains("Name: Zed") && human.contains("hiking"),
+        "{human}"
+    );
+    // The next turn sees it: conversation history and memory persist.
+    let exchange = ask(&app, &token, &conv, "hello").await;
+    assert!(
+        exchange["assistant_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("offline")
+    );
+}
+
+async fn offline_is_reported_by_readiness(app: TestApp) {
+    let ready: Value = app.get("/health/ready").await.json().await.unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert!(
+        ready["checks"]["agent_backend"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("offline")
+    );
+}
+
+async fn shared_blocks_attach_to_several_agents_and_edits_reach_all(app: TestApp) {
+    use pi_domain::agent::{AgentId, BlockSpec};
+    let mut users = Vec::new();
+    for email in ["one@example.com", "two@example.com", "three@example.com"] {
+        let token = app.signup_token(email).await;
+        let conv = app.conversation_id(&token).await;
+        ask(&app, &token, &conv, "hello").await; // creates the agent
+        let agent = app.me_json(&token).await["agent_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        users.push((token, agent));
+    }
+    let shared = app
+        .blocks
+        .create_block(BlockSpec {
+            label: "mall_leasing_service_experience".into(),
+            value: "Lead with cross-shopping data.".into(),
+            limit: 8000,
+            description: "Anonymised lessons shared by agents serving mall leasing professionals."
+                .into(),
+            read_only: false,
+        })
+        .await
+        .unwrap();
+    for (_, agent) in &users {
+        app.blocks
+            .attach_block(&AgentId(agent.clone()), &shared.id)
+            .await
+            .unwrap();
+    }
+    app.blocks
+        .update_block_value(
+            &shared.id,
+            "Lead with cross-shopping data.\nAsk about anchor vacancies early.",
+        )
+        .await
+        .unwrap();
+    for (token, _) in &users {
+        let blocks = memory(&app, token).await;
+        let s = block(&blocks, "mall_leasing_service_experience");
+        assert_eq!(s["id"], shared.id.0.as_str(), "the same block, not a copy");
+        assert!(
+            s["value"]
+                .as_str()
+                .unwrap()
+                .ends_with("anchor vacancies early.")
+        );
+    }
+    // The explorer draws it once: three agents, one shared block.
+    let admin = app.admin_token().await;
+    let overview = app.get_json("/letta/agents/overview", &admin).await;
+    assert_eq!(overview["agent_count"], 3);
+    assert_eq!(overview["block_count"], 3 * 3 + 1);
+}
+
+async fn llm_loop_runs_tools_and_returns_the_final_text(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.push([
+        LlmStep::ToolCalls(vec![(
+            "search_places".into(),
+            json!({"geo": {"type": "metro", "name": "austin"}, "categories": ["coffee"], "limit": 3}),
+        )]),
+        LlmStep::Text("Austin's busiest coffee shop is a Starbucks.".into()),
+    ]);
+    let token = app.signup_token("llm@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(&app, &token, &conv, "busiest coffee in Austin?").await;
+    assert_eq!(
+        exchange["assistant_message"]["content"],
+        "Austin's busiest coffee shop is a Starbucks."
+    );
+    let types: Vec<&str> = exchange["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["tool_call", "tool_return", "assistant"]);
+    let requests = llm.requests().await;
+    assert_eq!(requests.len(), 2);
+    let first = &requests[0];
+    let tools: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    for t in [
+        "search_places",
+        "get_place_summary",
+        "core_memory_append",
+        "archival_memory_search",
+        "conversation_search",
+    ] {
+        assert!(tools.contains(&t), "{t} missing from {tools:?}");
+    }
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("<human") && system.contains("User name: Test User"),
+        "{system}"
+    );
+    assert!(system.contains("read_only=\"true\""));
+    // The second call carries the tool result back to the model.
+    let second = &requests[1]["messages"];
+    let tool_msg = second
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap();
+    assert!(tool_msg["content"].as_str().unwrap().contains("place:"));
+    assert_eq!(
+        tool_msg["tool_call_id"],
+        second
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["role"] == "assistant")
+            .unwrap()["tool_calls"][0]["id"]
+    );
+}
+
+async fn read_only_block_edit_is_refused_with_a_readable_error(
+    app: TestApp,
+    llm: Arc<ScriptedLlm>,
+) {
+    llm.push([
+        LlmStep::ToolCalls(vec![(
+            "core_memory_replace".into(),
+            json!({"label": "agent_persona", "old_content": "I am Pi", "new_content": "I am someone else"}),
+        )]),
+        LlmStep::Text("I cannot change who I am.".into()),
+    ]);
+    let token = app.signup_token("ro@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(&app, &token, &conv, "change your persona").await;
+    let ret = exchange["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "tool_return")
+        .unwrap()
+        .clone();
+    assert_eq!(ret["is_error"], true);
+    assert!(
+        ret["output"].as_str().unwrap().contains("read-only"),
+        "{ret}"
+    );
+    let blocks = memory(&app, &token).await;
+    assert!(
+        block(&blocks, "agent_persona")["value"]
+            .as_str()
+            .unwrap()
+            .starts_with("I am Pi")
+    );
+    // The model saw the error text.
+    let requests = llm.requests().await;
+    let tool_msg = requests[1]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .unwrap()
+        .clone();
+    assert!(tool_msg["content"].as_str().unwrap().contains("read-only"));
+}
+
+async fn memory_edit_persists_across_a_restart(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.push([
+        LlmStep::ToolCalls(vec![(
+            "core_memory_append".into(),
+            json!({"label": "human", "content": "Prefers answers as bullet lists"}),
+        )]),
+        LlmStep::Text("Noted.".into()),
+    ]);
+    let token = app.signup_token("persist@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    ask(&app, &token, &conv, "please use bullet lists").await;
+    // Over the limit: refused, value unchanged.
+    llm.push([
+        LlmStep::ToolCalls(vec![(
+            "core_memory_append".into(),
+            json!({"label": "human", "content": "x".repeat(3000)}),
+        )]),
+        LlmStep::Text("ok".into()),
+    ]);
+    let exchange = ask(&app, &token, &conv, "remember a lot").await;
+    let ret = exchange["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["type"] == "tool_return")
+        .unwrap()
+        .clone();
+    assert!(
+        ret["output"].as_str().unwrap().contains("limit of 3000"),
+        "{ret}"
+    );
+
+    let restarted = app.restarted().await;
+    let blocks = memory(&restarted, &token).await;
+    let human = block(&blocks, "human")["value"].as_str().unwrap();
+    assert!(
+        human.ends_with("Prefers answers as bullet lists"),
+        "{human}"
+    );
+    // History survives too: the next call's context holds the earlier exchange.
+    llm.push([LlmStep::Text("hi again".into())]);
+    ask(&restarted, &token, &conv, "hi").await;
+    let requests = llm.requests().await;
+    let last = requests.last().unwrap()["messages"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        last.iter()
+            .any(|m| m["content"] == "please use bullet lists")
+    );
+}
+
+async fn the_loop_is_bounded(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.repeat(LlmStep::ToolCalls(vec![("list_metros".into(), json!({}))]));
+    let token = app.signup_token("loop@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(&app, &token, &conv, "loop forever").await;
+    assert!(
+        exchange["assistant_message"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("stopped after 8 steps")
+    );
+    let calls = exchange["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["type"] == "tool_call")
+        .count();
+    assert_eq!(calls, 8);
+    assert_eq!(llm.requests().await.len(), 8);
+}
+
+async fn llm_429_then_success(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.push([
+        LlmStep::Status(429),
+        LlmStep::Status(503),
+        LlmStep::Text("Back in business.".into()),
+    ]);
+    let token = app.signup_token("busy@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(&app, &token, &conv, "hello").await;
+    assert_eq!(
+        exchange["assistant_message"]["content"],
+        "Back in business."
+    );
+    assert_eq!(llm.requests().await.len(), 3);
+}
+
+async fn llm_rejection_is_agent_unavailable(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.push([LlmStep::Status(400)]);
+    let token = app.signup_token("bad@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    error_body(
+        app.send_message(&token, &conv, "hello").await,
+        502,
+        "agent_unavailable",
+    )
+    .await;
+    let messages: Value = app.messages(&token, &conv).await.json().await.unwrap();
+    assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
+}
+
+/// No LLM listening at all: 502 with the user message kept.
+#[tokio::test]
+async fn llm_down_is_agent_unavailable() {
+    let mode = AgentMode::Embedded {
+        llm_base_url: Some("http://127.0.0.1:9/v1".into()),
+    };
+    run_with(Backend::Sqlite, mode, |app| async move {
+        let token = app.signup_token("down@example.com").await;
+        let conv = app.conversation_id(&token).await;
+        error_body(
+            app.send_message(&token, &conv, "hello").await,
+            502,
+            "agent_unavailable",
+        )
+        .await;
+        let messages: Value = app.messages(&token, &conv).await.json().await.unwrap();
+        assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
+    })
+    .await;
+}
