@@ -1,5 +1,7 @@
 //! `POST /chat/conversations/{id}/messages` latency with a zero-latency fake agent, on SQLite and
-//! PostgreSQL: the cost of our server alone (HTTP, auth, SQL) per chat turn.
+//! PostgreSQL: the cost of our server alone (HTTP, auth, SQL) per chat turn. Then the embedded
+//! runtime on SQLite: one offline-model turn ("Which coffee chains are busiest in Austin?") and
+//! one turn against a local scripted OpenAI-compatible LLM that calls two tools.
 //!
 //! Run with `cargo xtask bench chat`. Prints p50/p99 from 2,000 sequential requests per backend
 //! and criterion's estimate.
@@ -24,9 +26,19 @@ struct Target {
     _db: TestDatabase,
 }
 
+/// How the benchmarked server gets its agent.
+enum Agent {
+    Fake,
+    Embedded(Option<String>),
+}
+
 async fn start(backend: Backend) -> Option<Target> {
+    start_with(backend, Agent::Fake).await
+}
+
+async fn start_with(backend: Backend, agent: Agent) -> Option<Target> {
     let db = TestDatabase::new(backend).await?;
-    let settings = Settings {
+    let mut settings = Settings {
         database_url: Secret::new(db.url()),
         bind_addr: "127.0.0.1:0".into(),
         environment: Environment::Test,
@@ -35,10 +47,18 @@ async fn start(backend: Backend) -> Option<Target> {
         rust_log: "warn".into(),
         ..Settings::default()
     };
-    let fake = Arc::new(FakeAgentBackend::new());
-    let app = Application::build_with(settings, AgentBackend::from_adapter(fake, None))
-        .await
-        .unwrap();
+    let app = match agent {
+        Agent::Fake => {
+            let fake = Arc::new(FakeAgentBackend::new());
+            Application::build_with(settings, AgentBackend::from_adapter(fake, None))
+                .await
+                .unwrap()
+        }
+        Agent::Embedded(llm) => {
+            settings.llm_base_url = llm;
+            Application::build(settings).await.unwrap()
+        }
+    };
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
@@ -88,6 +108,73 @@ async fn send(t: &Target) {
     assert_eq!(response.status(), 201);
 }
 
+fn report(label: &str, samples: &mut [Duration]) {
+    let (p50, p99) = percentiles(samples);
+    println!(
+        "{label}: p50 {:.3} ms, p99 {:.3} ms (n={})",
+        p50.as_secs_f64() * 1e3,
+        p99.as_secs_f64() * 1e3,
+        samples.len()
+    );
+}
+
+/// Embedded runtime turns: offline model, and a scripted LLM calling two tools per turn.
+fn runtime_turns(rt: &tokio::runtime::Runtime, n: usize) {
+    let Some(offline) = rt.block_on(start_with(Backend::Sqlite, Agent::Embedded(None))) else {
+        return;
+    };
+    let mut samples: Vec<Duration> = rt.block_on(async {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let started = Instant::now();
+            send(&offline).await;
+            out.push(started.elapsed());
+        }
+        out
+    });
+    report(
+        "embedded runtime, offline model turn (search_places, SQLite)",
+        &mut samples,
+    );
+
+    let llm = rt.block_on(pi_testkit::ScriptedLlm::start());
+    let Some(scripted) = rt.block_on(start_with(
+        Backend::Sqlite,
+        Agent::Embedded(Some(llm.base_url())),
+    )) else {
+        return;
+    };
+    let two_tools = || {
+        pi_testkit::LlmStep::ToolCalls(vec![
+            (
+                "search_places".to_owned(),
+                json!({"geo": {"type": "metro", "name": "austin"}, "categories": ["coffee"], "limit": 5}),
+            ),
+            (
+                "get_place_summary".to_owned(),
+                json!({"place_ids": ["place:58"], "granularity": "month"}),
+            ),
+        ])
+    };
+    let mut samples: Vec<Duration> = rt.block_on(async {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            llm.push([
+                two_tools(),
+                pi_testkit::LlmStep::Text("Here is what I found.".into()),
+            ]);
+            let started = Instant::now();
+            send(&scripted).await;
+            out.push(started.elapsed());
+        }
+        out
+    });
+    report(
+        "embedded runtime, local scripted LLM turn with two tool calls (SQLite)",
+        &mut samples,
+    );
+}
+
 fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
     samples.sort_unstable();
     let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
@@ -97,6 +184,7 @@ fn percentiles(samples: &mut [Duration]) -> (Duration, Duration) {
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let full_run = std::env::args().any(|a| a == "--bench");
+    runtime_turns(&rt, if full_run { 300 } else { 2 });
     for backend in [Backend::Sqlite, Backend::Postgres] {
         let Some(target) = rt.block_on(start(backend)) else {
             eprintln!("SKIP {}: database unavailable", backend.as_str());
