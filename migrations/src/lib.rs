@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_users;
 mod m20261125_000002_create_chat;
 mod m20261125_000003_create_agent_runtime;
+mod m20261125_000004_create_personas;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_users::Migration),
             Box::new(m20261125_000002_create_chat::Migration),
             Box::new(m20261125_000003_create_agent_runtime::Migration),
+            Box::new(m20261125_000004_create_personas::Migration),
         ]
     }
 }

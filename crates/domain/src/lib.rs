@@ -9,6 +9,7 @@ pub mod agent;
 pub mod auth;
 pub mod chat;
 pub mod health;
+pub mod persona;
 pub mod tools;
 pub mod user;
 pub mod validation;
