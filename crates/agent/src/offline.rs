@@ -221,6 +221,74 @@ fn personal_facts(text: &str) -> Vec<String> {
     facts
 }
 
+const INDUSTRIES: &[(&str, &str)] = &[
+    ("qsr", "qsr"),
+    ("quick service", "qsr"),
+    ("fast food", "qsr"),
+    ("restaurant chain", "qsr"),
+    ("tobacco", "tobacco"),
+    ("cpg", "cpg"),
+    ("consumer packaged", "cpg"),
+    ("reit", "retail_reit"),
+    ("mall", "mall"),
+    ("malls", "mall"),
+    ("grocery", "grocery"),
+    ("supermarket", "grocery"),
+    ("fitness", "fitness"),
+    ("gym", "fitness"),
+    ("cinema", "cinema"),
+    ("movie theater", "cinema"),
+    ("theater chain", "cinema"),
+    ("city", "municipal"),
+    ("county", "municipal"),
+    ("municipal", "municipal"),
+];
+
+const ROLES: &[(&str, &str)] = &[
+    ("real estate", "real_estate"),
+    ("consumer insights", "consumer_insights"),
+    ("insights", "consumer_insights"),
+    ("asset management", "asset_management"),
+    ("asset manager", "asset_management"),
+    ("leasing", "leasing"),
+    ("site selection", "site_selection"),
+    ("franchise development", "franchise_development"),
+    ("programming", "programming"),
+    ("economic development", "economic_development"),
+    ("marketing", "marketing"),
+];
+
+/// A persona handle from statements like "I lead real estate for a QSR chain".
+fn persona_statement(text: &str) -> Option<String> {
+    let t = normalise(text);
+    let about_me = [
+        "i lead", "i work", "i m", "im", "i am", "i run", "i head", "my role", "i manage", "i do",
+    ]
+    .iter()
+    .any(|p| t.contains(&format!(" {p} ")));
+    if !about_me {
+        return None;
+    }
+    let role = ROLES.iter().find(|(w, _)| has(&t, w)).map(|(_, r)| *r)?;
+    // "economic development" at a city: the role names the industry too.
+    let industry = INDUSTRIES
+        .iter()
+        .find(|(w, _)| has(&t, w))
+        .map(|(_, i)| *i)
+        .or((role == "economic_development").then_some("municipal"))?;
+    Some(format!("{industry}_{role}"))
+}
+
+fn is_question(text: &str) -> bool {
+    let t = normalise(text);
+    text.contains('?')
+        || [
+            "which", "what", "how", "where", "who", "compare", "show", "list",
+        ]
+        .iter()
+        .any(|w| t.starts_with(&format!(" {w} ")))
+}
+
 fn call(id: usize, name: &str, args: Value) -> ToolCall {
     ToolCall {
         id: format!("offline_{id}_{name}"),
@@ -374,6 +442,19 @@ fn describe(q: Option<&Query>, name: &str, result: &Value) -> String {
                 .rev()
                 .collect::<Vec<_>>()
                 .join("\n")
+        ),
+        "update_user_persona_profile_in_db" => format!(
+            "I've recorded your professional persona as {} (industry: {}, role: {}; confidence {}). I now share the {}_service_experience memory with the other agents serving this persona ({} agent(s) updated), so lessons learned serving people like you carry over — never personal details.",
+            result["persona_handle"].as_str().unwrap_or("?"),
+            result["industry"].as_str().unwrap_or("?").replace('_', " "),
+            result["professional_role"]
+                .as_str()
+                .unwrap_or("?")
+                .replace('_', " "),
+            result["confidence_score"],
+            result["persona_handle"].as_str().unwrap_or("?"),
+            result["agents_attached"].as_u64().unwrap_or(0)
+                + result["agents_already_attached"].as_u64().unwrap_or(0),
         ),
         "search_places" => {
             let places = result["places"].as_array().cloned().unwrap_or_default();
@@ -619,7 +700,19 @@ fn plan(request: &ChatRequest) -> ChatResponse {
                 json!({"label": "human", "content": facts.join("\n")}),
             ));
         }
-        if let Some(q) = &query {
+        let persona = persona_statement(text);
+        if let Some(handle) = &persona
+            && available("update_user_persona_profile_in_db")
+        {
+            calls.push(call(
+                8,
+                "update_user_persona_profile_in_db",
+                json!({"persona_handle": handle, "confidence_score": 0.9}),
+            ));
+        }
+        if let Some(q) = &query
+            && (persona.is_none() || is_question(text))
+        {
             calls.extend(first_calls(q).into_iter().filter(|c| available(&c.name)));
         }
         if calls.is_empty() {
@@ -643,7 +736,13 @@ fn plan(request: &ChatRequest) -> ChatResponse {
     }
     // A place-based question needs a second tool once the search found the place.
     if let Some(q) = &query
-        && results.len() == 1 + usize::from(results.iter().any(|r| r.0 == "core_memory_append"))
+        && results.len()
+            == 1 + results
+                .iter()
+                .filter(|r| {
+                    r.0 == "core_memory_append" || r.0 == "update_user_persona_profile_in_db"
+                })
+                .count()
         && let Some((_, search)) = results.iter().find(|r| r.0 == "search_places")
         && let Some(next) = follow_up(q, search)
         && available(&next.name)
@@ -660,9 +759,11 @@ fn plan(request: &ChatRequest) -> ChatResponse {
     // Phrase the answer: the most specific result first, then the rest.
     let mut parts: Vec<String> = Vec::new();
     let mut used: Vec<String> = Vec::new();
+    let bookkeeping =
+        |n: &str| n == "core_memory_append" || n == "update_user_persona_profile_in_db";
     let specific = results
         .iter()
-        .any(|r| r.0 != "search_places" && r.0 != "core_memory_append");
+        .any(|r| r.0 != "search_places" && !bookkeeping(&r.0));
     for (name, value) in &results {
         if !used.contains(name) {
             used.push(name.clone());
@@ -672,7 +773,7 @@ fn plan(request: &ChatRequest) -> ChatResponse {
         }
         parts.push(describe(query.as_ref(), name, value));
     }
-    let analytics = used.iter().any(|n| n != "core_memory_append");
+    let analytics = used.iter().any(|n| !bookkeeping(n));
     let mut text = parts.join("\n\n");
     text.push_str(&format!(
         "\n\n(Tools used: {}.{})",
@@ -745,6 +846,26 @@ mod tests {
             vec!["Prefers: short answers"]
         );
         assert!(personal_facts("Which coffee chains are busiest in Austin?").is_empty());
+    }
+
+    #[test]
+    fn recognises_persona_statements() {
+        assert_eq!(
+            persona_statement("I lead real estate for a QSR chain").as_deref(),
+            Some("qsr_real_estate")
+        );
+        assert_eq!(
+            persona_statement("I'm in consumer insights at a tobacco company").as_deref(),
+            Some("tobacco_consumer_insights")
+        );
+        assert_eq!(
+            persona_statement("I do economic development for the city of Tulsa").as_deref(),
+            Some("municipal_economic_development")
+        );
+        assert_eq!(
+            persona_statement("Which coffee chains are busiest in Austin?"),
+            None
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agents, auth, chat, health, tools};
+use crate::routes::{agents, auth, chat, health, personas, tools};
 use crate::{ErrorBody, FieldErrorBody};
 
 /// Pi's API description; served at `/openapi.json` and browsable at `/docs/`.
@@ -38,6 +38,7 @@ use crate::{ErrorBody, FieldErrorBody};
         agents::cleanup,
         tools::list_tools,
         tools::run_tool,
+        personas::list_personas,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
     modifiers(&BearerScheme),
@@ -47,6 +48,7 @@ use crate::{ErrorBody, FieldErrorBody};
         (name = "chat", description = "Conversations with the user's Pi agent"),
         (name = "agents", description = "Agent admin API (any agent backend)"),
         (name = "tools", description = "The agents' tools, for admins"),
+        (name = "personas", description = "Professional personas and their shared memory"),
     )
 )]
 pub struct ApiDoc;

@@ -6,6 +6,7 @@ use pi_domain::admin::AgentAdminService;
 use pi_domain::auth::AuthService;
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
+use pi_domain::persona::PersonaService;
 use pi_domain::tools::ToolRegistry;
 
 /// Static facts about the running service, reported by `/health`.
@@ -30,6 +31,8 @@ pub struct AppState {
     pub admin: Arc<AgentAdminService>,
     /// Every tool the agents can call (admins can run them directly).
     pub tools: Arc<ToolRegistry>,
+    /// Personas and their shared memory.
+    pub personas: Arc<PersonaService>,
     /// Dependencies checked by `/health/ready`.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Service facts.

@@ -34,6 +34,9 @@ pub struct AgentBackend {
     pub blocks: Arc<dyn BlockStore>,
     /// Readiness probe, reported as `agent_backend` by `/health/ready`.
     pub probe: Option<Arc<dyn HealthProbe>>,
+    /// Hands the tool registry to a backend that runs tools itself (the embedded runtime), once
+    /// the services the tools need exist.
+    pub tool_sink: Option<Arc<dyn Fn(Arc<ToolRegistry>) + Send + Sync>>,
 }
 
 impl std::fmt::Debug for AgentBackend {
@@ -52,6 +55,7 @@ impl AgentBackend {
             gateway: adapter.clone(),
             blocks: adapter,
             probe,
+            tool_sink: None,
         }
     }
 
@@ -59,11 +63,7 @@ impl AgentBackend {
     ///
     /// # Errors
     /// When the LLM client cannot be built.
-    pub fn from_settings(
-        settings: &Settings,
-        db: &Database,
-        tools: Arc<ToolRegistry>,
-    ) -> anyhow::Result<Self> {
+    pub fn from_settings(settings: &Settings, db: &Database) -> anyhow::Result<Self> {
         match settings.agent_backend {
             BackendKind::Embedded => {
                 let llm: Arc<dyn LanguageModel> = match &settings.llm_base_url {
@@ -83,8 +83,11 @@ impl AgentBackend {
                     llm,
                     RuntimeConfig::default(),
                 ));
-                runtime.set_tools(tools);
-                Ok(Self::from_adapter(runtime.clone(), Some(runtime)))
+                let sink = Arc::clone(&runtime);
+                Ok(Self {
+                    tool_sink: Some(Arc::new(move |tools| sink.set_tools(tools))),
+                    ..Self::from_adapter(runtime.clone(), Some(runtime))
+                })
             }
             BackendKind::Letta => Ok(Self::unavailable(
                 "AGENT_BACKEND=letta: the Letta adapter is not available in this build yet",

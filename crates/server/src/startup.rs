@@ -12,7 +12,13 @@ use pi_domain::agent::{BlockStore, PiAgentTemplate};
 use pi_domain::auth::AuthService;
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
-use pi_store::{Database, DatabaseProbe, SeaOrmChatRepo, SeaOrmUserRepo};
+use pi_domain::persona::PersonaService;
+use pi_store::{
+    Database, DatabaseProbe, PersonaLocks, SeaOrmChatRepo, SeaOrmPersonaRepo, SeaOrmUserRepo,
+};
+
+/// Agents updated at once when a persona's shared block fans out.
+const PERSONA_FANOUT: usize = 32;
 use rand::RngCore;
 
 use crate::agents::AgentBackend;
@@ -102,23 +108,35 @@ impl Application {
             settings.admin_email_list(),
         ));
         let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
+        let agents = match agents {
+            Some(agents) => agents,
+            None => AgentBackend::from_settings(&settings, &db)?,
+        };
+        let personas = Arc::new(PersonaService::new(
+            Arc::new(SeaOrmPersonaRepo::new(db.clone())),
+            agents.blocks.clone(),
+            Arc::new(PersonaLocks::new(db.clone())),
+            PERSONA_FANOUT,
+        ));
         // The analytics data set is built in the background so start-up stays fast.
         let places = PlacesData::new(places_scale(&settings), settings.places_seed);
         places.spawn_build();
-        let registry = Arc::new(build_registry(&places));
+        let registry = Arc::new(build_registry(&places, &personas));
+        if let Some(sink) = &agents.tool_sink {
+            sink(registry.clone());
+        }
         let tools = registry.schemas();
-        let agents = match agents {
-            Some(agents) => agents,
-            None => AgentBackend::from_settings(&settings, &db, registry.clone())?,
-        };
-        let chat = Arc::new(ChatService::new(
-            users.clone(),
-            chat_repo.clone(),
-            chat_repo,
-            agents.gateway.clone(),
-            template.clone(),
-            tools.clone(),
-        ));
+        let chat = Arc::new(
+            ChatService::new(
+                users.clone(),
+                chat_repo.clone(),
+                chat_repo,
+                agents.gateway.clone(),
+                template.clone(),
+                tools.clone(),
+            )
+            .with_shared_blocks(personas.clone()),
+        );
         let admin = Arc::new(AgentAdminService::new(
             users,
             agents.gateway.clone(),
@@ -133,6 +151,7 @@ impl Application {
             chat,
             admin,
             tools: registry,
+            personas,
             probes,
             info: ServiceInfo {
                 name: "pi-backend",

@@ -3,6 +3,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use pi_domain::persona::PersonaService;
+use pi_domain::persona::tools::{ListPersonasTool, UpdateUserPersonaTool};
 use pi_domain::tools::{ToolContext, ToolRegistry};
 use pi_places::{PlacesData, Scale};
 
@@ -17,18 +19,27 @@ pub fn places_scale(settings: &Settings) -> Scale {
     }
 }
 
-/// Every tool of the service, over a lazily built analytics data set.
-pub fn build_registry(data: &Arc<PlacesData>) -> ToolRegistry {
+/// The analytics tools, over a lazily built data set.
+pub fn analytics_registry(data: &Arc<PlacesData>) -> ToolRegistry {
     let mut registry = ToolRegistry::new();
     pi_places::register_tools(&mut registry, data);
     registry
 }
 
-/// `pi-server tool list` prints every tool's schema; `pi-server tool NAME 'JSON'` runs one and
+/// Every tool of the service: analytics and persona tools.
+pub fn build_registry(data: &Arc<PlacesData>, personas: &Arc<PersonaService>) -> ToolRegistry {
+    let mut registry = analytics_registry(data);
+    registry.register(Arc::new(ListPersonasTool(Arc::clone(personas))));
+    registry.register(Arc::new(UpdateUserPersonaTool(Arc::clone(personas))));
+    registry
+}
+
+/// `pi-server tool list` prints every analytics tool's schema (persona tools need a database and
+/// an agent, so they run only inside the server); `pi-server tool NAME 'JSON'` runs one and
 /// prints its JSON. No server and no database are needed. Exit code 1 on a tool error.
 pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode {
     let data = PlacesData::new(places_scale(settings), settings.places_seed);
-    let registry = build_registry(&data);
+    let registry = analytics_registry(&data);
     let print = |value: &serde_json::Value| match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("pi-server: cannot print the result: {e}"),

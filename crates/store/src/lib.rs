@@ -7,11 +7,13 @@ mod agent_store;
 mod chat;
 mod db;
 pub mod entities;
+mod personas;
 mod users;
 
 pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
 pub use db::{Backend, Database, DatabaseProbe, StoreError, connect};
+pub use personas::{PersonaLocks, SeaOrmPersonaRepo};
 pub use users::SeaOrmUserRepo;
 
 #[cfg(feature = "testing")]

@@ -204,8 +204,24 @@ pub(crate) async fn login(
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
-pub(crate) async fn me(user: AuthUser) -> web::Json<UserPublic> {
-    web::Json(user.0.into())
+pub(crate) async fn me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> Result<web::Json<UserPublic>, ApiError> {
+    let personas = state
+        .personas
+        .personas_of(user.0.id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let mut public = UserPublic::from(user.0);
+    public.personas = personas
+        .into_iter()
+        .map(|p| UserPersonaResponse {
+            persona_handle: p.persona.def.persona_handle.as_str().to_owned(),
+            confidence_score: p.confidence_score,
+        })
+        .collect();
+    Ok(web::Json(public))
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

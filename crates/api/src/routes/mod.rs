@@ -4,6 +4,7 @@ pub(crate) mod agents;
 pub(crate) mod auth;
 pub(crate) mod chat;
 pub(crate) mod health;
+pub(crate) mod personas;
 pub(crate) mod tools;
 
 use actix_web::web;
@@ -15,4 +16,5 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     chat::configure(cfg);
     agents::configure(cfg);
     tools::configure(cfg);
+    personas::configure(cfg);
 }

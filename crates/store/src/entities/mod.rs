@@ -2,5 +2,6 @@
 
 pub mod conversations;
 pub mod messages;
+pub mod personas;
 pub mod runtime;
 pub mod users;
