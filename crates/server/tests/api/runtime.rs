@@ -60,7 +60,9 @@ runtime_tests!(
         offline_answers_coffee_question_with_real_places,
         offline_records_personal_facts_in_the_human_block,
         offline_is_reported_by_readiness,
-        shared_blocks_attach_to_several_agents_and_edits_reach_all
+        shared_blocks_attach_to_several_agents_and_edits_reach_all,
+        two_users_state_the_same_role_and_share_one_persona_block,
+        a_new_agent_gets_its_users_persona_blocks_at_creation
     ],
     llm: [
         llm_loop_runs_tools_and_returns_the_final_text,
@@ -220,6 +222,112 @@ async fn shared_blocks_attach_to_several_agents_and_edits_reach_all(app: TestApp
     let overview = app.get_json("/letta/agents/overview", &admin).await;
     assert_eq!(overview["agent_count"], 3);
     assert_eq!(overview["block_count"], 3 * 3 + 1);
+}
+
+async fn two_users_state_the_same_role_and_share_one_persona_block(app: TestApp) {
+    let mut people = Vec::new();
+    for email in ["ana@example.com", "ben@example.com"] {
+        let token = app.signup_token(email).await;
+        let conv = app.conversation_id(&token).await;
+        let exchange = ask(&app, &token, &conv, "I lead real estate for a QSR chain").await;
+        let answer = exchange["assistant_message"]["content"].as_str().unwrap();
+        assert!(answer.contains("qsr_real_estate"), "{answer}");
+        assert!(
+            answer.contains("update_user_persona_profile_in_db"),
+            "{answer}"
+        );
+        let me = app.me_json(&token).await;
+        assert_eq!(
+            me["personas"],
+            json!([{"persona_handle": "qsr_real_estate", "confidence_score": 0.9}])
+        );
+        people.push(token);
+    }
+    let shared: Vec<Value> = {
+        let mut out = Vec::new();
+        for token in &people {
+            out.push(
+                block(
+                    &memory(&app, token).await,
+                    "qsr_real_estate_service_experience",
+                )
+                .clone(),
+            );
+        }
+        out
+    };
+    assert_eq!(
+        shared[0]["id"], shared[1]["id"],
+        "one block shared by both agents"
+    );
+    assert!(
+        shared[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Never write names")
+    );
+    // An edit reaches both agents.
+    app.blocks
+        .update_block_value(
+            &pi_domain::agent::BlockId(shared[0]["id"].as_str().unwrap().to_owned()),
+            "QSR real-estate leads want drive-thru stacking and lunch-peak data first.",
+        )
+        .await
+        .unwrap();
+    for token in &people {
+        let b = block(
+            &memory(&app, token).await,
+            "qsr_real_estate_service_experience",
+        )
+        .clone();
+        assert!(
+            b["value"]
+                .as_str()
+                .unwrap()
+                .starts_with("QSR real-estate leads")
+        );
+    }
+    let personas = app.get_json("/personas", &people[0]).await;
+    let qsr = personas["personas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["persona_handle"] == "qsr_real_estate")
+        .unwrap()
+        .clone();
+    assert_eq!(qsr["shared_block_id"], shared[0]["id"]);
+    assert_eq!(qsr["industry"], "qsr");
+}
+
+async fn a_new_agent_gets_its_users_persona_blocks_at_creation(app: TestApp) {
+    let admin = app.admin_token().await;
+    assert_eq!(app.me_json(&admin).await["agent_id"], Value::Null);
+    let response = app
+        .post_authed(
+            "/tools/update_user_persona_profile_in_db",
+            &admin,
+            &json!({"persona_handle": "mall_leasing", "confidence_score": 0.7}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let out: Value = response.json().await.unwrap();
+    assert_eq!(out["success"], true);
+    assert_eq!(out["agents_attached"], 0);
+    let bad = app
+        .post_authed(
+            "/tools/update_user_persona_profile_in_db",
+            &admin,
+            &json!({"persona_handle": "Mall Leasing"}),
+        )
+        .await;
+    error_body(bad, 422, "tool_error").await;
+    let conv = app.conversation_id(&admin).await;
+    ask(&app, &admin, &conv, "hello").await;
+    let blocks = memory(&app, &admin).await;
+    assert_eq!(
+        block(&blocks, "mall_leasing_service_experience")["id"],
+        out["shared_block_id"]
+    );
 }
 
 async fn llm_loop_runs_tools_and_returns_the_final_text(app: TestApp, llm: Arc<ScriptedLlm>) {
