@@ -2,6 +2,7 @@
 //!
 //! - `test`    — every test of the workspace (unit, integration on SQLite and PostgreSQL).
 //! - `migrate` — apply database migrations to `DATABASE_URL` (default: the embedded SQLite file).
+//! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
 //! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places]`).
@@ -63,6 +64,20 @@ fn bench(extra: &[String]) -> Result<(), String> {
         run(cmd)?;
     }
     Ok(())
+}
+
+fn seed() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--release",
+        "--bin",
+        "pi-server",
+        "--",
+        "seed",
+    ]);
+    run(cmd)
 }
 
 fn migrate() -> Result<(), String> {
@@ -128,10 +143,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(&args[1..]),
         Some("migrate") => migrate(),
+        Some("seed") => seed(),
         Some("bench") => bench(&args[1..]),
         Some("arch") => arch(),
         Some("lint") => lint(),
-        _ => Err("usage: cargo xtask <test|migrate|arch|lint|bench [chat|places]>".to_owned()),
+        _ => Err("usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places]>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

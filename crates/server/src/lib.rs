@@ -5,6 +5,7 @@
 
 pub mod agents;
 pub mod config;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
 pub mod tools;

@@ -23,6 +23,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Migrations, the persona catalogue, and demo users with agents (idempotent).
+    Seed,
     /// Run an analytics tool locally and print its JSON: `tool list` or `tool NAME 'JSON'`.
     Tool {
         /// `list`, or the tool's name.
@@ -62,6 +64,10 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await?;
             }
             Command::Tool { .. } => {}
+            Command::Seed => {
+                let mut out = std::io::stdout();
+                pi_server::seed::run(&settings, &mut out).await?;
+            }
             Command::Migrate => {
                 let db = startup::connect_and_migrate(&settings).await?;
                 tracing::info!(database = db.backend().as_str(), "migrations applied");

@@ -73,6 +73,84 @@ fn jwt_secret(settings: &Settings) -> Vec<u8> {
     }
 }
 
+/// Connects and migrates the database and builds every service (everything but HTTP).
+///
+/// # Errors
+/// When the database is unusable, the template is broken or the LLM client cannot be built.
+pub async fn build_state(
+    settings: &Settings,
+    agents: Option<AgentBackend>,
+) -> anyhow::Result<(Database, AppState, AgentBackend)> {
+    let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
+    let db = connect_and_migrate(settings).await?;
+
+    let users = Arc::new(SeaOrmUserRepo::new(db.clone()));
+    let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
+    let tokens = Arc::new(JwtTokenService::new(
+        &jwt_secret(settings),
+        settings.access_token_expire_minutes,
+    ));
+    let auth = Arc::new(AuthService::new(
+        users.clone(),
+        hasher,
+        tokens,
+        settings.admin_email_list(),
+    ));
+    let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
+    let agents = match agents {
+        Some(agents) => agents,
+        None => AgentBackend::from_settings(settings, &db)?,
+    };
+    let personas = Arc::new(PersonaService::new(
+        Arc::new(SeaOrmPersonaRepo::new(db.clone())),
+        agents.blocks.clone(),
+        Arc::new(PersonaLocks::new(db.clone())),
+        PERSONA_FANOUT,
+    ));
+    // The analytics data set is built in the background so start-up stays fast.
+    let places = PlacesData::new(places_scale(settings), settings.places_seed);
+    places.spawn_build();
+    let registry = Arc::new(build_registry(&places, &personas));
+    if let Some(sink) = &agents.tool_sink {
+        sink(registry.clone());
+    }
+    let tools = registry.schemas();
+    let chat = Arc::new(
+        ChatService::new(
+            users.clone(),
+            chat_repo.clone(),
+            chat_repo,
+            agents.gateway.clone(),
+            template.clone(),
+            tools.clone(),
+        )
+        .with_shared_blocks(personas.clone()),
+    );
+    let admin = Arc::new(AgentAdminService::new(
+        users,
+        agents.gateway.clone(),
+        template,
+        tools,
+    ));
+    let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
+    probes.extend(agents.probe.clone());
+
+    let state = AppState {
+        auth,
+        chat,
+        admin,
+        tools: registry,
+        personas,
+        probes,
+        info: ServiceInfo {
+            name: "pi-backend",
+            version: env!("CARGO_PKG_VERSION"),
+            environment: settings.environment.as_str().to_owned(),
+        },
+    };
+    Ok((db, state, agents))
+}
+
 impl Application {
     /// Connects and migrates the database, wires adapters and services, and binds the listener.
     ///
@@ -92,73 +170,8 @@ impl Application {
     }
 
     async fn assemble(settings: Settings, agents: Option<AgentBackend>) -> anyhow::Result<Self> {
-        let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
-        let db = connect_and_migrate(&settings).await?;
-
-        let users = Arc::new(SeaOrmUserRepo::new(db.clone()));
-        let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
-        let tokens = Arc::new(JwtTokenService::new(
-            &jwt_secret(&settings),
-            settings.access_token_expire_minutes,
-        ));
-        let auth = Arc::new(AuthService::new(
-            users.clone(),
-            hasher,
-            tokens,
-            settings.admin_email_list(),
-        ));
-        let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
-        let agents = match agents {
-            Some(agents) => agents,
-            None => AgentBackend::from_settings(&settings, &db)?,
-        };
-        let personas = Arc::new(PersonaService::new(
-            Arc::new(SeaOrmPersonaRepo::new(db.clone())),
-            agents.blocks.clone(),
-            Arc::new(PersonaLocks::new(db.clone())),
-            PERSONA_FANOUT,
-        ));
-        // The analytics data set is built in the background so start-up stays fast.
-        let places = PlacesData::new(places_scale(&settings), settings.places_seed);
-        places.spawn_build();
-        let registry = Arc::new(build_registry(&places, &personas));
-        if let Some(sink) = &agents.tool_sink {
-            sink(registry.clone());
-        }
-        let tools = registry.schemas();
-        let chat = Arc::new(
-            ChatService::new(
-                users.clone(),
-                chat_repo.clone(),
-                chat_repo,
-                agents.gateway.clone(),
-                template.clone(),
-                tools.clone(),
-            )
-            .with_shared_blocks(personas.clone()),
-        );
-        let admin = Arc::new(AgentAdminService::new(
-            users,
-            agents.gateway.clone(),
-            template,
-            tools,
-        ));
-        let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
-        probes.extend(agents.probe.clone());
-
-        let state = AppState {
-            auth: Arc::clone(&auth),
-            chat,
-            admin,
-            tools: registry,
-            personas,
-            probes,
-            info: ServiceInfo {
-                name: "pi-backend",
-                version: env!("CARGO_PKG_VERSION"),
-                environment: settings.environment.as_str().to_owned(),
-            },
-        };
+        let (db, state, agents) = build_state(&settings, agents).await?;
+        let auth = Arc::clone(&state.auth);
 
         let listener = TcpListener::bind(&settings.bind_addr)
             .with_context(|| format!("cannot listen on BIND_ADDR={}", settings.bind_addr))?;

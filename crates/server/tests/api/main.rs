@@ -12,5 +12,6 @@ mod health;
 mod http;
 mod process;
 mod runtime;
+mod seed;
 mod tokens;
 mod tools;
