@@ -5,7 +5,7 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas]`).
 
 use std::process::{Command, ExitCode};
 
@@ -47,7 +47,11 @@ fn test(extra: &[String]) -> Result<(), String> {
 
 fn bench(extra: &[String]) -> Result<(), String> {
     // Each benchmark lives in the crate it measures.
-    let targets: &[(&str, &str)] = &[("chat", "pi-server"), ("places", "pi-places")];
+    let targets: &[(&str, &str)] = &[
+        ("chat", "pi-server"),
+        ("places", "pi-places"),
+        ("personas", "pi-server"),
+    ];
     let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
         None | Some("all") => targets.iter().collect(),
         Some(name) => targets.iter().filter(|(b, _)| *b == name).collect(),
@@ -147,7 +151,10 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("arch") => arch(),
         Some("lint") => lint(),
-        _ => Err("usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places]>".to_owned()),
+        _ => Err(
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas]>"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
