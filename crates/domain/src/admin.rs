@@ -14,6 +14,7 @@ use crate::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSummary, Block, Passage,
     PiAgentTemplate, ToolSchema,
 };
+use crate::chat::SharedBlocksForUser;
 use crate::user::{DisplayName, RepoError, User, UserId, UserRepo};
 
 /// Agents fetched per backend page when listing everything.
@@ -108,6 +109,7 @@ pub struct AgentAdminService {
     agents: Arc<dyn AgentGateway>,
     template: Arc<PiAgentTemplate>,
     tools: Vec<ToolSchema>,
+    shared_blocks: Option<Arc<dyn SharedBlocksForUser>>,
 }
 
 impl std::fmt::Debug for AgentAdminService {
@@ -137,7 +139,14 @@ impl AgentAdminService {
             agents,
             template,
             tools,
+            shared_blocks: None,
         }
+    }
+
+    /// New agents of users with personas get the personas' shared blocks.
+    pub fn with_shared_blocks(mut self, source: Arc<dyn SharedBlocksForUser>) -> Self {
+        self.shared_blocks = Some(source);
+        self
     }
 
     /// Creates a Pi agent: for `user_id` (linked to them; 409 if they have one), or standalone.

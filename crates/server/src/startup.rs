@@ -126,12 +126,10 @@ pub async fn build_state(
         )
         .with_shared_blocks(personas.clone()),
     );
-    let admin = Arc::new(AgentAdminService::new(
-        users,
-        agents.gateway.clone(),
-        template,
-        tools,
-    ));
+    let admin = Arc::new(
+        AgentAdminService::new(users, agents.gateway.clone(), template, tools)
+            .with_shared_blocks(personas.clone()),
+    );
     let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
     probes.extend(agents.probe.clone());
 
