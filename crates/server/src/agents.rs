@@ -2,9 +2,10 @@
 //!
 //! `AGENT_BACKEND=embedded` (the default) runs Pi agents in-process (`pi-agent`), thinking with
 //! the OpenAI-compatible endpoint in `LLM_BASE_URL` or, without one, the offline model.
-//! `AGENT_BACKEND=letta` (the Letta REST adapter) is not built yet: the server then runs with
-//! [`UnavailableAgentBackend`], so chat answers a clear 502 JSON error (the user message is still
-//! stored) and `/health/ready` reports why.
+//! `AGENT_BACKEND=letta` uses the Letta REST adapter (`pi-letta`); when Letta is unreachable or
+//! refuses the password the server still starts, chat answers 502 JSON (the user message is kept)
+//! and `/health/ready` reports why. [`UnavailableAgentBackend`] remains for deployments that must
+//! run with chat disabled.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use pi_agent::openai::{OpenAiClient, OpenAiConfig};
 use pi_agent::{EmbeddedAgentBackend, RuntimeConfig};
 use pi_domain::agent::runtime::LanguageModel;
 use pi_domain::tools::ToolRegistry;
+use pi_letta::{LettaBackend, LettaConfig};
 use pi_store::{Database, SeaOrmAgentStore};
 
 use async_trait::async_trait;
@@ -89,9 +91,35 @@ impl AgentBackend {
                     ..Self::from_adapter(runtime.clone(), Some(runtime))
                 })
             }
-            BackendKind::Letta => Ok(Self::unavailable(
-                "AGENT_BACKEND=letta: the Letta adapter is not available in this build yet",
-            )),
+            BackendKind::Letta => {
+                let letta = Arc::new(LettaBackend::new(LettaConfig {
+                    base_url: settings.letta_base_url.clone(),
+                    password: settings
+                        .letta_server_password
+                        .as_ref()
+                        .map(|p| p.expose().to_owned()),
+                    timeout: Duration::from_secs(settings.letta_timeout_secs),
+                    model: settings.letta_model.clone(),
+                    embedding: settings.letta_embedding.clone(),
+                })?);
+                // Letta may come up later: check now, log clearly, start anyway; readiness
+                // keeps reporting until it answers.
+                let probe = Arc::clone(&letta);
+                tokio::spawn(async move {
+                    match probe.check().await {
+                        Ok(detail) => tracing::info!(%detail, "agent backend: Letta"),
+                        Err(reason) => tracing::error!(
+                            %reason,
+                            "agent backend: Letta is not usable yet (check LETTA_BASE_URL and LETTA_SERVER_PASSWORD); chat answers 502 until it is"
+                        ),
+                    }
+                });
+                let sink = Arc::clone(&letta);
+                Ok(Self {
+                    tool_sink: Some(Arc::new(move |tools| sink.set_tools(tools))),
+                    ..Self::from_adapter(letta.clone(), Some(letta))
+                })
+            }
         }
     }
 

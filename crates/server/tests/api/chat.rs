@@ -438,13 +438,14 @@ async fn one_message_costs_a_fixed_number_of_sql_statements(app: TestApp) {
     assert_eq!(used, 5, "statements for one message on {:?}", app.backend);
 }
 
-/// `AGENT_BACKEND=letta` is not built yet: chat answers 502 JSON with the user message kept,
-/// and readiness names the reason.
+/// `AGENT_BACKEND=letta` with no Letta listening: the server starts, chat answers 502 JSON with
+/// the user message kept, and readiness names the reason.
 #[tokio::test]
 async fn server_without_an_agent_backend_answers_502_and_is_not_ready() {
     let test_db = pi_store::testing::TestDatabase::sqlite();
     let settings = pi_server::Settings {
         agent_backend: pi_server::config::AgentBackend::Letta,
+        letta_base_url: "http://127.0.0.1:9".into(),
         ..crate::helpers::test_settings(test_db.url())
     };
     let app = pi_server::Application::build(settings).await.unwrap();
@@ -502,6 +503,6 @@ async fn server_without_an_agent_backend_answers_502_and_is_not_ready() {
         ready["checks"]["agent_backend"]["detail"]
             .as_str()
             .unwrap()
-            .contains("AGENT_BACKEND")
+            .contains("Letta")
     );
 }
