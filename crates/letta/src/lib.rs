@@ -1,5 +1,4 @@
-//! Letta adapter (work in progress, see the crate README in docs/ARCHITECTURE.md): the domain's
-//! `AgentGateway` and `BlockStore` over Letta's v1 REST API.
+//! Letta adapter: the domain's `AgentGateway` and `BlockStore` over Letta's v1 REST API.
 //!
 //! Wire facts (observed on Letta 0.16.8, `../shared/letta/README.md`): collection routes end in
 //! `/`; every request carries `Authorization: Bearer <password>` and

@@ -328,3 +328,64 @@ async fn blocks_and_archival_round_trip() {
         "Alice prefers vegan restaurants near museums"
     );
 }
+
+#[tokio::test]
+async fn a_pending_approval_left_behind_is_answered_and_the_message_resent() {
+    let server = MockServer::start().await;
+    let (_, p, conflict_status, conflict) = recording("pending_conflict");
+    let (_, _, _, approval) = recording("client_tool_1");
+    let (_, _, _, closed) = recording("client_tool_2");
+    let (_, _, ok_status, ok) = recording("send_message");
+    Mock::given(method("POST"))
+        .and(path(p.clone()))
+        .and(body_string_contains("hello while pending"))
+        .respond_with(ResponseTemplate::new(conflict_status).set_body_json(conflict))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p.clone()))
+        .and(body_string_contains("hello while pending"))
+        .respond_with(ResponseTemplate::new(ok_status).set_body_json(ok))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(p.clone()))
+        .and(body_string_contains("tool_returns"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(closed))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([approval["messages"][0]])))
+        .mount(&server)
+        .await;
+    let reply = backend(&server)
+        .send_message(&AgentId(AGENT.into()), msg("hello while pending"))
+        .await
+        .unwrap();
+    assert_eq!(reply.assistant_text(), "Hello from the fake LLM!");
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        bodies.len(),
+        3,
+        "user message, error tool_return for the pending call, user message again"
+    );
+    assert_eq!(
+        bodies[1]["messages"][0]["tool_returns"][0]["tool_call_id"],
+        "call_d9c19119bf95"
+    );
+    assert_eq!(
+        bodies[1]["messages"][0]["tool_returns"][0]["status"],
+        "error"
+    );
+}
