@@ -506,3 +506,138 @@ async fn server_without_an_agent_backend_answers_502_and_is_not_ready() {
             .contains("Letta")
     );
 }
+
+/// The same chat flow over the Letta adapter (a wiremock Letta answering with responses recorded
+/// from a real Letta 0.16.8): the services do not know which backend they talk to.
+#[tokio::test]
+async fn chat_runs_unchanged_over_the_letta_backend() {
+    use wiremock::matchers::{method, path, path_regex};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let recording = |name: &str| -> (u16, Value) {
+        let raw = std::fs::read_to_string(format!(
+            "{}/../letta/tests/recordings/{name}.resp.json",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let (first, body) = raw.split_once('\n').unwrap();
+        (
+            first.split_whitespace().nth(2).unwrap().parse().unwrap(),
+            serde_json::from_str(body).unwrap(),
+        )
+    };
+    let letta = MockServer::start().await;
+    let (s, b) = recording("create_agent");
+    Mock::given(method("POST"))
+        .and(path("/v1/agents/"))
+        .respond_with(ResponseTemplate::new(s).set_body_json(b))
+        .mount(&letta)
+        .await;
+    let (s, b) = recording("send_message");
+    Mock::given(method("POST"))
+        .and(path_regex("^/v1/agents/agent-[^/]+/messages$"))
+        .respond_with(ResponseTemplate::new(s).set_body_json(b))
+        .mount(&letta)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/health/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"version": "0.16.8", "status": "ok"})),
+        )
+        .mount(&letta)
+        .await;
+
+    let test_db = pi_store::testing::TestDatabase::sqlite();
+    let settings = pi_server::Settings {
+        agent_backend: pi_server::config::AgentBackend::Letta,
+        letta_base_url: letta.uri(),
+        letta_server_password: Some(pi_server::config::Secret::new("testpass")),
+        ..crate::helpers::test_settings(test_db.url())
+    };
+    let app = pi_server::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+    let signup: Value = client
+        .post(format!("{base}/auth/signup"))
+        .json(&json!({"email": "l@example.com", "password": "password123", "display_name": "L"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap();
+    let conv: Value = client
+        .post(format!("{base}/chat/conversations"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .post(format!(
+            "{base}/chat/conversations/{}/messages",
+            conv["id"].as_str().unwrap()
+        ))
+        .bearer_auth(token)
+        .json(&json!({"content": "Hi, plan a day in Paris"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let exchange: Value = response.json().await.unwrap();
+    assert_eq!(
+        exchange["assistant_message"]["content"],
+        "Hello from the fake LLM!"
+    );
+    let me: Value = client
+        .get(format!("{base}/auth/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["agent_id"], "agent-d26d8461-5990-4a41-ae5e-27a808bc572b");
+    // The agent was created from the Pi template with our tools as client-side tools.
+    let requests = letta.received_requests().await.unwrap();
+    let create: Value = requests
+        .iter()
+        .find(|r| r.url.path() == "/v1/agents/")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .unwrap();
+    assert!(
+        create["memory_blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["label"] == "user_persona_profile")
+    );
+    let send: Value = requests
+        .iter()
+        .find(|r| r.url.path().ends_with("/messages"))
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .unwrap();
+    let tools: Vec<&str> = send["client_tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        tools.contains(&"search_places") && tools.contains(&"update_user_persona_profile_in_db"),
+        "{tools:?}"
+    );
+    let ready: Value = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["checks"]["agent_backend"]["status"], "ok");
+}
