@@ -199,7 +199,29 @@ impl LettaBackend {
         }
     }
 
+    /// One request, retried (twice, with backoff) only where repeating is safe: reads and the
+    /// idempotent attach. A failed message send is never repeated blindly.
     async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, AgentError> {
+        let safe = method == Method::GET || path.contains("/core-memory/blocks/attach/");
+        let mut attempt = 0u32;
+        loop {
+            match self.call_once(method.clone(), path, body).await {
+                Err(AgentError::Unavailable(reason)) if safe && attempt < 2 => {
+                    tracing::warn!(%reason, attempt, path, "Letta call failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(150 * 2u64.pow(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn call_once(
         &self,
         method: Method,
         path: &str,

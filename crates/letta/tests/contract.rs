@@ -389,3 +389,41 @@ async fn a_pending_approval_left_behind_is_answered_and_the_message_resent() {
         "error"
     );
 }
+
+#[tokio::test]
+async fn reads_are_retried_but_message_sends_are_not() {
+    let server = MockServer::start().await;
+    let (_, _, _, agent) = recording("create_agent");
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(agent))
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(503).set_body_json(json!({"detail": "busy"})))
+        .mount(&server)
+        .await;
+    let letta = backend(&server);
+    assert_eq!(
+        letta.get_agent(&AgentId(AGENT.into())).await.unwrap().name,
+        "planner-test"
+    );
+    assert!(matches!(
+        letta.send_message(&AgentId(AGENT.into()), msg("hi")).await,
+        Err(AgentError::Unavailable(_))
+    ));
+    let posts = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.method.as_str() == "POST")
+        .count();
+    assert_eq!(posts, 1, "a failed send is not repeated");
+}
