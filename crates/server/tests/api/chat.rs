@@ -3,7 +3,7 @@
 use pi_domain::agent::AgentError;
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, error_body};
+use crate::helpers::{AgentMode, TestApp, error_body, run_with};
 
 crate::backend_tests!(
     full_chat_flow,
@@ -441,70 +441,34 @@ async fn one_message_costs_a_fixed_number_of_sql_statements(app: TestApp) {
 /// `AGENT_BACKEND=letta` with no Letta listening: the server starts, chat answers 502 JSON with
 /// the user message kept, and readiness names the reason.
 #[tokio::test]
-async fn server_without_an_agent_backend_answers_502_and_is_not_ready() {
-    let test_db = pi_store::testing::TestDatabase::sqlite();
-    let settings = pi_server::Settings {
-        agent_backend: pi_server::config::AgentBackend::Letta,
-        letta_base_url: "http://127.0.0.1:9".into(),
-        ..crate::helpers::test_settings(test_db.url())
+async fn server_without_a_reachable_agent_backend_answers_502_and_is_not_ready() {
+    let mode = AgentMode::Letta {
+        base_url: "http://127.0.0.1:9".into(),
     };
-    let app = pi_server::Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{base}/auth/signup"))
-        .json(&json!({"email": "x@example.com", "password": "password123", "display_name": "X"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access_token"].as_str().unwrap();
-    let conv: Value = client
-        .post(format!("{base}/chat/conversations"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = conv["id"].as_str().unwrap();
-    let response = client
-        .post(format!("{base}/chat/conversations/{id}/messages"))
-        .bearer_auth(token)
-        .json(&json!({"content": "hello"}))
-        .send()
-        .await
-        .unwrap();
-    error_body(response, 502, "agent_unavailable").await;
-    let messages: Value = client
-        .get(format!("{base}/chat/conversations/{id}/messages"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
-    let ready = client
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
-    let ready: Value = ready.json().await.unwrap();
-    assert_eq!(ready["checks"]["database"]["status"], "ok");
-    assert_eq!(ready["checks"]["agent_backend"]["status"], "error");
-    assert!(
-        ready["checks"]["agent_backend"]["detail"]
-            .as_str()
-            .unwrap()
-            .contains("Letta")
-    );
+    run_with(pi_store::Backend::Sqlite, mode, |app| async move {
+        let token = app.signup_token("x@example.com").await;
+        let id = app.conversation_id(&token).await;
+        error_body(
+            app.send_message(&token, &id, "hello").await,
+            502,
+            "agent_unavailable",
+        )
+        .await;
+        let messages: Value = app.messages(&token, &id).await.json().await.unwrap();
+        assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
+        let ready = app.get("/health/ready").await;
+        assert_eq!(ready.status(), 503);
+        let ready: Value = ready.json().await.unwrap();
+        assert_eq!(ready["checks"]["database"]["status"], "ok");
+        assert_eq!(ready["checks"]["agent_backend"]["status"], "error");
+        assert!(
+            ready["checks"]["agent_backend"]["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Letta")
+        );
+    })
+    .await;
 }
 
 /// The same chat flow over the Letta adapter (a wiremock Letta answering with responses recorded
@@ -526,18 +490,17 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
         )
     };
     let letta = MockServer::start().await;
-    let (s, b) = recording("create_agent");
-    Mock::given(method("POST"))
-        .and(path("/v1/agents/"))
-        .respond_with(ResponseTemplate::new(s).set_body_json(b))
-        .mount(&letta)
-        .await;
-    let (s, b) = recording("send_message");
-    Mock::given(method("POST"))
-        .and(path_regex("^/v1/agents/agent-[^/]+/messages$"))
-        .respond_with(ResponseTemplate::new(s).set_body_json(b))
-        .mount(&letta)
-        .await;
+    for (verb, route, name) in [
+        ("POST", "^/v1/agents/$", "create_agent"),
+        ("POST", "^/v1/agents/agent-[^/]+/messages$", "send_message"),
+    ] {
+        let (status, body) = recording(name);
+        Mock::given(method(verb))
+            .and(path_regex(route))
+            .respond_with(ResponseTemplate::new(status).set_body_json(body))
+            .mount(&letta)
+            .await;
+    }
     Mock::given(method("GET"))
         .and(path("/v1/health/"))
         .respond_with(
@@ -545,99 +508,54 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
         )
         .mount(&letta)
         .await;
-
-    let test_db = pi_store::testing::TestDatabase::sqlite();
-    let settings = pi_server::Settings {
-        agent_backend: pi_server::config::AgentBackend::Letta,
-        letta_base_url: letta.uri(),
-        letta_server_password: Some(pi_server::config::Secret::new("testpass")),
-        ..crate::helpers::test_settings(test_db.url())
+    let mode = AgentMode::Letta {
+        base_url: letta.uri(),
     };
-    let app = pi_server::Application::build(settings).await.unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{base}/auth/signup"))
-        .json(&json!({"email": "l@example.com", "password": "password123", "display_name": "L"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access_token"].as_str().unwrap();
-    let conv: Value = client
-        .post(format!("{base}/chat/conversations"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let response = client
-        .post(format!(
-            "{base}/chat/conversations/{}/messages",
-            conv["id"].as_str().unwrap()
-        ))
-        .bearer_auth(token)
-        .json(&json!({"content": "Hi, plan a day in Paris"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let exchange: Value = response.json().await.unwrap();
-    assert_eq!(
-        exchange["assistant_message"]["content"],
-        "Hello from the fake LLM!"
-    );
-    let me: Value = client
-        .get(format!("{base}/auth/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["agent_id"], "agent-d26d8461-5990-4a41-ae5e-27a808bc572b");
-    // The agent was created from the Pi template with our tools as client-side tools.
-    let requests = letta.received_requests().await.unwrap();
-    let create: Value = requests
-        .iter()
-        .find(|r| r.url.path() == "/v1/agents/")
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .unwrap();
-    assert!(
-        create["memory_blocks"]
+    run_with(pi_store::Backend::Sqlite, mode, move |app| async move {
+        let token = app.signup_token("l@example.com").await;
+        let id = app.conversation_id(&token).await;
+        let response = app
+            .send_message(&token, &id, "Hi, plan a day in Paris")
+            .await;
+        assert_eq!(response.status(), 201);
+        let exchange: Value = response.json().await.unwrap();
+        assert_eq!(
+            exchange["assistant_message"]["content"],
+            "Hello from the fake LLM!"
+        );
+        assert_eq!(
+            app.me_json(&token).await["agent_id"],
+            "agent-d26d8461-5990-4a41-ae5e-27a808bc572b"
+        );
+        // The agent came from the Pi template; our tools travel as client-side tools.
+        let requests = letta.received_requests().await.unwrap();
+        let body = |suffix: &str| -> Value {
+            requests
+                .iter()
+                .find(|r| r.url.path().ends_with(suffix))
+                .map(|r| serde_json::from_slice(&r.body).unwrap())
+                .unwrap()
+        };
+        assert!(
+            body("/v1/agents/")["memory_blocks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|b| b["label"] == "user_persona_profile")
+        );
+        let tools: Vec<String> = body("/messages")["client_tools"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|b| b["label"] == "user_persona_profile")
-    );
-    let send: Value = requests
-        .iter()
-        .find(|r| r.url.path().ends_with("/messages"))
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .unwrap();
-    let tools: Vec<&str> = send["client_tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["name"].as_str().unwrap())
-        .collect();
-    assert!(
-        tools.contains(&"search_places") && tools.contains(&"update_user_persona_profile_in_db"),
-        "{tools:?}"
-    );
-    let ready: Value = client
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(ready["checks"]["agent_backend"]["status"], "ok");
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(
+            tools.contains(&"search_places".to_owned())
+                && tools.contains(&"update_user_persona_profile_in_db".to_owned()),
+            "{tools:?}"
+        );
+        let ready: Value = app.get("/health/ready").await.json().await.unwrap();
+        assert_eq!(ready["checks"]["agent_backend"]["status"], "ok");
+    })
+    .await;
 }

@@ -56,6 +56,8 @@ pub enum AgentMode {
     Fake,
     /// The real embedded runtime, with an LLM at this URL or the offline model.
     Embedded { llm_base_url: Option<String> },
+    /// The Letta adapter, talking to a Letta at this URL.
+    Letta { base_url: String },
 }
 
 /// Starts the app on a fresh database of `backend` with the given agent backend; `None` when
@@ -73,6 +75,14 @@ pub async fn spawn_app_with(backend: Backend, mode: AgentMode) -> Option<TestApp
         .expect("application builds"),
         AgentMode::Embedded { llm_base_url } => {
             settings.llm_base_url = llm_base_url.clone();
+            Application::build(settings.clone())
+                .await
+                .expect("application builds")
+        }
+        AgentMode::Letta { base_url } => {
+            settings.agent_backend = pi_server::config::AgentBackend::Letta;
+            settings.letta_base_url = base_url.clone();
+            settings.letta_server_password = Some(Secret::new("testpass"));
             Application::build(settings.clone())
                 .await
                 .expect("application builds")
