@@ -145,6 +145,24 @@ pub fn content_text(content: &Value) -> String {
     }
 }
 
+/// Percent-encodes a query-string value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn agent_id_of(v: &Value) -> AgentId {
+    AgentId(str_of(v, "id"))
+}
+
 /// Maps a Letta error response to the port's typed errors.
 fn error_of(status: StatusCode, body: &Value) -> AgentError {
     let detail = match &body["detail"] {
@@ -266,6 +284,15 @@ impl LettaBackend {
         } else {
             Err(error_of(status, &json))
         }
+    }
+
+    /// `GET path`, a JSON array mapped item by item.
+    async fn get_list<T>(&self, path: &str, item: fn(&Value) -> T) -> Result<Vec<T>, AgentError> {
+        let list = self.call(Method::GET, path, None).await?;
+        Ok(list
+            .as_array()
+            .map(|a| a.iter().map(item).collect())
+            .unwrap_or_default())
     }
 
     fn client_tools(&self) -> Vec<Value> {
@@ -505,17 +532,8 @@ impl AgentGateway for LettaBackend {
     }
 
     async fn agent_blocks(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError> {
-        let list = self
-            .call(
-                Method::GET,
-                &format!("/v1/agents/{agent}/core-memory/blocks"),
-                None,
-            )
-            .await?;
-        Ok(list
-            .as_array()
-            .map(|a| a.iter().map(block_of).collect())
-            .unwrap_or_default())
+        self.get_list(&format!("/v1/agents/{agent}/core-memory/blocks"), block_of)
+            .await
     }
 
     async fn archival_list(
@@ -523,17 +541,11 @@ impl AgentGateway for LettaBackend {
         agent: &AgentId,
         limit: usize,
     ) -> Result<Vec<Passage>, AgentError> {
-        let list = self
-            .call(
-                Method::GET,
-                &format!("/v1/agents/{agent}/archival-memory?limit={limit}"),
-                None,
-            )
-            .await?;
-        Ok(list
-            .as_array()
-            .map(|a| a.iter().map(passage_of).collect())
-            .unwrap_or_default())
+        self.get_list(
+            &format!("/v1/agents/{agent}/archival-memory?limit={limit}"),
+            passage_of,
+        )
+        .await
     }
 
     async fn archival_search(
@@ -542,16 +554,7 @@ impl AgentGateway for LettaBackend {
         query: &str,
         limit: usize,
     ) -> Result<Vec<Passage>, AgentError> {
-        let q: String = query
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect();
+        let q = encode(query);
         let found = self
             .call(
                 Method::GET,
@@ -606,13 +609,8 @@ impl BlockStore for LettaBackend {
     }
 
     async fn find_blocks_by_label(&self, label: &str) -> Result<Vec<Block>, AgentError> {
-        let list = self
-            .call(Method::GET, &format!("/v1/blocks/?label={label}"), None)
-            .await?;
-        Ok(list
-            .as_array()
-            .map(|a| a.iter().map(block_of).collect())
-            .unwrap_or_default())
+        self.get_list(&format!("/v1/blocks/?label={}", encode(label)), block_of)
+            .await
     }
 
     async fn update_block_value(&self, block: &BlockId, value: &str) -> Result<Block, AgentError> {
@@ -648,13 +646,8 @@ impl BlockStore for LettaBackend {
     }
 
     async fn agents_of_block(&self, block: &BlockId) -> Result<Vec<AgentId>, AgentError> {
-        let list = self
-            .call(Method::GET, &format!("/v1/blocks/{block}/agents"), None)
-            .await?;
-        Ok(list
-            .as_array()
-            .map(|a| a.iter().map(|v| AgentId(str_of(v, "id"))).collect())
-            .unwrap_or_default())
+        self.get_list(&format!("/v1/blocks/{block}/agents"), agent_id_of)
+            .await
     }
 }
 
