@@ -5,7 +5,12 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta]`).
+//! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
+//!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
+//! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
+
+mod letta;
 
 use std::process::{Command, ExitCode};
 
@@ -51,6 +56,7 @@ fn bench(extra: &[String]) -> Result<(), String> {
         ("chat", "pi-server"),
         ("places", "pi-places"),
         ("personas", "pi-server"),
+        ("letta", "pi-server"),
     ];
     let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
         None | Some("all") => targets.iter().collect(),
@@ -142,6 +148,51 @@ fn lint() -> Result<(), String> {
     arch()
 }
 
+fn skip_banner(reason: &str) {
+    let line = "!".repeat(78);
+    eprintln!(
+        "{line}\n!! SKIP: the live Letta suite cannot run on this machine.\n!! Reason: {reason}\n{line}"
+    );
+}
+
+fn letta_up() -> Result<(), String> {
+    match letta::up() {
+        Ok(()) => Ok(()),
+        Err(letta::UpError::Impossible(reason)) => {
+            skip_banner(&reason);
+            Err(format!("Letta cannot be provisioned here: {reason}"))
+        }
+        Err(letta::UpError::Failed(e)) => {
+            letta::down();
+            Err(e)
+        }
+    }
+}
+
+/// Brings Letta up, runs the live suite against it, and always takes the stack down.
+fn letta_it(extra: &[String]) -> Result<(), String> {
+    match letta::up() {
+        Ok(()) => {}
+        Err(letta::UpError::Impossible(reason)) => {
+            skip_banner(&reason);
+            return Ok(());
+        }
+        Err(letta::UpError::Failed(e)) => {
+            letta::down();
+            return Err(e);
+        }
+    }
+    let mut cmd = cargo();
+    // `--workspace` keeps the feature set (and so the build) of `cargo xtask test`.
+    cmd.args(["test", "--workspace", "--test", "api", "letta_live"])
+        .args(extra)
+        .env("LETTA_IT", "1")
+        .env("LETTA_IT_ENV", letta::env_file());
+    let result = run(cmd);
+    letta::down();
+    result
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
@@ -151,8 +202,15 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("arch") => arch(),
         Some("lint") => lint(),
+        Some("letta-up") => letta_up(),
+        Some("letta-down") => {
+            letta::down();
+            eprintln!("xtask: the Letta test stack is down");
+            Ok(())
+        }
+        Some("letta-it") => letta_it(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas]>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta]|letta-up|letta-down|letta-it>"
                 .to_owned(),
         ),
     };

@@ -794,6 +794,13 @@ fn plan(request: &ChatRequest) -> ChatResponse {
     }
 }
 
+impl OfflineModel {
+    /// The model's answer to a request (what [`LanguageModel::complete`] returns).
+    pub fn answer(&self, request: &ChatRequest) -> ChatResponse {
+        plan(request)
+    }
+}
+
 #[async_trait]
 impl LanguageModel for OfflineModel {
     fn describe(&self) -> String {
@@ -801,7 +808,7 @@ impl LanguageModel for OfflineModel {
     }
 
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, AgentError> {
-        Ok(plan(&request))
+        Ok(self.answer(&request))
     }
 }
 

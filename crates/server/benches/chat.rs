@@ -7,6 +7,8 @@
 //! and criterion's estimate.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,7 +18,7 @@ use pi_server::{AgentBackend, Application, Environment, Settings};
 use pi_store::Backend;
 use pi_store::testing::TestDatabase;
 use pi_testkit::FakeAgentBackend;
-use serde_json::{Value, json};
+use serde_json::json;
 
 struct Target {
     base: String,
@@ -62,29 +64,12 @@ async fn start_with(backend: Backend, agent: Agent) -> Option<Target> {
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
-    let signup: Value = client
-        .post(format!("{base}/auth/signup"))
-        .json(&json!({"email": "bench@example.com", "password": "password123", "display_name": "Bench"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = signup["access_token"].as_str().unwrap().to_owned();
-    let conv: Value = client
-        .post(format!("{base}/chat/conversations"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let token = support::signup(&client, &base, "bench@example.com").await;
+    let conversation = support::conversation(&client, &base, &token).await;
     let target = Target {
         base,
         token,
-        conversation: conv["id"].as_str().unwrap().to_owned(),
+        conversation,
         client,
         _db: db,
     };

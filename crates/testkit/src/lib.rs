@@ -6,6 +6,7 @@
 //! crate: the shipped server never depends on it.
 
 mod llm;
+pub mod openai;
 
 pub use llm::{LlmStep, ScriptedLlm};
 

@@ -56,8 +56,10 @@ pub enum AgentMode {
     Fake,
     /// The real embedded runtime, with an LLM at this URL or the offline model.
     Embedded { llm_base_url: Option<String> },
-    /// The Letta adapter, talking to a Letta at this URL.
+    /// The Letta adapter, talking to a Letta at this URL (password `testpass`, default handles).
     Letta { base_url: String },
+    /// The Letta adapter, talking to a real Letta server (`cargo xtask letta-it`).
+    LettaLive(crate::letta_live::LiveLetta),
 }
 
 /// Starts the app on a fresh database of `backend` with the given agent backend; `None` when
@@ -83,6 +85,16 @@ pub async fn spawn_app_with(backend: Backend, mode: AgentMode) -> Option<TestApp
             settings.agent_backend = pi_server::config::AgentBackend::Letta;
             settings.letta_base_url = base_url.clone();
             settings.letta_server_password = Some(Secret::new("testpass"));
+            Application::build(settings.clone())
+                .await
+                .expect("application builds")
+        }
+        AgentMode::LettaLive(live) => {
+            settings.agent_backend = pi_server::config::AgentBackend::Letta;
+            settings.letta_base_url = live.base_url.clone();
+            settings.letta_server_password = Some(Secret::new(&live.password));
+            settings.letta_model = live.model.clone();
+            settings.letta_embedding = live.embedding.clone();
             Application::build(settings.clone())
                 .await
                 .expect("application builds")

@@ -10,6 +10,7 @@ mod chat;
 mod errors;
 mod health;
 mod http;
+mod letta_live;
 mod process;
 mod runtime;
 mod seed;
