@@ -504,9 +504,13 @@ impl AgentGateway for LettaBackend {
         limit: usize,
         cursor: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError> {
-        let mut path = format!("/v1/agents/?limit={}&include=agent.tags", limit + 1);
+        // Newest first, explicitly: `after` then continues in that order.
+        let mut path = format!(
+            "/v1/agents/?limit={}&order=desc&include=agent.tags",
+            limit + 1
+        );
         if let Some(after) = &cursor {
-            path.push_str(&format!("&after={after}"));
+            path.push_str(&format!("&after={}", encode(after)));
         }
         let list = self.call(Method::GET, &path, None).await?;
         let mut items: Vec<AgentSummary> = list
@@ -657,14 +661,20 @@ impl HealthProbe for LettaBackend {
         "agent_backend"
     }
 
+    /// Reachable (`GET /v1/health/`, which Letta leaves open) and the password accepted (an
+    /// authenticated one-item listing).
     async fn check(&self) -> Result<String, String> {
-        match self.call(Method::GET, "/v1/health/", None).await {
-            Ok(v) => Ok(format!(
-                "letta {} at {}",
-                str_of(&v, "version"),
-                self.config.base_url
-            )),
-            Err(e) => Err(e.to_string()),
-        }
+        let health = self
+            .call(Method::GET, "/v1/health/", None)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.call(Method::GET, "/v1/agents/?limit=1", None)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(format!(
+            "letta {} at {}",
+            str_of(&health, "version"),
+            self.config.base_url
+        ))
     }
 }

@@ -14,7 +14,7 @@ use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use pi_domain::user::DisplayName;
 use pi_letta::{LettaBackend, LettaConfig};
 use serde_json::{Value, json};
-use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const AGENT: &str = "agent-d26d8461-5990-4a41-ae5e-27a808bc572b";
@@ -426,4 +426,126 @@ async fn reads_are_retried_but_message_sends_are_not() {
         .filter(|r| r.method.as_str() == "POST")
         .count();
     assert_eq!(posts, 1, "a failed send is not repeated");
+}
+
+#[tokio::test]
+async fn assistant_content_as_parts_is_joined() {
+    let server = MockServer::start().await;
+    let (_, p, _, mut body) = recording("send_message");
+    for m in body["messages"].as_array_mut().unwrap() {
+        if m["message_type"] == "assistant_message" {
+            m["content"] = json!([{"type": "text", "text": "Hello from "}, {"type": "text", "text": "parts!"}]);
+        }
+    }
+    Mock::given(method("POST"))
+        .and(path(p))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(&server)
+        .await;
+    let reply = backend(&server)
+        .send_message(&AgentId(AGENT.into()), msg("Hi"))
+        .await
+        .unwrap();
+    assert_eq!(reply.assistant_text(), "Hello from parts!");
+}
+
+fn agent_json(id: &str) -> Value {
+    json!({"id": id, "name": id, "created_at": "2026-11-25T17:37:28.203644Z",
+           "updated_at": "2026-11-25T17:37:28.203644Z", "tags": ["pi"]})
+}
+
+#[tokio::test]
+async fn list_agents_pages_with_the_after_cursor() {
+    let server = MockServer::start().await;
+    // Page 1: asked for limit+1 to learn whether there is more.
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(query_param("limit", "3"))
+        .and(query_param("order", "desc"))
+        .and(query_param("include", "agent.tags"))
+        .and(wiremock::matchers::query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([
+            agent_json("agent-3"),
+            agent_json("agent-2"),
+            agent_json("agent-1")
+        ])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(query_param("after", "agent-2"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([agent_json("agent-1")])))
+        .mount(&server)
+        .await;
+    let letta = backend(&server);
+    let first = letta.list_agents(2, None).await.unwrap();
+    let ids: Vec<&str> = first.items.iter().map(|a| a.id.0.as_str()).collect();
+    assert_eq!(ids, ["agent-3", "agent-2"]);
+    assert_eq!(first.items[0].tags, ["pi"]);
+    assert_eq!(first.next_cursor.as_deref(), Some("agent-2"));
+    let second = letta.list_agents(2, first.next_cursor).await.unwrap();
+    assert_eq!(second.items.len(), 1);
+    assert_eq!(second.next_cursor, None);
+}
+
+#[tokio::test]
+async fn delete_agent_then_not_found() {
+    let server = MockServer::start().await;
+    Mock::given(method("DELETE"))
+        .and(path(format!("/v1/agents/{AGENT}")))
+        .and(header("authorization", "Bearer testpass"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!(null)))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    replay(&server, "agent_not_found").await;
+    Mock::given(method("DELETE"))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(json!({"detail": "Agent not found"})),
+        )
+        .mount(&server)
+        .await;
+    let letta = backend(&server);
+    letta.delete_agent(&AgentId(AGENT.into())).await.unwrap();
+    assert!(matches!(
+        letta.delete_agent(&AgentId(AGENT.into())).await,
+        Err(AgentError::NotFound(_))
+    ));
+}
+
+#[tokio::test]
+async fn readiness_checks_the_password_not_only_health() {
+    use pi_domain::health::HealthProbe;
+    let server = MockServer::start().await;
+    // Letta leaves /v1/health/ open even in --secure mode.
+    Mock::given(method("GET"))
+        .and(path("/v1/health/"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"version": "0.16.8", "status": "ok"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(header("authorization", "Bearer testpass"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"detail": "Unauthorized"})))
+        .mount(&server)
+        .await;
+    let ok = backend(&server).check().await.unwrap();
+    assert!(ok.contains("letta 0.16.8"), "{ok}");
+    let wrong = LettaBackend::new(LettaConfig {
+        base_url: server.uri(),
+        password: Some("wrong".into()),
+        timeout: Duration::from_millis(500),
+        model: "m".into(),
+        embedding: "e".into(),
+    })
+    .unwrap();
+    let err = wrong.check().await.unwrap_err();
+    assert!(err.contains("LETTA_SERVER_PASSWORD"), "{err}");
 }

@@ -508,6 +508,12 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
         )
         .mount(&letta)
         .await;
+    // Readiness also proves the password with an authenticated listing.
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&letta)
+        .await;
     let mode = AgentMode::Letta {
         base_url: letta.uri(),
     };
@@ -532,7 +538,7 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
         let body = |suffix: &str| -> Value {
             requests
                 .iter()
-                .find(|r| r.url.path().ends_with(suffix))
+                .find(|r| r.method.as_str() == "POST" && r.url.path().ends_with(suffix))
                 .map(|r| serde_json::from_slice(&r.body).unwrap())
                 .unwrap()
         };

@@ -106,10 +106,36 @@ live_tests!(
     persona_shared_block_is_attached_to_both_users_agents,
     archival_insert_then_search_through_the_api,
     admin_overview_lists_agents_with_owners_and_blocks,
+    listing_agents_pages_through_all_of_them,
 );
 
-// Keeps the helper's variant constructed even when the macro's arms change.
-const _: fn(LiveLetta) -> AgentMode = AgentMode::LettaLive;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_password_is_reported_and_chat_keeps_the_message() {
+    let Some(mut live) = LiveLetta::from_env("a_wrong_password_is_reported") else {
+        return;
+    };
+    live.password = "not-the-password".into();
+    crate::helpers::run_with(
+        pi_store::Backend::Sqlite,
+        AgentMode::LettaLive(live),
+        |app| async move {
+            let ready = app.get("/health/ready").await;
+            assert_eq!(ready.status(), 503);
+            let body: Value = ready.json().await.unwrap();
+            assert!(body.to_string().contains("LETTA_SERVER_PASSWORD"), "{body}");
+            let token = app.signup_token("ana@example.com").await;
+            let conv = app.conversation_id(&token).await;
+            let response = app.send_message(&token, &conv, "Hello Pi").await;
+            crate::helpers::error_body(response, 502, "agent_unavailable").await;
+            let messages = app
+                .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
+                .await;
+            assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
+            assert_eq!(messages["messages"][0]["content"], "Hello Pi");
+        },
+    )
+    .await;
+}
 
 async fn ask(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
     let response = app.send_message(token, conversation, text).await;
@@ -421,4 +447,47 @@ async fn admin_overview_lists_agents_with_owners_and_blocks(app: TestApp, _live:
     let own = app.get_json("/letta/agents/overview", &mine[0].2).await;
     assert_eq!(own["agent_count"], 1);
     assert_eq!(own["agents"][0]["id"], mine[0].1.as_str());
+}
+
+async fn listing_agents_pages_through_all_of_them(app: TestApp, live: LiveLetta) {
+    let mut ours = Vec::new();
+    for email in ["p1@example.com", "p2@example.com", "p3@example.com"] {
+        let token = app.signup_token(email).await;
+        let conv = app.conversation_id(&token).await;
+        ask(&app, &token, &conv, "Hello Pi").await;
+        ours.push(agent_of(&app, &token).await);
+    }
+    // Pages of two, newest first, until the cursor runs out: every agent once.
+    let adapter = live.adapter();
+    let mut seen: Vec<String> = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = adapter.list_agents(2, cursor).await.unwrap();
+        assert!(page.items.len() <= 2);
+        seen.extend(page.items.iter().map(|a| a.id.0.clone()));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), seen.len(), "an agent came twice: {seen:?}");
+    for agent in &ours {
+        assert!(
+            seen.contains(agent),
+            "{agent} missing from {} listed",
+            seen.len()
+        );
+    }
+    // Newest first: our three agents appear in reverse creation order.
+    let positions: Vec<usize> = ours
+        .iter()
+        .map(|a| seen.iter().position(|s| s == a).unwrap())
+        .collect();
+    assert!(
+        positions[0] > positions[1] && positions[1] > positions[2],
+        "{positions:?}"
+    );
 }
