@@ -3,7 +3,8 @@
 //!
 //! Everything lives under `PI_LETTA_HOME` (default `/var/tmp/pi-letta`) so repeat runs reuse it:
 //! `src/` (uv.lock + alembic from the sdist), `constraints.txt`, `tools/` (a venv holding `uv`),
-//! `venv/` (Letta + `pgserver`), `cache/` (uv's download cache). `run/` is rebuilt on every
+//! `venv/` (Letta + `pgserver`), `cache/` (uv's download cache), `pg-template-<version>/` (a
+//! migrated cluster, copied instead of running initdb + alembic again). `run/` is rebuilt on every
 //! `letta-up`: a fresh PostgreSQL 16 + pgvector cluster (from `pgserver`, run as user `postgres`
 //! when we are root), the fake OpenAI-compatible LLM (`pi-fake-llm` from `pi-testkit`) and
 //! `letta server --secure`. `run/letta.env` tells the live tests where Letta is.
@@ -247,6 +248,41 @@ fn tail(path: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
+    let mut cp = Command::new("cp");
+    cp.arg("-a").arg(from).arg(to);
+    run_quiet(cp, "copying a PostgreSQL cluster").map(|_| ())
+}
+
+fn own_by_postgres(dir: &Path, root: bool) -> Result<(), String> {
+    if root {
+        let mut chown = Command::new("chown");
+        chown.args(["-R", "postgres:"]).arg(dir);
+        run_quiet(chown, "chown to postgres")?;
+    }
+    Ok(())
+}
+
+fn pg_start(layout: &Layout, run: &Path) -> Result<(), String> {
+    let mut ctl = pg_command(layout, "pg_ctl");
+    ctl.arg("-D")
+        .arg(run.join("pg"))
+        .arg("-l")
+        .arg(run.join("pg.log"));
+    ctl.arg("-o").arg(format!(
+        "-p {PG_PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
+        run.display()
+    ));
+    ctl.args(["-w", "start"]);
+    run_quiet(ctl, "pg_ctl start").map(|_| ())
+}
+
+fn pg_stop(layout: &Layout, pgdata: &Path) -> Result<(), String> {
+    let mut ctl = pg_command(layout, "pg_ctl");
+    ctl.arg("-D").arg(pgdata).args(["-m", "fast", "-w", "stop"]);
+    run_quiet(ctl, "pg_ctl stop").map(|_| ())
+}
+
 fn fake_llm_binary() -> Result<PathBuf, String> {
     let mut build = super::cargo();
     build.args([
@@ -276,70 +312,90 @@ pub fn up() -> Result<(), UpError> {
     let _ = std::fs::remove_dir_all(&run);
     std::fs::create_dir_all(&run).map_err(|e| format!("{}: {e}", run.display()))?;
     let root = is_root();
-    step(
-        "PostgreSQL 16 + pgvector (pgserver) on a fresh cluster",
-        || {
-            let pgdata = run.join("pg");
-            std::fs::create_dir_all(&pgdata).map_err(|e| e.to_string())?;
-            if root {
-                let mut chown = Command::new("chown");
-                chown.args(["-R", "postgres:"]).arg(&run);
-                run_quiet(chown, "chown run/ to postgres")?;
-            }
-            let mut initdb = pg_command(&layout, "initdb");
-            initdb.arg("-D").arg(&pgdata).args([
-                "-U",
-                "postgres",
-                "--auth=trust",
-                "-E",
-                "UTF8",
-                "--no-sync",
-            ]);
-            run_quiet(initdb, "initdb")?;
-            let mut ctl = pg_command(&layout, "pg_ctl");
-            ctl.arg("-D").arg(&pgdata).arg("-l").arg(run.join("pg.log"));
-            ctl.arg("-o").arg(format!(
-                "-p {PG_PORT} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200",
-                run.display()
-            ));
-            ctl.args(["-w", "start"]);
-            run_quiet(ctl, "pg_ctl start")?;
-            let psql = |db: &str, sql: &str| {
-                let mut c = pg_command(&layout, "psql");
-                c.args([
-                    "-h",
-                    "127.0.0.1",
-                    "-p",
-                    &PG_PORT.to_string(),
-                    "-U",
-                    "postgres",
-                ])
-                .args(["-v", "ON_ERROR_STOP=1", "-q", "-d", db, "-c", sql]);
-                run_quiet(c, &format!("psql {sql}"))
-            };
-            psql(
-                "postgres",
-                "CREATE ROLE letta LOGIN PASSWORD 'letta' SUPERUSER",
-            )?;
-            psql("postgres", "CREATE DATABASE letta OWNER letta")?;
-            psql("letta", "CREATE EXTENSION IF NOT EXISTS vector")?;
-            Ok(())
-        },
-    )?;
+    let pgdata = run.join("pg");
     // Alembic goes through pg8000, which takes no ssl parameter; the server through asyncpg.
     let alembic_uri = format!("postgresql://letta:letta@127.0.0.1:{PG_PORT}/letta");
     let pg_uri = format!("{alembic_uri}?ssl=disable");
-    step("alembic upgrade head (Letta's schema)", || {
-        let mut alembic = Command::new(layout.p("venv/bin/alembic"));
-        alembic
-            .args(["upgrade", "head"])
-            .current_dir(layout.p("src"))
-            .env("LETTA_PG_URI", &alembic_uri)
-            .env("HOME", &run)
-            .env("LETTA_DIR", run.join("letta"));
-        run_quiet(alembic, "alembic upgrade head")?;
-        Ok(())
-    })?;
+    // A migrated cluster is kept as a template: later runs copy it instead of initdb + alembic.
+    let template = layout.p(&format!("pg-template-{VERSION}"));
+    if template.join("PG_VERSION").exists() {
+        step(
+            "PostgreSQL 16 + pgvector: a copy of the migrated template",
+            || {
+                copy_dir(&template, &pgdata)?;
+                own_by_postgres(&run, root)?;
+                pg_start(&layout, &run)?;
+                Ok(())
+            },
+        )?;
+    } else {
+        step(
+            "PostgreSQL 16 + pgvector (pgserver) on a fresh cluster",
+            || {
+                std::fs::create_dir_all(&pgdata).map_err(|e| e.to_string())?;
+                own_by_postgres(&run, root)?;
+                let mut initdb = pg_command(&layout, "initdb");
+                initdb.arg("-D").arg(&pgdata).args([
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--no-sync",
+                ]);
+                run_quiet(initdb, "initdb")?;
+                pg_start(&layout, &run)?;
+                let psql = |db: &str, sql: &str| {
+                    let mut c = pg_command(&layout, "psql");
+                    c.args([
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        &PG_PORT.to_string(),
+                        "-U",
+                        "postgres",
+                    ])
+                    .args([
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-q",
+                        "-d",
+                        db,
+                        "-c",
+                        sql,
+                    ]);
+                    run_quiet(c, &format!("psql {sql}"))
+                };
+                psql(
+                    "postgres",
+                    "CREATE ROLE letta LOGIN PASSWORD 'letta' SUPERUSER",
+                )?;
+                psql("postgres", "CREATE DATABASE letta OWNER letta")?;
+                psql("letta", "CREATE EXTENSION IF NOT EXISTS vector")?;
+                Ok(())
+            },
+        )?;
+        step("alembic upgrade head (Letta's schema)", || {
+            let mut alembic = Command::new(layout.p("venv/bin/alembic"));
+            alembic
+                .args(["upgrade", "head"])
+                .current_dir(layout.p("src"))
+                .env("LETTA_PG_URI", &alembic_uri)
+                .env("HOME", &run)
+                .env("LETTA_DIR", run.join("letta"));
+            run_quiet(alembic, "alembic upgrade head")?;
+            Ok(())
+        })?;
+        step("keep the migrated cluster as a template", || {
+            pg_stop(&layout, &pgdata)?;
+            let partial = layout.p("pg-template.partial");
+            let _ = std::fs::remove_dir_all(&partial);
+            copy_dir(&pgdata, &partial)?;
+            std::fs::rename(&partial, &template).map_err(|e| e.to_string())?;
+            pg_start(&layout, &run)?;
+            Ok(())
+        })?;
+    }
     step(
         &format!("fake OpenAI-compatible LLM (pi-fake-llm) on :{LLM_PORT}"),
         || {
@@ -439,14 +495,10 @@ pub fn down() {
     let run = layout.p("run");
     kill_group(&run.join("letta.pid"));
     kill_group(&run.join("llm.pid"));
-    if run.join("pg/postmaster.pid").exists() {
-        let mut ctl = pg_command(&layout, "pg_ctl");
-        ctl.arg("-D")
-            .arg(run.join("pg"))
-            .args(["-m", "fast", "-w", "stop"]);
-        if let Err(e) = run_quiet(ctl, "pg_ctl stop") {
-            eprintln!("letta-down: {e}");
-        }
+    if run.join("pg/postmaster.pid").exists()
+        && let Err(e) = pg_stop(&layout, &run.join("pg"))
+    {
+        eprintln!("letta-down: {e}");
     }
     let _ = std::fs::remove_file(run.join("letta.env"));
 }
