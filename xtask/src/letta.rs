@@ -288,8 +288,8 @@ fn fake_llm_binary() -> Result<PathBuf, String> {
     build.args([
         "build",
         "--quiet",
-        "-p",
-        "pi-testkit",
+        // `--workspace` keeps the feature set of `cargo xtask test`: no rebuild.
+        "--workspace",
         "--bin",
         "pi-fake-llm",
     ]);
