@@ -8,7 +8,8 @@ use pi_domain::agent::runtime::{ChatRequest, LanguageModel, LlmMessage, ToolCall
 use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentStep,
-    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, ToolSchema, Usage,
+    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, StepLog, StepObserver,
+    ToolSchema, Usage,
 };
 use pi_domain::health::HealthProbe;
 use pi_domain::tools::{ToolContext, ToolRegistry};
@@ -255,6 +256,7 @@ impl EmbeddedAgentBackend {
         &self,
         agent: &AgentRecord,
         message: AgentMessage,
+        observer: Option<StepObserver>,
     ) -> Result<AgentReply, AgentError> {
         let owner = message.on_behalf_of.or_else(|| {
             agent
@@ -281,7 +283,7 @@ impl EmbeddedAgentBackend {
             Vec::new(),
             None,
         )];
-        let mut steps = Vec::new();
+        let mut steps = StepLog::new(observer);
         let mut usage = Usage::default();
         let mut turn_messages: Vec<LlmMessage> = vec![LlmMessage::User(message.content.clone())];
         let mut final_text = None;
@@ -387,7 +389,10 @@ impl EmbeddedAgentBackend {
             ));
         }
         self.store.append_history(&agent.id, new_history).await?;
-        Ok(AgentReply { steps, usage })
+        Ok(AgentReply {
+            steps: steps.into_steps(),
+            usage,
+        })
     }
 }
 
@@ -443,7 +448,18 @@ impl AgentGateway for EmbeddedAgentBackend {
         message: AgentMessage,
     ) -> Result<AgentReply, AgentError> {
         let record = self.agent(agent).await?;
-        self.turn(&record, message).await
+        self.turn(&record, message, None).await
+    }
+
+    /// Tool calls and returns are reported as the loop runs them.
+    async fn send_message_observed(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+        observer: StepObserver,
+    ) -> Result<AgentReply, AgentError> {
+        let record = self.agent(agent).await?;
+        self.turn(&record, message, Some(observer)).await
     }
 
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError> {

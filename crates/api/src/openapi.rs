@@ -29,6 +29,7 @@ use crate::{ErrorBody, FieldErrorBody};
         chat::delete_conversation,
         chat::list_messages,
         chat::send_message,
+        chat::stream_message,
         agents::create_agent,
         agents::list_agents,
         agents::overview,

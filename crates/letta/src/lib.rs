@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentStep,
-    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, Usage,
+    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, StepLog, StepObserver,
+    Usage,
 };
 use pi_domain::health::HealthProbe;
 use pi_domain::tools::{ToolContext, ToolRegistry};
@@ -347,7 +348,7 @@ impl LettaBackend {
 /// Steps and the pending approvals of one Letta response.
 fn steps_of(
     response: &Value,
-    steps: &mut Vec<AgentStep>,
+    steps: &mut StepLog,
     usage: &mut Usage,
 ) -> Vec<(String, String, String)> {
     let mut approvals = Vec::new();
@@ -366,7 +367,7 @@ fn steps_of(
             }),
             // Letta echoes the returns we posted: keep the one we recorded.
             "tool_return_message"
-                if steps.iter().any(|s| matches!(s, AgentStep::ToolReturn { call_id, .. } if *call_id == str_of(&m, "tool_call_id"))) => {}
+                if steps.steps().iter().any(|s| matches!(s, AgentStep::ToolReturn { call_id, .. } if *call_id == str_of(&m, "tool_call_id"))) => {}
             "tool_return_message" => steps.push(AgentStep::ToolReturn {
                 call_id: str_of(&m, "tool_call_id"),
                 name: str_of(&m, "name"),
@@ -428,6 +429,18 @@ impl AgentGateway for LettaBackend {
         agent: &AgentId,
         message: AgentMessage,
     ) -> Result<AgentReply, AgentError> {
+        self.send_message_observed(agent, message, StepObserver::new(|_| {}))
+            .await
+    }
+
+    /// Steps are reported per Letta round trip: tool calls as Letta asks for approval, their
+    /// returns as soon as the tool ran here.
+    async fn send_message_observed(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+        observer: StepObserver,
+    ) -> Result<AgentReply, AgentError> {
         let user = json!([{"role": "user", "content": message.content}]);
         let mut response = match self.post_messages(agent, user.clone()).await {
             // A pending approval left behind (e.g. by a crash): answer it with an error, resend.
@@ -453,13 +466,16 @@ impl AgentGateway for LettaBackend {
             }
             other => other?,
         };
-        let mut steps = Vec::new();
+        let mut steps = StepLog::new(Some(observer));
         let mut usage = Usage::default();
         for _ in 0..MAX_APPROVALS {
             let approvals = steps_of(&response, &mut steps, &mut usage);
             if approvals.is_empty() || response["stop_reason"]["stop_reason"] != "requires_approval"
             {
-                return Ok(AgentReply { steps, usage });
+                return Ok(AgentReply {
+                    steps: steps.into_steps(),
+                    usage,
+                });
             }
             let mut returns = Vec::new();
             for (call_id, name, arguments) in approvals {
@@ -484,7 +500,10 @@ impl AgentGateway for LettaBackend {
         steps.push(AgentStep::Assistant {
             text: format!("I stopped after {MAX_APPROVALS} tool rounds without a final answer."),
         });
-        Ok(AgentReply { steps, usage })
+        Ok(AgentReply {
+            steps: steps.into_steps(),
+            usage,
+        })
     }
 
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError> {

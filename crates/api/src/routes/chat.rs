@@ -2,8 +2,15 @@
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
-use pi_domain::chat::{Conversation, ConversationId, Exchange, Message};
+use std::sync::Arc;
+
+use futures::StreamExt as _;
+use pi_domain::agent::AgentStep;
+use pi_domain::chat::{
+    ChatError, ChatEvent, ChatObserver, Conversation, ConversationId, Exchange, Message,
+};
 use serde::{Deserialize, Serialize};
+use tracing::Instrument as _;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -346,6 +353,151 @@ pub(crate) async fn send_message(
     Ok(HttpResponse::Created().json(ExchangeResponse::from(exchange)))
 }
 
+/// One item of a streamed exchange, as the service reports it.
+enum StreamItem {
+    Event(ChatEvent),
+    Finished(Result<Exchange, ChatError>),
+}
+
+fn sse(event: &str, data: &impl Serialize) -> String {
+    let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
+    format!("event: {event}\ndata: {json}\n\n")
+}
+
+/// Turns items into Server-Sent Events; the `assistant_delta` texts concatenate to the stored
+/// reply (non-empty parts, trimmed, joined by a blank line).
+#[derive(Default)]
+struct SseWriter {
+    assistant_started: bool,
+    finished: bool,
+}
+
+impl SseWriter {
+    fn write(&mut self, item: StreamItem) -> String {
+        match item {
+            StreamItem::Event(ChatEvent::UserMessage(m)) => {
+                sse("user_message", &MessageResponse::from(m))
+            }
+            StreamItem::Event(ChatEvent::Step(AgentStep::Assistant { text })) => {
+                let part = text.trim();
+                if part.is_empty() {
+                    return String::new();
+                }
+                let delta = if self.assistant_started {
+                    format!("\n\n{part}")
+                } else {
+                    part.to_owned()
+                };
+                self.assistant_started = true;
+                sse("assistant_delta", &serde_json::json!({ "text": delta }))
+            }
+            StreamItem::Event(ChatEvent::Step(step)) => {
+                let name = match &step {
+                    AgentStep::Reasoning { .. } => "reasoning",
+                    AgentStep::ToolCall { .. } => "tool_call",
+                    _ => "tool_return",
+                };
+                sse(name, &AgentStepResponse::from(step))
+            }
+            StreamItem::Finished(Ok(exchange)) => {
+                self.finished = true;
+                let done = serde_json::json!({
+                    "user_message_id": exchange.user_message.id.0,
+                    "assistant_message_id": exchange.assistant_message.id.0,
+                });
+                let mut out = sse(
+                    "assistant_message",
+                    &MessageResponse::from(exchange.assistant_message),
+                );
+                out.push_str(&sse("done", &done));
+                out
+            }
+            StreamItem::Finished(Err(e)) => {
+                self.finished = true;
+                let error = ApiError::from(e);
+                let mut body = serde_json::to_value(error.body()).unwrap_or_default();
+                body["status"] = actix_web::ResponseError::status_code(&error)
+                    .as_u16()
+                    .into();
+                sse("error", &body)
+            }
+        }
+    }
+}
+
+/// The same exchange as `POST …/messages`, as Server-Sent Events: `user_message` (stored), then
+/// the agent's `reasoning`, `tool_call` and `tool_return` steps as they happen, `assistant_delta`
+/// chunks of the reply, `assistant_message` (stored) and `done` — or `error` with the JSON error
+/// body (`detail`, `code`, `status`) after which the stream ends; the user message stays stored.
+/// Errors found before anything is stored (401, 404, 422) are ordinary JSON responses. A client
+/// that disconnects does not cancel the turn: both messages are still stored.
+#[utoipa::path(
+    post,
+    path = "/chat/conversations/{id}/messages/stream",
+    tag = "chat",
+    request_body = SendMessageBody,
+    params(("id" = Uuid, Path, description = "Conversation id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "text/event-stream", body = String,
+         description = "events: user_message, reasoning, tool_call, tool_return, assistant_delta, assistant_message, done | error"),
+        (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
+pub(crate) async fn stream_message(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: JsonBody<SendMessageBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (tx, mut rx) = futures::channel::mpsc::unbounded::<StreamItem>();
+    let events = tx.clone();
+    let observer = ChatObserver::new(move |event| {
+        // A receiver gone means the client left; the turn still completes and is stored.
+        let _ = events.unbounded_send(StreamItem::Event(event));
+    });
+    let chat = Arc::clone(&state.chat);
+    let caller = user.0;
+    let conversation = ConversationId(id.into_inner());
+    let content = body.0.content;
+    actix_web::rt::spawn(
+        async move {
+            let result = chat
+                .send_message_streaming(&caller, conversation, content, observer)
+                .await;
+            let _ = tx.unbounded_send(StreamItem::Finished(result));
+        }
+        .in_current_span(),
+    );
+    // Nothing is streamed until the user message is stored: earlier failures are plain errors.
+    let first = match rx.next().await {
+        Some(StreamItem::Finished(Err(e))) => return Err(e.into()),
+        Some(first) => first,
+        None => {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "the streamed exchange ended without a result",
+            ));
+        }
+    };
+    let items = futures::stream::once(async { first }).chain(rx);
+    // Stop after the final item even if a stray sender is still alive.
+    let body = items
+        .scan(SseWriter::default(), |writer, item| {
+            futures::future::ready((!writer.finished).then(|| writer.write(item)))
+        })
+        .filter(|text| futures::future::ready(!text.is_empty()))
+        .map(|text| Ok::<_, std::convert::Infallible>(web::Bytes::from(text)));
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(body))
+}
+
 #[allow(deprecated, reason = "the legacy route is still served")]
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/chat/messages").route(web::post().to(legacy_message)))
@@ -363,5 +515,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/chat/conversations/{id}/messages")
                 .route(web::get().to(list_messages))
                 .route(web::post().to(send_message)),
+        )
+        .service(
+            web::resource("/chat/conversations/{id}/messages/stream")
+                .route(web::post().to(stream_message)),
         );
 }

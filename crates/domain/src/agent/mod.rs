@@ -239,6 +239,63 @@ pub enum AgentError {
     Rejected(String),
 }
 
+/// Told about each step of an agent's turn as soon as it is known (for streaming replies).
+#[derive(Clone)]
+pub struct StepObserver(std::sync::Arc<dyn Fn(&AgentStep) + Send + Sync>);
+
+impl StepObserver {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(&AgentStep) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+
+    /// Reports one step.
+    pub fn step(&self, step: &AgentStep) {
+        (self.0)(step);
+    }
+}
+
+impl std::fmt::Debug for StepObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StepObserver")
+    }
+}
+
+/// The steps of a turn being built, each reported to the observer (if any) as it is added.
+#[derive(Debug, Default)]
+pub struct StepLog {
+    steps: Vec<AgentStep>,
+    observer: Option<StepObserver>,
+}
+
+impl StepLog {
+    /// An empty log reporting to `observer`.
+    pub fn new(observer: Option<StepObserver>) -> Self {
+        Self {
+            steps: Vec::new(),
+            observer,
+        }
+    }
+
+    /// Adds (and reports) a step.
+    pub fn push(&mut self, step: AgentStep) {
+        if let Some(o) = &self.observer {
+            o.step(&step);
+        }
+        self.steps.push(step);
+    }
+
+    /// The steps so far.
+    pub fn steps(&self) -> &[AgentStep] {
+        &self.steps
+    }
+
+    /// The steps, in order.
+    pub fn into_steps(self) -> Vec<AgentStep> {
+        self.steps
+    }
+}
+
 /// Agents: create, message, inspect, delete; archival memory.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
@@ -259,6 +316,25 @@ pub trait AgentGateway: Send + Sync {
         agent: &AgentId,
         message: AgentMessage,
     ) -> Result<AgentReply, AgentError>;
+
+    /// [`send_message`](Self::send_message), reporting each step to `observer` as soon as it is
+    /// known. The default reports them all once the turn is complete; backends that can do better
+    /// (tool calls as they run) override it.
+    ///
+    /// # Errors
+    /// As `send_message`.
+    async fn send_message_observed(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+        observer: StepObserver,
+    ) -> Result<AgentReply, AgentError> {
+        let reply = self.send_message(agent, message).await?;
+        for step in &reply.steps {
+            observer.step(step);
+        }
+        Ok(reply)
+    }
 
     /// One agent.
     ///

@@ -4,7 +4,7 @@
 mod service;
 mod title;
 
-pub use service::{ChatError, ChatService, Exchange, SharedBlocksForUser};
+pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange, SharedBlocksForUser};
 pub use title::title_from_message;
 
 use async_trait::async_trait;

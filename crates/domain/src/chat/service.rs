@@ -12,7 +12,7 @@ use super::{
 use crate::ValidationErrors;
 use crate::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentStep, BlockId, PiAgentTemplate,
-    ToolSchema,
+    StepObserver, ToolSchema,
 };
 use crate::user::{RepoError, User, UserId, UserRepo};
 
@@ -65,6 +65,36 @@ pub struct Exchange {
     pub assistant_message: Message,
     /// Every step of the agent's turn (reasoning, tool calls and returns, text).
     pub steps: Vec<AgentStep>,
+}
+
+/// Progress of a streamed send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    /// The user's message, stored.
+    UserMessage(Message),
+    /// One step of the agent's turn.
+    Step(AgentStep),
+}
+
+/// Receives [`ChatEvent`]s.
+#[derive(Clone)]
+pub struct ChatObserver(Arc<dyn Fn(ChatEvent) + Send + Sync>);
+
+impl ChatObserver {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(ChatEvent) + Send + Sync + 'static) -> Self {
+        Self(Arc::new(f))
+    }
+
+    fn emit(&self, event: ChatEvent) {
+        (self.0)(event);
+    }
+}
+
+impl std::fmt::Debug for ChatObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ChatObserver")
+    }
 }
 
 /// Finds the shared blocks a new agent of `user` must get (their personas' blocks).
@@ -279,6 +309,32 @@ impl ChatService {
         conversation: ConversationId,
         content: String,
     ) -> Result<Exchange, ChatError> {
+        self.send(user, conversation, content, None).await
+    }
+
+    /// [`send_message`](Self::send_message), reporting progress to `observer`: the stored user
+    /// message first, then each agent step as soon as the backend knows it.
+    ///
+    /// # Errors
+    /// As `send_message`.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id, conversation_id = %conversation))]
+    pub async fn send_message_streaming(
+        &self,
+        user: &User,
+        conversation: ConversationId,
+        content: String,
+        observer: ChatObserver,
+    ) -> Result<Exchange, ChatError> {
+        self.send(user, conversation, content, Some(observer)).await
+    }
+
+    async fn send(
+        &self,
+        user: &User,
+        conversation: ConversationId,
+        content: String,
+        observer: Option<ChatObserver>,
+    ) -> Result<Exchange, ChatError> {
         validate_content(&content)?;
         let title = title_from_message(&content);
         let (user_message, _) = self
@@ -286,8 +342,12 @@ impl ChatService {
             .append(user.id, conversation, Role::User, content.clone(), title)
             .await?
             .ok_or(ChatError::NotFound)?;
+        let steps = observer.map(|o| {
+            o.emit(ChatEvent::UserMessage(user_message.clone()));
+            StepObserver::new(move |step| o.emit(ChatEvent::Step(step.clone())))
+        });
 
-        let reply = self.ask_agent(user, content).await?;
+        let reply = self.ask_agent(user, content, steps).await?;
         let text = reply.assistant_text();
         if text.is_empty() {
             return Err(ChatError::AgentUnavailable(
@@ -313,23 +373,30 @@ impl ChatService {
         &self,
         user: &User,
         content: String,
+        observer: Option<StepObserver>,
     ) -> Result<crate::agent::AgentReply, ChatError> {
         let message = AgentMessage {
             content,
             on_behalf_of: Some(user.id),
         };
+        let send = |agent: AgentId, message: AgentMessage| {
+            let observer = observer.clone();
+            async move {
+                match observer {
+                    Some(o) => self.agents.send_message_observed(&agent, message, o).await,
+                    None => self.agents.send_message(&agent, message).await,
+                }
+            }
+        };
         let agent = self.ensure_agent(user).await?;
-        match self.agents.send_message(&agent, message.clone()).await {
+        match send(agent.clone(), message.clone()).await {
             Err(AgentError::NotFound(_)) => {
                 tracing::warn!(agent_id = %agent, "user's agent is gone; creating a new one");
                 self.users.clear_agent_id(user.id, &agent.0).await?;
                 let mut fresh = user.clone();
                 fresh.agent_id = None;
                 let agent = self.ensure_agent(&fresh).await?;
-                self.agents
-                    .send_message(&agent, message)
-                    .await
-                    .map_err(agent_failure)
+                send(agent, message).await.map_err(agent_failure)
             }
             other => other.map_err(agent_failure),
         }

@@ -107,6 +107,7 @@ live_tests!(
     archival_insert_then_search_through_the_api,
     admin_overview_lists_agents_with_owners_and_blocks,
     listing_agents_pages_through_all_of_them,
+    a_streamed_client_tool_turn_reports_each_round,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -490,4 +491,40 @@ async fn listing_agents_pages_through_all_of_them(app: TestApp, live: LiveLetta)
         positions[0] > positions[1] && positions[1] > positions[2],
         "{positions:?}"
     );
+}
+
+async fn a_streamed_client_tool_turn_reports_each_round(app: TestApp, _live: LiveLetta) {
+    let token = app.signup_token("sse@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let response = app
+        .client
+        .post(app.url(&format!("/chat/conversations/{conv}/messages/stream")))
+        .bearer_auth(&token)
+        .json(&json!({"content": "Which coffee chains are busiest in Austin?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("event: "))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "user_message",
+            "tool_call",
+            "tool_return",
+            "assistant_delta",
+            "assistant_message",
+            "done"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("search_places"));
+    let stored = app
+        .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
+        .await;
+    assert_eq!(stored["messages"].as_array().unwrap().len(), 2);
 }

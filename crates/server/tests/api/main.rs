@@ -14,5 +14,6 @@ mod letta_live;
 mod process;
 mod runtime;
 mod seed;
+mod stream;
 mod tokens;
 mod tools;

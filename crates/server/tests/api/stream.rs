@@ -1,0 +1,204 @@
+//! `POST /chat/conversations/{id}/messages/stream`: the exchange as Server-Sent Events.
+
+use pi_domain::agent::{AgentError, AgentReply, AgentStep, Usage};
+use pi_store::Backend;
+use reqwest::Response;
+use serde_json::{Value, json};
+
+use crate::helpers::{AgentMode, TestApp, error_body, run_with};
+
+crate::backend_tests!(
+    steps_stream_in_order_then_the_stored_reply,
+    failures_before_anything_is_stored_are_plain_json_errors,
+    an_agent_failure_is_an_error_event_and_the_user_message_stays,
+);
+
+impl TestApp {
+    pub async fn stream_message(&self, token: &str, conversation: &str, content: &str) -> Response {
+        self.client
+            .post(self.url(&format!(
+                "/chat/conversations/{conversation}/messages/stream"
+            )))
+            .bearer_auth(token)
+            .json(&json!({ "content": content }))
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
+/// `(event, data)` pairs of an SSE body.
+async fn events(response: Response) -> Vec<(String, Value)> {
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let text = response.text().await.unwrap();
+    text.split("\n\n")
+        .filter(|chunk| !chunk.trim().is_empty())
+        .map(|chunk| {
+            let event = chunk
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap()
+                .to_owned();
+            let data = chunk
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            (event, serde_json::from_str(data).unwrap())
+        })
+        .collect()
+}
+
+fn names(events: &[(String, Value)]) -> Vec<&str> {
+    events.iter().map(|(e, _)| e.as_str()).collect()
+}
+
+async fn steps_stream_in_order_then_the_stored_reply(app: TestApp) {
+    app.agents.set_reply(|_, _| AgentReply {
+        steps: vec![
+            AgentStep::Reasoning {
+                text: "Look up Austin coffee.".into(),
+            },
+            AgentStep::ToolCall {
+                call_id: "c1".into(),
+                name: "search_places".into(),
+                arguments: "{}".into(),
+            },
+            AgentStep::ToolReturn {
+                call_id: "c1".into(),
+                name: "search_places".into(),
+                output: "{\"places\":[]}".into(),
+                is_error: false,
+            },
+            AgentStep::Assistant {
+                text: "Part one.".into(),
+            },
+            AgentStep::Assistant {
+                text: "  Part two. ".into(),
+            },
+        ],
+        usage: Usage::default(),
+    });
+    let token = app.signup_token("sse@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let events = events(app.stream_message(&token, &conv, "Coffee in Austin?").await).await;
+    assert_eq!(
+        names(&events),
+        [
+            "user_message",
+            "reasoning",
+            "tool_call",
+            "tool_return",
+            "assistant_delta",
+            "assistant_delta",
+            "assistant_message",
+            "done"
+        ]
+    );
+    assert_eq!(events[0].1["content"], "Coffee in Austin?");
+    assert_eq!(events[0].1["role"], "user");
+    assert_eq!(events[2].1["name"], "search_places");
+    assert_eq!(events[3].1["output"], "{\"places\":[]}");
+    // The deltas add up to the stored reply.
+    let streamed: String = events
+        .iter()
+        .filter(|(e, _)| e == "assistant_delta")
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(streamed, "Part one.\n\nPart two.");
+    assert_eq!(events[6].1["content"], streamed);
+    // Both messages are stored, with the ids `done` names.
+    let stored = app
+        .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
+        .await;
+    let stored = stored["messages"].as_array().unwrap();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(events[7].1["user_message_id"], stored[0]["id"]);
+    assert_eq!(events[7].1["assistant_message_id"], stored[1]["id"]);
+    assert_eq!(stored[1]["content"], streamed);
+}
+
+async fn failures_before_anything_is_stored_are_plain_json_errors(app: TestApp) {
+    let owner = app.signup_token("owner@example.com").await;
+    let conv = app.conversation_id(&owner).await;
+    let other = app.signup_token("other@example.com").await;
+    error_body(
+        app.stream_message(&other, &conv, "hi").await,
+        404,
+        "conversation_not_found",
+    )
+    .await;
+    let body = error_body(
+        app.stream_message(&owner, &conv, "").await,
+        422,
+        "validation_error",
+    )
+    .await;
+    assert_eq!(body["errors"][0]["field"], "content");
+    let anonymous = app
+        .client
+        .post(app.url(&format!("/chat/conversations/{conv}/messages/stream")))
+        .json(&json!({"content": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    assert_eq!(app.agents.sent_count(), 0);
+}
+
+async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: TestApp) {
+    let token = app.signup_token("fail@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    app.agents
+        .fail_next([AgentError::Unavailable("the LLM is down".into())]);
+    let events = events(app.stream_message(&token, &conv, "hello").await).await;
+    assert_eq!(names(&events), ["user_message", "error"]);
+    assert_eq!(events[1].1["code"], "agent_unavailable");
+    assert_eq!(events[1].1["status"], 502);
+    assert!(events[1].1["detail"].as_str().unwrap().len() > 10);
+    let stored = app
+        .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
+        .await;
+    assert_eq!(stored["messages"].as_array().unwrap().len(), 1);
+    // Re-sending works.
+    let events = events_again(&app, &token, &conv).await;
+    assert_eq!(events.last().unwrap().0, "done");
+}
+
+async fn events_again(app: &TestApp, token: &str, conv: &str) -> Vec<(String, Value)> {
+    events(app.stream_message(token, conv, "hello again").await).await
+}
+
+/// The embedded runtime reports tool calls as its loop runs them (offline model).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_runtime_streams_its_tool_steps() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        run_with(
+            backend,
+            AgentMode::Embedded { llm_base_url: None },
+            |app| async move {
+                let token = app.signup_token("rt@example.com").await;
+                let conv = app.conversation_id(&token).await;
+                let events = events(
+                    app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
+                        .await,
+                )
+                .await;
+                let n = names(&events);
+                assert_eq!(n.first(), Some(&"user_message"));
+                assert_eq!(n.last(), Some(&"done"));
+                let call = n.iter().position(|e| *e == "tool_call").unwrap();
+                let ret = n.iter().position(|e| *e == "tool_return").unwrap();
+                let delta = n.iter().position(|e| *e == "assistant_delta").unwrap();
+                assert!(call < ret && ret < delta, "{n:?}");
+                assert_eq!(events[call].1["name"], "search_places");
+                let reply = &events[n.len() - 2].1;
+                assert!(reply["content"].as_str().unwrap().contains("Austin"));
+            },
+        )
+        .await;
+    }
+}
