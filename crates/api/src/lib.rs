@@ -5,6 +5,7 @@
 
 mod error;
 mod extractors;
+mod metrics;
 mod middleware;
 mod openapi;
 mod routes;
@@ -13,6 +14,7 @@ mod state;
 
 pub use error::{ApiError, ErrorBody, FieldErrorBody};
 pub use extractors::{AuthUser, JsonBody};
+pub use metrics::HttpMetrics;
 pub use openapi::ApiDoc;
 pub use server::{HttpConfig, serve};
 pub use state::{AppState, ServiceInfo};

@@ -65,10 +65,26 @@ pub(crate) async fn request_context(
     let started = Instant::now();
     let request_id = req.extensions().get::<RequestId>().cloned();
     let is_options = req.method() == Method::OPTIONS;
+    let metrics = req
+        .app_data::<actix_web::web::Data<crate::metrics::HttpMetrics>>()
+        .cloned();
+    let method = req.method().to_string();
+    if let Some(m) = &metrics {
+        m.start();
+    }
     // Inner services turn handler and extractor errors into responses; an `Err` here would come
     // from a middleware and is passed on unchanged. (Cloning the request to build a response
     // ourselves would break actix's routing, which needs the request uniquely owned.)
-    let mut response = next.call(req).await?.map_into_boxed_body();
+    let mut response = match next.call(req).await {
+        Ok(response) => response.map_into_boxed_body(),
+        Err(e) => {
+            if let Some(m) = &metrics {
+                let status = e.as_response_error().status_code().as_u16();
+                m.finish(&method, "unmatched", status, started.elapsed());
+            }
+            return Err(e);
+        }
+    };
     if is_options {
         response = answer_options(response);
     }
@@ -79,6 +95,13 @@ pub(crate) async fn request_context(
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     let status = response.status().as_u16();
+    if let Some(m) = &metrics {
+        let route = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        m.finish(&method, &route, status, started.elapsed());
+    }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     if response.status().is_server_error() {
         tracing::error!(status, latency_ms, "request finished");

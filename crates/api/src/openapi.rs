@@ -30,6 +30,7 @@ use crate::{ErrorBody, FieldErrorBody};
         chat::list_messages,
         chat::send_message,
         chat::stream_message,
+        crate::metrics::metrics,
         agents::create_agent,
         agents::list_agents,
         agents::overview,

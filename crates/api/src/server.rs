@@ -27,6 +27,8 @@ pub struct HttpConfig {
     pub shutdown_timeout_secs: u64,
     /// Worker threads; `None` = one per core.
     pub workers: Option<usize>,
+    /// Bearer token for `GET /metrics`; `None` = loopback callers only.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for HttpConfig {
@@ -35,6 +37,7 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: 256 * 1024,
             shutdown_timeout_secs: 30,
+            metrics_token: None,
             workers: None,
         }
     }
@@ -114,9 +117,14 @@ pub fn serve(
     let openapi = ApiDoc::openapi();
     let limit = config.body_limit_bytes;
     let origins = config.cors_allowed_origins.clone();
+    let metrics = web::Data::new(crate::metrics::HttpMetrics::new(
+        config.metrics_token.clone(),
+    ));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .app_data(metrics.clone())
+            .route("/metrics", web::get().to(crate::metrics::metrics))
             .app_data(BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -159,6 +159,8 @@ pub struct Settings {
     pub admin_emails: String,
     /// Comma-separated CORS origins.
     pub cors_allowed_origins: String,
+    /// Bearer token for `GET /metrics` (unset: loopback callers only).
+    pub metrics_token: Option<Secret>,
     /// Analytics data-set size.
     pub places_scale: PlacesScale,
     /// Analytics data-set seed.
@@ -192,6 +194,7 @@ const KEYS: &[&str] = &[
     "persona_seed_password",
     "admin_emails",
     "cors_allowed_origins",
+    "metrics_token",
     "places_scale",
     "places_seed",
     "log_format",
@@ -221,6 +224,7 @@ impl Default for Settings {
             persona_seed_password: None,
             admin_emails: String::new(),
             cors_allowed_origins: "http://localhost:5173,http://localhost:3000".into(),
+            metrics_token: None,
             places_scale: PlacesScale::Default,
             places_seed: 42,
             log_format: LogFormat::Pretty,
@@ -255,6 +259,7 @@ impl fmt::Debug for Settings {
             .field("persona_seed_password", &self.persona_seed_password)
             .field("admin_emails", &self.admin_emails)
             .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("metrics_token", &self.metrics_token)
             .field("places_scale", &self.places_scale)
             .field("places_seed", &self.places_seed)
             .field("log_format", &self.log_format)

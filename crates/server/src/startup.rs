@@ -180,6 +180,10 @@ impl Application {
             HttpConfig {
                 cors_allowed_origins: settings.cors_origins(),
                 body_limit_bytes: settings.max_body_bytes,
+                metrics_token: settings
+                    .metrics_token
+                    .as_ref()
+                    .map(|t| t.expose().to_owned()),
                 ..HttpConfig::default()
             },
         )?;

@@ -11,6 +11,7 @@ mod errors;
 mod health;
 mod http;
 mod letta_live;
+mod metrics;
 mod process;
 mod runtime;
 mod seed;
