@@ -143,6 +143,39 @@ pub fn chat_request(body: &Value) -> ChatRequest {
     }
 }
 
+/// The offline model's answer. Letta agents edit memory with `memory_insert(label, new_string)`
+/// where Pi's runtime has `core_memory_append(label, content)`: the fake maps one onto the other,
+/// so personal facts land in a Letta agent's `human` block too.
+pub fn answer_for(request: &ChatRequest) -> ChatResponse {
+    let offered = |name: &str| request.tools.iter().any(|t| t.name == name);
+    if !offered("memory_insert") || offered("core_memory_append") {
+        return OfflineModel.answer(request);
+    }
+    let mut request = request.clone();
+    request.tools.push(ToolSchema {
+        name: "core_memory_append".into(),
+        description: "alias of memory_insert".into(),
+        parameters: json!({"type": "object"}),
+    });
+    for m in &mut request.messages {
+        if let LlmMessage::Tool { name, .. } = m
+            && name == "memory_insert"
+        {
+            *name = "core_memory_append".into();
+        }
+    }
+    let mut answer = OfflineModel.answer(&request);
+    for call in &mut answer.tool_calls {
+        if call.name == "core_memory_append" {
+            let args: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
+            call.name = "memory_insert".into();
+            call.arguments =
+                json!({"label": args["label"], "new_string": args["content"]}).to_string();
+        }
+    }
+    answer
+}
+
 #[derive(Default)]
 struct Completions {
     counter: AtomicU64,
@@ -178,7 +211,7 @@ impl Respond for Completions {
             );
         };
         let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let answer = OfflineModel.answer(&chat_request(&body));
+        let answer = answer_for(&chat_request(&body));
         let message = Self::message(&answer, n);
         let finish = if answer.tool_calls.is_empty() {
             "stop"
@@ -337,6 +370,25 @@ mod tests {
             matches!(&r.messages[3], LlmMessage::Tool { name, content, .. } if name == "search_places" && content == "{\"places\": []}")
         );
         assert_eq!(r.tools[0].name, "search_places");
+    }
+
+    #[test]
+    fn letta_memory_insert_stands_in_for_core_memory_append() {
+        let tool = |name: &str| ToolSchema {
+            name: name.into(),
+            description: String::new(),
+            parameters: json!({}),
+        };
+        let answer = answer_for(&ChatRequest {
+            model: MODEL_ID.into(),
+            messages: vec![LlmMessage::User("My name is Ana and I like malls".into())],
+            tools: vec![tool("memory_insert"), tool("memory_replace")],
+        });
+        assert_eq!(answer.tool_calls.len(), 1);
+        assert_eq!(answer.tool_calls[0].name, "memory_insert");
+        let args: Value = serde_json::from_str(&answer.tool_calls[0].arguments).unwrap();
+        assert_eq!(args["label"], "human");
+        assert!(args["new_string"].as_str().unwrap().contains("Ana"));
     }
 
     #[tokio::test]

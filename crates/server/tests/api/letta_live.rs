@@ -108,6 +108,7 @@ live_tests!(
     admin_overview_lists_agents_with_owners_and_blocks,
     listing_agents_pages_through_all_of_them,
     a_streamed_client_tool_turn_reports_each_round,
+    lettas_own_memory_tool_records_personal_facts,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -527,4 +528,48 @@ async fn a_streamed_client_tool_turn_reports_each_round(app: TestApp, _live: Liv
         .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
         .await;
     assert_eq!(stored["messages"].as_array().unwrap().len(), 2);
+}
+
+async fn lettas_own_memory_tool_records_personal_facts(app: TestApp, _live: LiveLetta) {
+    let token = app.signup_token("zed@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let exchange = ask(
+        &app,
+        &token,
+        &conv,
+        "My name is Zed and I like outlet malls",
+    )
+    .await;
+    // Letta ran its own tool (no approval): the adapter keeps the call and the return as steps.
+    let steps = exchange["steps"].as_array().unwrap();
+    let call = steps
+        .iter()
+        .find(|s| s["type"] == "tool_call")
+        .unwrap_or_else(|| panic!("{exchange}"));
+    assert_eq!(call["name"], "memory_insert");
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["type"] == "tool_return" && s["is_error"] == false),
+        "{exchange}"
+    );
+    assert!(!answer(&exchange).is_empty());
+    // The fact is in the agent's human block, read back through our API.
+    let agent = agent_of(&app, &token).await;
+    let memory = app
+        .get_json(&format!("/letta/agents/{agent}/memory"), &token)
+        .await;
+    let human = memory["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["label"] == "human")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        human.contains("Zed") && human.contains("outlet malls"),
+        "{human}"
+    );
 }
