@@ -172,6 +172,9 @@ async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
         ("/chat/conversations/{id}", "delete"),
         ("/chat/conversations/{id}/messages", "get"),
         ("/chat/conversations/{id}/messages", "post"),
+        ("/chat/conversations/{id}/messages/stream", "post"),
+        ("/metrics", "get"),
+        ("/personas", "get"),
         ("/letta/agents", "post"),
         ("/letta/agents", "get"),
         ("/letta/agents/overview", "get"),
@@ -187,6 +190,12 @@ async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
             "{method} {path} missing"
         );
     }
+    assert!(
+        doc["paths"]["/chat/conversations/{id}/messages/stream"]["post"]["responses"]["200"]
+            ["content"]["text/event-stream"]
+            .is_object(),
+        "the stream route documents its event-stream body"
+    );
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],
         "bearer"
