@@ -19,33 +19,10 @@ use pi_server::config::{AgentBackend, Secret};
 use pi_server::{Application, Environment, Settings};
 use pi_store::Backend;
 use pi_store::testing::TestDatabase;
+use pi_testkit::live::LettaEnv;
 use serde_json::{Value, json};
 
 const MESSAGE: &str = "Hello Pi";
-
-struct Live {
-    url: String,
-    password: String,
-    model: String,
-    embedding: String,
-}
-
-fn live() -> Option<Live> {
-    let path =
-        std::env::var("LETTA_IT_ENV").unwrap_or_else(|_| "/var/tmp/pi-letta/run/letta.env".into());
-    let text = std::fs::read_to_string(&path).ok()?;
-    let get = |key: &str| {
-        text.lines()
-            .find_map(|l| l.strip_prefix(&format!("{key}=")))
-            .map(str::to_owned)
-    };
-    Some(Live {
-        url: get("LETTA_BASE_URL")?,
-        password: get("LETTA_SERVER_PASSWORD")?,
-        model: get("LETTA_MODEL")?,
-        embedding: get("LETTA_EMBEDDING")?,
-    })
-}
 
 struct Target {
     base: String,
@@ -54,11 +31,11 @@ struct Target {
     agent: String,
     client_tools: Value,
     client: reqwest::Client,
-    live: Live,
+    live: LettaEnv,
     db: TestDatabase,
 }
 
-async fn start(live: Live) -> Target {
+async fn start(live: LettaEnv) -> Target {
     let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
     let settings = Settings {
         database_url: Secret::new(db.url()),
@@ -69,7 +46,7 @@ async fn start(live: Live) -> Target {
         rust_log: "warn".into(),
         admin_emails: "bench@example.com".into(),
         agent_backend: AgentBackend::Letta,
-        letta_base_url: live.url.clone(),
+        letta_base_url: live.base_url.clone(),
         letta_server_password: Some(Secret::new(&live.password)),
         letta_model: live.model.clone(),
         letta_embedding: live.embedding.clone(),
@@ -123,7 +100,7 @@ async fn via_pi(t: &Target) {
 async fn direct(t: &Target) {
     let response = t
         .client
-        .post(format!("{}/v1/agents/{}/messages", t.live.url, t.agent))
+        .post(format!("{}/v1/agents/{}/messages", t.live.base_url, t.agent))
         .bearer_auth(&t.live.password)
         .header("X-Stainless-Package-Version", "1.0.0")
         .json(&json!({"messages": [{"role": "user", "content": MESSAGE}], "client_tools": t.client_tools}))
@@ -151,9 +128,12 @@ fn bench(c: &mut Criterion) {
     if !full_run && std::env::var("LETTA_IT").ok().as_deref() != Some("1") {
         return;
     }
-    let Some(live) = live() else {
-        eprintln!("SKIP letta bench: no live Letta (run `cargo xtask letta-up` first)");
-        return;
+    let live = match LettaEnv::load() {
+        Ok(live) => live,
+        Err(e) => {
+            eprintln!("SKIP letta bench: no live Letta ({e})");
+            return;
+        }
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let target = rt.block_on(start(live));

@@ -320,10 +320,75 @@ impl TestApp {
         (app, statuses)
     }
 
+    /// `POST /chat/conversations/{id}/messages/stream`.
+    pub async fn stream_message(&self, token: &str, conversation: &str, content: &str) -> Response {
+        self.client
+            .post(self.url(&format!(
+                "/chat/conversations/{conversation}/messages/stream"
+            )))
+            .bearer_auth(token)
+            .json(&json!({ "content": content }))
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Signs up the admin (listed in `ADMIN_EMAILS`) and returns their token.
     pub async fn admin_token(&self) -> String {
         self.signup_token(ADMIN_EMAIL).await
     }
+}
+
+/// Sends `text` and returns the 201 exchange (the body is shown if the status differs).
+pub async fn ask(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
+    let response = app.send_message(token, conversation, text).await;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(status, 201, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The caller's agent's memory blocks, through `GET /letta/agents/{id}/memory`.
+pub async fn memory(app: &TestApp, token: &str) -> Vec<Value> {
+    let agent = app.me_json(token).await["agent_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.get_json(&format!("/letta/agents/{agent}/memory"), token)
+        .await["blocks"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+/// The block labelled `label`.
+pub fn block<'a>(blocks: &'a [Value], label: &str) -> &'a Value {
+    blocks.iter().find(|b| b["label"] == label).unwrap()
+}
+
+/// `(event, data)` pairs of a 200 `text/event-stream` response.
+pub async fn sse_events(response: Response) -> Vec<(String, Value)> {
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let text = response.text().await.unwrap();
+    text.split("\n\n")
+        .filter(|chunk| !chunk.trim().is_empty())
+        .map(|chunk| {
+            let event = chunk
+                .lines()
+                .find_map(|l| l.strip_prefix("event: "))
+                .unwrap()
+                .to_owned();
+            let data = chunk
+                .lines()
+                .find_map(|l| l.strip_prefix("data: "))
+                .unwrap();
+            (event, serde_json::from_str(data).unwrap())
+        })
+        .collect()
 }
 
 /// Reads a JSON error body and checks its shape.

@@ -11,15 +11,19 @@ use pi_domain::agent::{AgentGateway as _, AgentId};
 use reqwest::Client;
 use serde_json::{Value, json};
 
-use crate::helpers::{AgentMode, TestApp};
+use pi_testkit::live::LettaEnv;
 
-/// Where the live Letta is (written by `cargo xtask letta-up` to `run/letta.env`).
+use crate::helpers::{AgentMode, TestApp, ask, block, memory, sse_events};
+
+/// The live Letta's settings (`pi_testkit::live::LettaEnv`) and the checks the suite makes on it.
 #[derive(Debug, Clone)]
-pub struct LiveLetta {
-    pub base_url: String,
-    pub password: String,
-    pub model: String,
-    pub embedding: String,
+pub struct LiveLetta(pub LettaEnv);
+
+impl std::ops::Deref for LiveLetta {
+    type Target = LettaEnv;
+    fn deref(&self) -> &LettaEnv {
+        &self.0
+    }
 }
 
 impl LiveLetta {
@@ -31,23 +35,9 @@ impl LiveLetta {
             );
             return None;
         }
-        let path = std::env::var("LETTA_IT_ENV")
-            .unwrap_or_else(|_| "/var/tmp/pi-letta/run/letta.env".into());
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!("LETTA_IT=1 but {path} is unreadable ({e}): run `cargo xtask letta-up`")
-        });
-        let get = |key: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{key}=")))
-                .unwrap_or_else(|| panic!("{key} missing from {path}"))
-                .to_owned()
-        };
-        Some(Self {
-            base_url: get("LETTA_BASE_URL"),
-            password: get("LETTA_SERVER_PASSWORD"),
-            model: get("LETTA_MODEL"),
-            embedding: get("LETTA_EMBEDDING"),
-        })
+        Some(Self(
+            LettaEnv::load().unwrap_or_else(|e| panic!("LETTA_IT=1 but {e}")),
+        ))
     }
 
     /// `GET` straight on Letta (to check what our server did there).
@@ -116,7 +106,7 @@ async fn a_wrong_password_is_reported_and_chat_keeps_the_message() {
     let Some(mut live) = LiveLetta::from_env("a_wrong_password_is_reported") else {
         return;
     };
-    live.password = "not-the-password".into();
+    live.0.password = "not-the-password".into();
     crate::helpers::run_with(
         pi_store::Backend::Sqlite,
         AgentMode::LettaLive(live),
@@ -137,14 +127,6 @@ async fn a_wrong_password_is_reported_and_chat_keeps_the_message() {
         },
     )
     .await;
-}
-
-async fn ask(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
-    let response = app.send_message(token, conversation, text).await;
-    let status = response.status();
-    let body = response.text().await.unwrap_or_default();
-    assert_eq!(status, 201, "{body}");
-    serde_json::from_str(&body).unwrap()
 }
 
 fn answer(exchange: &Value) -> String {
@@ -497,20 +479,12 @@ async fn listing_agents_pages_through_all_of_them(app: TestApp, live: LiveLetta)
 async fn a_streamed_client_tool_turn_reports_each_round(app: TestApp, _live: LiveLetta) {
     let token = app.signup_token("sse@example.com").await;
     let conv = app.conversation_id(&token).await;
-    let response = app
-        .client
-        .post(app.url(&format!("/chat/conversations/{conv}/messages/stream")))
-        .bearer_auth(&token)
-        .json(&json!({"content": "Which coffee chains are busiest in Austin?"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let text = response.text().await.unwrap();
-    let names: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("event: "))
-        .collect();
+    let events = sse_events(
+        app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
+            .await,
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     assert_eq!(
         names,
         [
@@ -521,9 +495,9 @@ async fn a_streamed_client_tool_turn_reports_each_round(app: TestApp, _live: Liv
             "assistant_message",
             "done"
         ],
-        "{text}"
+        "{events:?}"
     );
-    assert!(text.contains("search_places"));
+    assert_eq!(events[1].1["name"], "search_places");
     let stored = app
         .get_json(&format!("/chat/conversations/{conv}/messages"), &token)
         .await;
@@ -555,19 +529,8 @@ async fn lettas_own_memory_tool_records_personal_facts(app: TestApp, _live: Live
     );
     assert!(!answer(&exchange).is_empty());
     // The fact is in the agent's human block, read back through our API.
-    let agent = agent_of(&app, &token).await;
-    let memory = app
-        .get_json(&format!("/letta/agents/{agent}/memory"), &token)
-        .await;
-    let human = memory["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["label"] == "human")
-        .unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let blocks = memory(&app, &token).await;
+    let human = block(&blocks, "human")["value"].as_str().unwrap();
     assert!(
         human.contains("Zed") && human.contains("outlet malls"),
         "{human}"

@@ -8,7 +8,7 @@ use pi_store::Backend;
 use pi_testkit::{LlmStep, ScriptedLlm};
 use serde_json::{Value, json};
 
-use crate::helpers::{AgentMode, TestApp, error_body, run_with};
+use crate::helpers::{AgentMode, TestApp, ask, block, error_body, memory, run_with};
 
 async fn with_llm<F, Fut>(backend: Backend, test: F)
 where
@@ -73,33 +73,6 @@ runtime_tests!(
         llm_rejection_is_agent_unavailable
     ]
 );
-
-async fn ask(app: &TestApp, token: &str, conversation: &str, text: &str) -> Value {
-    let response = app.send_message(token, conversation, text).await;
-    assert_eq!(
-        response.status(),
-        201,
-        "{}",
-        response.text().await.unwrap_or_default()
-    );
-    response.json().await.unwrap()
-}
-
-async fn memory(app: &TestApp, token: &str) -> Vec<Value> {
-    let agent = app.me_json(token).await["agent_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    app.get_json(&format!("/letta/agents/{agent}/memory"), token)
-        .await["blocks"]
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn block<'a>(blocks: &'a [Value], label: &str) -> &'a Value {
-    blocks.iter().find(|b| b["label"] == label).unwrap()
-}
 
 async fn offline_answers_coffee_question_with_real_places(app: TestApp) {
     let token = app.signup_token("analyst@example.com").await;

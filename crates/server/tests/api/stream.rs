@@ -2,55 +2,15 @@
 
 use pi_domain::agent::{AgentError, AgentReply, AgentStep, Usage};
 use pi_store::Backend;
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{AgentMode, TestApp, error_body, run_with};
+use crate::helpers::{AgentMode, TestApp, error_body, run_with, sse_events};
 
 crate::backend_tests!(
     steps_stream_in_order_then_the_stored_reply,
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
 );
-
-impl TestApp {
-    pub async fn stream_message(&self, token: &str, conversation: &str, content: &str) -> Response {
-        self.client
-            .post(self.url(&format!(
-                "/chat/conversations/{conversation}/messages/stream"
-            )))
-            .bearer_auth(token)
-            .json(&json!({ "content": content }))
-            .send()
-            .await
-            .unwrap()
-    }
-}
-
-/// `(event, data)` pairs of an SSE body.
-async fn events(response: Response) -> Vec<(String, Value)> {
-    assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.headers()["content-type"].to_str().unwrap(),
-        "text/event-stream"
-    );
-    let text = response.text().await.unwrap();
-    text.split("\n\n")
-        .filter(|chunk| !chunk.trim().is_empty())
-        .map(|chunk| {
-            let event = chunk
-                .lines()
-                .find_map(|l| l.strip_prefix("event: "))
-                .unwrap()
-                .to_owned();
-            let data = chunk
-                .lines()
-                .find_map(|l| l.strip_prefix("data: "))
-                .unwrap();
-            (event, serde_json::from_str(data).unwrap())
-        })
-        .collect()
-}
 
 fn names(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(e, _)| e.as_str()).collect()
@@ -84,7 +44,7 @@ async fn steps_stream_in_order_then_the_stored_reply(app: TestApp) {
     });
     let token = app.signup_token("sse@example.com").await;
     let conv = app.conversation_id(&token).await;
-    let events = events(app.stream_message(&token, &conv, "Coffee in Austin?").await).await;
+    let events = sse_events(app.stream_message(&token, &conv, "Coffee in Austin?").await).await;
     assert_eq!(
         names(&events),
         [
@@ -154,7 +114,7 @@ async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: Test
     let conv = app.conversation_id(&token).await;
     app.agents
         .fail_next([AgentError::Unavailable("the LLM is down".into())]);
-    let events = events(app.stream_message(&token, &conv, "hello").await).await;
+    let events = sse_events(app.stream_message(&token, &conv, "hello").await).await;
     assert_eq!(names(&events), ["user_message", "error"]);
     assert_eq!(events[1].1["code"], "agent_unavailable");
     assert_eq!(events[1].1["status"], 502);
@@ -164,12 +124,8 @@ async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: Test
         .await;
     assert_eq!(stored["messages"].as_array().unwrap().len(), 1);
     // Re-sending works.
-    let events = events_again(&app, &token, &conv).await;
+    let events = sse_events(app.stream_message(&token, &conv, "hello again").await).await;
     assert_eq!(events.last().unwrap().0, "done");
-}
-
-async fn events_again(app: &TestApp, token: &str, conv: &str) -> Vec<(String, Value)> {
-    events(app.stream_message(token, conv, "hello again").await).await
 }
 
 /// The embedded runtime reports tool calls as its loop runs them (offline model).
@@ -182,7 +138,7 @@ async fn the_embedded_runtime_streams_its_tool_steps() {
             |app| async move {
                 let token = app.signup_token("rt@example.com").await;
                 let conv = app.conversation_id(&token).await;
-                let events = events(
+                let events = sse_events(
                     app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
                         .await,
                 )
