@@ -27,6 +27,8 @@ pub struct RuntimeConfig {
     pub history_messages: u64,
     /// Character budget of the context (≈ 4 characters per token).
     pub context_chars: usize,
+    /// Longest a whole turn may take (every LLM call, retry, wait and tool).
+    pub turn_deadline: std::time::Duration,
 }
 
 impl Default for RuntimeConfig {
@@ -35,6 +37,7 @@ impl Default for RuntimeConfig {
             max_steps: 8,
             history_messages: 60,
             context_chars: 48_000,
+            turn_deadline: std::time::Duration::from_secs(120),
         }
     }
 }
@@ -287,7 +290,12 @@ impl EmbeddedAgentBackend {
         let mut usage = Usage::default();
         let mut turn_messages: Vec<LlmMessage> = vec![LlmMessage::User(message.content.clone())];
         let mut final_text = None;
+        let deadline = std::time::Instant::now() + self.config.turn_deadline;
         for _ in 0..self.config.max_steps {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!(agent_id = %agent.id, "agent turn passed its deadline");
+                return Err(AgentError::Timeout);
+            }
             // Memory may change during the turn: render it fresh for every call.
             let blocks = self.store.agent_blocks(&agent.id).await?;
             let system = LlmMessage::System(render_system(agent, &blocks));
@@ -314,6 +322,7 @@ impl EmbeddedAgentBackend {
                     model: agent.model.clone(),
                     messages,
                     tools: tools.clone(),
+                    deadline: Some(deadline),
                 })
                 .await?;
             usage.prompt_tokens += response.usage.prompt_tokens;

@@ -1,7 +1,7 @@
 //! An OpenAI-compatible chat-completions client (OpenAI, vLLM, Ollama, llama.cpp, …) with
 //! function calling, timeouts, and retries with backoff on 429 and 5xx.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LanguageModel, LlmMessage, ToolCall};
@@ -167,6 +167,9 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, AgentError> {
     })
 }
 
+/// Longest `Retry-After` honoured when a request carries no deadline.
+const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
+
 fn retryable(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
@@ -182,22 +185,34 @@ impl LanguageModel for OpenAiClient {
 
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, AgentError> {
         let body = request_body(&self.config.model, &request);
+        let deadline = request.deadline;
+        // Time left in the turn; `None` without a deadline.
+        let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let mut attempt = 0;
         loop {
-            let mut call = self.http.post(self.url()).json(&body);
+            let timeout = match left() {
+                Some(left) if left.is_zero() => return Err(AgentError::Timeout),
+                Some(left) => left.min(self.config.timeout),
+                None => self.config.timeout,
+            };
+            let mut call = self.http.post(self.url()).json(&body).timeout(timeout);
             if let Some(key) = &self.config.api_key {
                 call = call.bearer_auth(key);
             }
-            let failure = match call.send().await {
+            let (failure, retry_after) = match call.send().await {
                 Err(e) if e.is_timeout() => return Err(AgentError::Timeout),
-                Err(e) => format!("cannot reach the LLM at {}: {e}", self.config.base_url),
+                Err(e) => (
+                    format!("cannot reach the LLM at {}: {e}", self.config.base_url),
+                    None,
+                ),
                 Ok(response) => {
                     let status = response.status();
                     let retry_after = response
                         .headers()
                         .get("retry-after")
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.parse::<u64>().ok());
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
                     let text = match response.text().await {
                         Ok(t) => t,
                         Err(e) if e.is_timeout() => return Err(AgentError::Timeout),
@@ -228,24 +243,30 @@ impl LanguageModel for OpenAiClient {
                             "LLM refused the request ({status}): {detail}"
                         )));
                     }
-                    if attempt < self.config.max_retries {
-                        let wait = retry_after
-                            .map(|s| Duration::from_secs(s.min(30)))
-                            .unwrap_or(self.config.backoff * 2u32.pow(attempt));
-                        tracing::warn!(%status, attempt, wait_ms = wait.as_millis() as u64, "LLM busy; retrying");
-                        tokio::time::sleep(wait).await;
-                        attempt += 1;
-                        continue;
-                    }
-                    format!("LLM failed ({status}): {detail}")
+                    (format!("LLM failed ({status}): {detail}"), retry_after)
                 }
             };
-            if attempt < self.config.max_retries {
-                tokio::time::sleep(self.config.backoff * 2u32.pow(attempt)).await;
-                attempt += 1;
-                continue;
+            if attempt >= self.config.max_retries {
+                return Err(match retry_after {
+                    Some(retry_after) => AgentError::Busy { retry_after },
+                    None => AgentError::Unavailable(failure),
+                });
             }
-            return Err(AgentError::Unavailable(failure));
+            let wait = retry_after.unwrap_or(self.config.backoff * 2u32.pow(attempt));
+            if left().map_or(wait > MAX_WAIT_WITHOUT_DEADLINE, |left| wait >= left) {
+                // Waiting would pass the turn's deadline: fail now, say when to come back.
+                tracing::warn!(
+                    wait_ms = wait.as_millis() as u64,
+                    "LLM asks to wait past the turn's deadline; giving up"
+                );
+                return Err(match retry_after {
+                    Some(retry_after) => AgentError::Busy { retry_after },
+                    None => AgentError::Unavailable(failure),
+                });
+            }
+            tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, reason = %failure, "LLM call failed; retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
     }
 }

@@ -42,6 +42,8 @@ pub struct ApiError {
     code: &'static str,
     detail: String,
     errors: Option<Vec<FieldErrorBody>>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    retry_after: Option<u64>,
 }
 
 impl std::fmt::Display for ApiError {
@@ -58,7 +60,15 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: None,
+            retry_after: None,
         }
+    }
+
+    /// Adds a `Retry-After` header (whole seconds, at least 1).
+    pub fn with_retry_after(mut self, wait: std::time::Duration) -> Self {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     /// 401 `not_authenticated`.
@@ -86,7 +96,13 @@ impl ApiError {
             code: "validation_error",
             detail,
             errors: Some(fields),
+            retry_after: None,
         }
+    }
+
+    /// 404 `agent_not_found`.
+    pub fn agent_not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "agent_not_found", "Agent not found.")
     }
 
     /// 500 `internal_error`; logs the whole cause chain, answers an opaque message.
@@ -130,6 +146,9 @@ impl ResponseError for ApiError {
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs));
         }
         response.json(self.body())
     }
@@ -181,6 +200,20 @@ fn agent_unavailable() -> ApiError {
     )
 }
 
+/// 503: the backend asked to wait longer than the turn had left.
+fn agent_busy(retry_after: std::time::Duration) -> ApiError {
+    tracing::warn!(
+        retry_after_secs = retry_after.as_secs(),
+        "agent backend busy"
+    );
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "agent_unavailable",
+        "The assistant is busy right now. Your message was saved; please try again shortly.",
+    )
+    .with_retry_after(retry_after)
+}
+
 fn agent_timeout() -> ApiError {
     ApiError::new(
         StatusCode::GATEWAY_TIMEOUT,
@@ -206,6 +239,7 @@ impl From<ChatError> for ApiError {
                 tracing::warn!("agent timed out");
                 agent_timeout()
             }
+            ChatError::AgentBusy { retry_after } => agent_busy(retry_after),
             ChatError::Unexpected(_) => Self::internal(&e),
         }
     }
@@ -219,9 +253,7 @@ impl From<AdminError> for ApiError {
                 "forbidden",
                 "This action requires an administrator.",
             ),
-            AdminError::NotFound => {
-                Self::new(StatusCode::NOT_FOUND, "agent_not_found", "Agent not found.")
-            }
+            AdminError::NotFound => Self::agent_not_found(),
             AdminError::UserNotFound => {
                 Self::new(StatusCode::NOT_FOUND, "user_not_found", "User not found.")
             }
@@ -232,11 +264,16 @@ impl From<AdminError> for ApiError {
             ),
             AdminError::Invalid(errors) => Self::validation(&errors),
             AdminError::Agent(AgentError::Timeout) => agent_timeout(),
-            AdminError::Agent(AgentError::Rejected(reason)) => Self::new(
-                StatusCode::BAD_GATEWAY,
-                "agent_rejected",
-                format!("The agent backend refused the request: {reason}"),
-            ),
+            AdminError::Agent(AgentError::Busy { retry_after }) => agent_busy(retry_after),
+            AdminError::Agent(AgentError::Rejected(reason)) => {
+                // The backend's own words stay in the log; clients get a stable sentence.
+                tracing::warn!(%reason, "agent backend refused the request");
+                Self::new(
+                    StatusCode::BAD_GATEWAY,
+                    "agent_rejected",
+                    "The agent backend refused the request.",
+                )
+            }
             AdminError::Agent(AgentError::Unavailable(reason) | AgentError::NotFound(reason)) => {
                 tracing::warn!(%reason, "agent backend unavailable");
                 agent_unavailable()

@@ -211,3 +211,59 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for OptionalJsonBody<
         })
     }
 }
+
+/// Query-string parameters. Unlike `web::Query`, a malformed value is a 422 naming the
+/// parameter (`limit`), not the whole query string.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned> FromRequest for QueryParams<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(QueryParams))
+    }
+}
+
+pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let field = match err.path().to_string() {
+            p if p == "." => "query".to_owned(),
+            p => p,
+        };
+        let raw = err.into_inner().to_string();
+        let message = if raw.contains("digit") || raw.contains("integer") {
+            "must be a whole number".to_owned()
+        } else {
+            raw
+        };
+        ApiError::validation(&pi_domain::ValidationErrors::single(field, message))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Paging {
+        limit: Option<u64>,
+        #[allow(dead_code)]
+        before: Option<String>,
+    }
+
+    #[test]
+    fn a_bad_query_value_names_its_parameter() {
+        for query in ["limit=-1", "limit=abc", "limit=", "before=x&limit=1.5"] {
+            let err = parse_query::<Paging>(query).unwrap_err();
+            let body = err.body();
+            let errors = body.errors.unwrap();
+            assert_eq!(errors[0].field, "limit", "{query}");
+            assert_eq!(errors[0].message, "must be a whole number", "{query}");
+        }
+        let ok = parse_query::<Paging>("limit=7&unknown=1").unwrap();
+        assert_eq!(ok.limit, Some(7));
+    }
+}

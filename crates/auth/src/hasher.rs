@@ -57,14 +57,14 @@ mod tests {
         let hash = hasher.hash(&pw).await.unwrap();
         assert!(hash.as_str().starts_with("$2b$04$"));
         assert!(hasher.verify(&pw, &hash).await.unwrap());
-        let wrong = Password::candidate("battery staple".into());
+        let wrong = Password::candidate("battery staple".into()).unwrap();
         assert!(!hasher.verify(&wrong, &hash).await.unwrap());
     }
 
     #[tokio::test]
     async fn malformed_hash_is_an_error_not_a_match() {
         let hasher = BcryptHasher::new(4);
-        let pw = Password::candidate("anything".into());
+        let pw = Password::candidate("anything".into()).unwrap();
         assert!(
             hasher
                 .verify(&pw, &PasswordHash::new("nope"))

@@ -14,7 +14,7 @@ use crate::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSummary, Block, Passage,
     PiAgentTemplate, ToolSchema,
 };
-use crate::chat::SharedBlocksForUser;
+use crate::chat::{MessageContent, SharedBlocksForUser};
 use crate::user::{DisplayName, RepoError, User, UserId, UserRepo};
 
 /// Agents fetched per backend page when listing everything.
@@ -340,12 +340,9 @@ impl AgentAdminService {
         content: String,
     ) -> Result<AgentReply, AdminError> {
         require_admin(caller)?;
-        if content.trim().is_empty() || content.chars().count() > 16_000 {
-            return Err(AdminError::Invalid(ValidationErrors::single(
-                "content",
-                "content must be 1–16000 characters",
-            )));
-        }
+        let content = MessageContent::parse("content", content)
+            .map_err(|e| AdminError::Invalid(e.into()))?
+            .into_inner();
         let owner = self
             .users
             .find_by_agent_ids(std::slice::from_ref(&agent.0))

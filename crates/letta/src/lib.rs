@@ -184,6 +184,10 @@ fn error_of(status: StatusCode, body: &Value) -> AgentError {
     }
     match status {
         StatusCode::NOT_FOUND => AgentError::NotFound(detail),
+        // A path id that cannot be a Letta id (`agent-<uuid4>`) names no agent.
+        StatusCode::UNPROCESSABLE_ENTITY if detail.contains("('path',") => {
+            AgentError::NotFound(detail)
+        }
         StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => AgentError::Unavailable(
             "Letta refused the credentials: check LETTA_SERVER_PASSWORD".into(),
         ),
@@ -285,6 +289,20 @@ impl LettaBackend {
         } else {
             Err(error_of(status, &json))
         }
+    }
+
+    /// Letta answers `200 []` for the archival memory of an agent that does not exist: an empty
+    /// answer is only trusted once the agent is known to exist (`NotFound` otherwise).
+    async fn known_if_empty(
+        &self,
+        agent: &AgentId,
+        passages: Vec<Passage>,
+    ) -> Result<Vec<Passage>, AgentError> {
+        if passages.is_empty() {
+            self.call(Method::GET, &format!("/v1/agents/{agent}"), None)
+                .await?;
+        }
+        Ok(passages)
     }
 
     /// `GET path`, a JSON array mapped item by item.
@@ -564,11 +582,13 @@ impl AgentGateway for LettaBackend {
         agent: &AgentId,
         limit: usize,
     ) -> Result<Vec<Passage>, AgentError> {
-        self.get_list(
-            &format!("/v1/agents/{agent}/archival-memory?limit={limit}"),
-            passage_of,
-        )
-        .await
+        let passages = self
+            .get_list(
+                &format!("/v1/agents/{agent}/archival-memory?limit={limit}"),
+                passage_of,
+            )
+            .await?;
+        self.known_if_empty(agent, passages).await
     }
 
     async fn archival_search(
@@ -585,10 +605,11 @@ impl AgentGateway for LettaBackend {
                 None,
             )
             .await?;
-        Ok(found["results"]
+        let passages = found["results"]
             .as_array()
             .map(|a| a.iter().map(passage_of).collect())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        self.known_if_empty(agent, passages).await
     }
 
     async fn archival_insert(

@@ -14,16 +14,36 @@ pub fn haversine_km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     2.0 * EARTH_RADIUS_KM * a.sqrt().min(1.0).asin()
 }
 
-/// A box in degrees that contains every point within `radius_km` of (lat, lon).
+/// A (lon, lat) box in degrees that contains the whole spherical cap of points within
+/// `radius_km` of (lat, lon).
+///
+/// The latitude span is the cap's angular radius. The longitude span is the widest the cap gets,
+/// which is poleward of the centre: `asin(sin(r) / cos(lat))` (J. Matuschek, "Finding Points
+/// Within a Distance of a Latitude/Longitude Using Bounding Coordinates"). A cap that contains a
+/// pole or crosses the antimeridian gets every longitude.
 pub fn bbox_around(lat: f64, lon: f64, radius_km: f64) -> ([f64; 2], [f64; 2]) {
-    let dlat = radius_km / KM_PER_DEG_LAT;
-    let cos = lat.to_radians().cos().abs().max(0.01);
-    let dlon = (radius_km / (KM_PER_DEG_LAT * cos)).min(180.0);
-    // Slightly padded so f32 rounding in the index never drops a boundary point.
+    let angular = radius_km.max(0.0) / EARTH_RADIUS_KM;
+    let dlat = angular.to_degrees();
+    let (min_lat, max_lat) = (lat - dlat, lat + dlat);
+    let sin_ratio = angular.sin() / lat.to_radians().cos();
+    let (mut min_lon, mut max_lon) = if max_lat >= 90.0
+        || min_lat <= -90.0
+        || angular >= std::f64::consts::FRAC_PI_2
+        || sin_ratio >= 1.0
+    {
+        (-180.0, 180.0)
+    } else {
+        let dlon = sin_ratio.asin().to_degrees();
+        (lon - dlon, lon + dlon)
+    };
+    if min_lon < -180.0 || max_lon > 180.0 {
+        (min_lon, max_lon) = (-180.0, 180.0);
+    }
+    // Padded so f32 rounding in the index never drops a boundary point.
     let pad = 1e-4;
     (
-        [lon - dlon - pad, lat - dlat - pad],
-        [lon + dlon + pad, lat + dlat + pad],
+        [min_lon - pad, min_lat.max(-90.0) - pad],
+        [max_lon + pad, max_lat.min(90.0) + pad],
     )
 }
 
@@ -98,6 +118,36 @@ mod tests {
         let d = haversine_km(30.2672, -97.7431, 32.7767, -96.7970);
         assert!((d - 293.0).abs() < 5.0, "{d}");
         assert_eq!(haversine_km(10.0, 10.0, 10.0, 10.0), 0.0);
+    }
+
+    /// Points on the cap's edge, in every direction, at latitudes up to the poles, lie in the box.
+    #[test]
+    fn bbox_contains_the_whole_cap() {
+        for lat in [
+            -89.9, -75.0, -40.0, 0.0, 25.0, 30.614, 47.5, 64.0, 80.0, 89.5,
+        ] {
+            for radius_km in [0.2, 5.0, 27.309_581_952_348_662, 400.0, 3_000.0] {
+                let lon = -97.0;
+                let (min, max) = bbox_around(lat, lon, radius_km);
+                let angular = radius_km / EARTH_RADIUS_KM;
+                for step in 0..3_600 {
+                    let bearing = f64::from(step).to_radians() / 10.0;
+                    // Destination point along `bearing` at exactly the radius.
+                    let (p1, l1) = (lat.to_radians(), lon.to_radians());
+                    let p2 = (p1.sin() * angular.cos() + p1.cos() * angular.sin() * bearing.cos())
+                        .asin();
+                    let l2 = l1
+                        + (bearing.sin() * angular.sin() * p1.cos())
+                            .atan2(angular.cos() - p1.sin() * p2.sin());
+                    let (plat, plon) = (p2.to_degrees(), l2.to_degrees());
+                    let plon = (plon + 540.0).rem_euclid(360.0) - 180.0;
+                    assert!(
+                        plat >= min[1] && plat <= max[1] && plon >= min[0] && plon <= max[0],
+                        "lat {lat} r {radius_km}: edge point ({plat}, {plon}) outside {min:?}..{max:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -44,7 +44,6 @@ async fn start(live: LettaEnv) -> Target {
         jwt_secret_key: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
         bcrypt_cost: 4,
         rust_log: "warn".into(),
-        admin_emails: "bench@example.com".into(),
         agent_backend: AgentBackend::Letta,
         letta_base_url: live.base_url.clone(),
         letta_server_password: Some(Secret::new(&live.password)),

@@ -83,7 +83,10 @@ impl AgentBackend {
                 let runtime = Arc::new(EmbeddedAgentBackend::new(
                     Arc::new(SeaOrmAgentStore::new(db.clone())),
                     llm,
-                    RuntimeConfig::default(),
+                    RuntimeConfig {
+                        turn_deadline: Duration::from_secs(settings.agent_turn_timeout_secs),
+                        ..RuntimeConfig::default()
+                    },
                 ));
                 let sink = Arc::clone(&runtime);
                 Ok(Self {

@@ -3,6 +3,7 @@
 //! This crate only wires: it reads [`Settings`], builds the adapters (store, security), builds
 //! the domain services on them, and hands them to the HTTP adapter.
 
+pub mod admin;
 pub mod agents;
 pub mod config;
 pub mod seed;

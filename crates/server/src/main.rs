@@ -25,12 +25,31 @@ enum Command {
     Migrate,
     /// Migrations, the persona catalogue, and demo users with agents (idempotent).
     Seed,
+    /// Grant or revoke admin rights of an existing account: `admin grant EMAIL`.
+    Admin {
+        #[command(subcommand)]
+        action: AdminAction,
+    },
     /// Run an analytics tool locally and print its JSON: `tool list` or `tool NAME 'JSON'`.
     Tool {
         /// `list`, or the tool's name.
         name: String,
         /// Arguments as JSON (default `{}`).
         args: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminAction {
+    /// Make the account with this email an admin.
+    Grant {
+        /// The account's email.
+        email: String,
+    },
+    /// Take admin rights away from the account with this email.
+    Revoke {
+        /// The account's email.
+        email: String,
     },
 }
 
@@ -64,6 +83,14 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await?;
             }
             Command::Tool { .. } => {}
+            Command::Admin { action } => {
+                let (email, admin) = match action {
+                    AdminAction::Grant { email } => (email, true),
+                    AdminAction::Revoke { email } => (email, false),
+                };
+                let mut out = std::io::stdout();
+                pi_server::admin::set_admin(&settings, &email, admin, &mut out).await?;
+            }
             Command::Seed => {
                 let mut out = std::io::stdout();
                 pi_server::seed::run(&settings, &mut out).await?;

@@ -90,12 +90,13 @@ pub async fn build_state(
         &jwt_secret(settings),
         settings.access_token_expire_minutes,
     ));
-    let auth = Arc::new(AuthService::new(
-        users.clone(),
-        hasher,
-        tokens,
-        settings.admin_email_list(),
-    ));
+    if !settings.admin_email_list().is_empty() {
+        tracing::warn!(
+            "ADMIN_EMAILS is set but no longer grants admin rights (whoever signed up first with \
+             a listed address would get them); use `pi-server admin grant <email>`"
+        );
+    }
+    let auth = Arc::new(AuthService::new(users.clone(), hasher, tokens));
     let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
     let agents = match agents {
         Some(agents) => agents,
@@ -124,7 +125,10 @@ pub async fn build_state(
             template.clone(),
             tools.clone(),
         )
-        .with_shared_blocks(personas.clone()),
+        .with_shared_blocks(personas.clone())
+        .with_turn_deadline(std::time::Duration::from_secs(
+            settings.agent_turn_timeout_secs,
+        )),
     );
     let admin = Arc::new(
         AgentAdminService::new(users, agents.gateway.clone(), template, tools)

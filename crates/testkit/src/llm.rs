@@ -16,6 +16,12 @@ pub enum LlmStep {
     Text(String),
     /// The endpoint fails with this HTTP status.
     Status(u16),
+    /// 429 with `Retry-After: <seconds>`.
+    RateLimited(u64),
+    /// A completion, delivered after this long (a hung LLM, when longer than the timeouts).
+    Delayed(std::time::Duration, Box<LlmStep>),
+    /// 200 whose body is not JSON.
+    Malformed,
 }
 
 #[derive(Clone, Default)]
@@ -27,11 +33,19 @@ struct Script {
 
 impl Respond for Script {
     fn respond(&self, _request: &Request) -> ResponseTemplate {
-        let step = self
-            .queue
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .pop_front()
+        self.answer(None)
+    }
+}
+
+impl Script {
+    fn answer(&self, forced: Option<LlmStep>) -> ResponseTemplate {
+        let step = forced
+            .or_else(|| {
+                self.queue
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .pop_front()
+            })
             .or_else(|| {
                 self.repeat
                     .lock()
@@ -45,6 +59,19 @@ impl Respond for Script {
             *c
         };
         let message = match step {
+            LlmStep::Delayed(delay, step) => {
+                return self.answer(Some(*step)).set_delay(delay);
+            }
+            LlmStep::RateLimited(secs) => {
+                return ResponseTemplate::new(429)
+                    .insert_header("retry-after", secs.to_string().as_str())
+                    .set_body_json(json!({"error": {"message": "rate limited"}}));
+            }
+            LlmStep::Malformed => {
+                return ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/json")
+                    .set_body_string("{\"choices\": [ this is not json");
+            }
             LlmStep::Status(code) => {
                 return ResponseTemplate::new(code).set_body_json(
                     json!({"error": {"message": format!("scripted status {code}")}}),

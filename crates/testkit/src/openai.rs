@@ -140,6 +140,7 @@ pub fn chat_request(body: &Value) -> ChatRequest {
         model: body["model"].as_str().unwrap_or(MODEL_ID).to_owned(),
         messages,
         tools,
+        deadline: None,
     }
 }
 
@@ -383,6 +384,7 @@ mod tests {
             model: MODEL_ID.into(),
             messages: vec![LlmMessage::User("My name is Ana and I like malls".into())],
             tools: vec![tool("memory_insert"), tool("memory_replace")],
+            deadline: None,
         });
         assert_eq!(answer.tool_calls.len(), 1);
         assert_eq!(answer.tool_calls[0].name, "memory_insert");

@@ -10,7 +10,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extractors::QueryParams;
 use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
+
+/// The agent a path names; an id no agent can have is a 404 like any unknown agent.
+fn agent_in_path(raw: String) -> Result<AgentId, ApiError> {
+    AgentId::parse(&raw).ok_or_else(ApiError::agent_not_found)
+}
 
 /// The owner of an agent.
 #[derive(Debug, Serialize, ToSchema)]
@@ -151,9 +157,9 @@ pub struct CreateAgentBody {
 /// `POST /letta/agents/{id}/messages` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AgentMessageBody {
-    /// 1–16000 characters.
+    /// 1–16000 characters; no control characters but tab, line feed and carriage return.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1, max_length = 16000)]
     pub content: String,
 }
 
@@ -243,6 +249,7 @@ pub struct MemoryResponse {
 #[into_params(parameter_in = Query)]
 pub struct ArchivalQuery {
     /// 1–200, default 7.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
     /// Optional search text (ranked results instead of newest first).
     pub query: Option<String>,
@@ -389,7 +396,7 @@ pub(crate) async fn message_agent(
 ) -> Result<web::Json<AgentStepsResponse>, ApiError> {
     let reply = state
         .admin
-        .message(&user.0, &AgentId(id.into_inner()), body.0.content)
+        .message(&user.0, &agent_in_path(id.into_inner())?, body.0.content)
         .await?;
     Ok(web::Json(AgentStepsResponse {
         messages: reply.steps.into_iter().map(Into::into).collect(),
@@ -411,7 +418,7 @@ pub(crate) async fn memory(
     user: AuthUser,
     id: web::Path<String>,
 ) -> Result<web::Json<MemoryResponse>, ApiError> {
-    let agent = AgentId(id.into_inner());
+    let agent = agent_in_path(id.into_inner())?;
     let blocks = state.admin.memory(&user.0, &agent).await?;
     Ok(web::Json(MemoryResponse {
         agent_id: agent.0,
@@ -437,10 +444,10 @@ pub(crate) async fn archival(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    query: web::Query<ArchivalQuery>,
+    query: QueryParams<ArchivalQuery>,
 ) -> Result<web::Json<ArchivalResponse>, ApiError> {
-    let agent = AgentId(id.into_inner());
-    let query = query.into_inner();
+    let agent = agent_in_path(id.into_inner())?;
+    let query = query.0;
     let limit = query.limit.unwrap_or(7);
     let entries = state
         .admin

@@ -62,8 +62,10 @@ pub struct UserPublic {
     pub agent_id: Option<String>,
     /// Admin flag.
     pub is_admin: bool,
-    /// Personas linked to the user.
+    /// Personas linked to the user, highest confidence first.
     pub personas: Vec<UserPersonaResponse>,
+    /// The handle of the highest-confidence persona, or null.
+    pub persona_handle: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: DateTime<Utc>,
     /// RFC 3339, UTC.
@@ -79,6 +81,7 @@ impl From<User> for UserPublic {
             agent_id: u.agent_id,
             is_admin: u.is_admin,
             personas: Vec::new(),
+            persona_handle: None,
             created_at: u.created_at,
             updated_at: u.updated_at,
         }
@@ -101,16 +104,41 @@ pub struct TokenResponse {
     pub user: UserPublic,
 }
 
-impl From<AuthSession> for TokenResponse {
-    fn from(s: AuthSession) -> Self {
+impl TokenResponse {
+    fn new(session: AuthSession, user: UserPublic) -> Self {
         Self {
-            access_token: s.token.token,
+            access_token: session.token.token,
             token_type: "bearer",
-            expires_in: s.token.expires_in_secs,
-            expires_at: s.token.expires_at,
-            user: s.user.into(),
+            expires_in: session.token.expires_in_secs,
+            expires_at: session.token.expires_at,
+            user,
         }
     }
+}
+
+/// The one public view of a user, with their personas: login, signup and `/auth/me` agree.
+async fn public_user(state: &AppState, user: User) -> Result<UserPublic, ApiError> {
+    let mut personas = state
+        .personas
+        .personas_of(user.id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    personas.sort_by(|a, b| b.confidence_score.total_cmp(&a.confidence_score));
+    let mut public = UserPublic::from(user);
+    public.personas = personas
+        .into_iter()
+        .map(|p| UserPersonaResponse {
+            persona_handle: p.persona.def.persona_handle.as_str().to_owned(),
+            confidence_score: p.confidence_score,
+        })
+        .collect();
+    public.persona_handle = public.personas.first().map(|p| p.persona_handle.clone());
+    Ok(public)
+}
+
+async fn token_response(state: &AppState, session: AuthSession) -> Result<TokenResponse, ApiError> {
+    let user = public_user(state, session.user.clone()).await?;
+    Ok(TokenResponse::new(session, user))
 }
 
 async fn do_signup(state: &AppState, body: SignupBody) -> Result<HttpResponse, ApiError> {
@@ -122,7 +150,7 @@ async fn do_signup(state: &AppState, body: SignupBody) -> Result<HttpResponse, A
             display_name: body.display_name,
         })
         .await?;
-    Ok(HttpResponse::Created().json(TokenResponse::from(session)))
+    Ok(HttpResponse::Created().json(token_response(state, session).await?))
 }
 
 /// Creates an account and returns a token for it.
@@ -189,7 +217,7 @@ pub(crate) async fn login(
             password: body.password,
         })
         .await?;
-    Ok(web::Json(session.into()))
+    Ok(web::Json(token_response(&state, session).await?))
 }
 
 /// The authenticated user.
@@ -208,20 +236,7 @@ pub(crate) async fn me(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> Result<web::Json<UserPublic>, ApiError> {
-    let personas = state
-        .personas
-        .personas_of(user.0.id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let mut public = UserPublic::from(user.0);
-    public.personas = personas
-        .into_iter()
-        .map(|p| UserPersonaResponse {
-            persona_handle: p.persona.def.persona_handle.as_str().to_owned(),
-            confidence_score: p.confidence_score,
-        })
-        .collect();
-    Ok(web::Json(public))
+    Ok(web::Json(public_user(&state, user.0).await?))
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

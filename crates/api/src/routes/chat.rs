@@ -8,6 +8,7 @@ use futures::StreamExt as _;
 use pi_domain::agent::AgentStep;
 use pi_domain::chat::{
     ChatError, ChatEvent, ChatObserver, Conversation, ConversationId, Exchange, Message,
+    MessageContent,
 };
 use serde::{Deserialize, Serialize};
 use tracing::Instrument as _;
@@ -15,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::agents::AgentStepResponse;
-use crate::extractors::OptionalJsonBody;
+use crate::extractors::{OptionalJsonBody, QueryParams};
 use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
 
 /// A conversation.
@@ -57,17 +58,18 @@ pub struct ConversationListResponse {
 /// `POST /chat/conversations` body (optional; an empty body is fine).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CreateConversationBody {
-    /// Title, 1–255 characters.
+    /// Title, 1–255 characters, no control characters.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 255)]
     pub title: Option<String>,
 }
 
 /// `PATCH /chat/conversations/{id}` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct RenameConversationBody {
-    /// New title, 1–255 characters.
+    /// New title, 1–255 characters, no control characters.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1, max_length = 255)]
     pub title: String,
 }
 
@@ -76,6 +78,7 @@ pub struct RenameConversationBody {
 #[into_params(parameter_in = Query)]
 pub struct ListConversationsQuery {
     /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// Cursor from the previous page's `next_cursor`.
     pub before: Option<String>,
@@ -119,10 +122,12 @@ pub struct MessagesResponse {
 /// `POST /chat/conversations/{id}/messages` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct SendMessageBody {
-    /// 1–16000 characters.
+    /// 1–16000 characters; no control characters but tab, line feed and carriage return.
     #[serde(default)]
     #[schema(
         required = true,
+        min_length = 1,
+        max_length = 16000,
         example = "Which coffee chains are busiest in Austin?"
     )]
     pub content: String,
@@ -152,9 +157,9 @@ impl From<Exchange> for ExchangeResponse {
 /// Legacy echo body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LegacyMessageBody {
-    /// Text, 1–16000 characters.
+    /// Text, 1–16000 characters; no control characters but tab, line feed and carriage return.
     #[serde(default)]
-    #[schema(required = true)]
+    #[schema(required = true, min_length = 1, max_length = 16000)]
     pub message: String,
 }
 
@@ -183,15 +188,11 @@ pub(crate) async fn legacy_message(
     _user: AuthUser,
     body: JsonBody<LegacyMessageBody>,
 ) -> Result<web::Json<LegacyReply>, ApiError> {
-    let message = body.0.message;
-    let chars = message.chars().count();
-    if message.trim().is_empty() || chars > 16_000 {
-        return Err(ApiError::validation(&pi_domain::ValidationErrors::single(
-            "message",
-            "message must be 1–16000 characters",
-        )));
-    }
-    Ok(web::Json(LegacyReply { reply: message }))
+    let message = MessageContent::parse("message", body.0.message)
+        .map_err(|e| ApiError::validation(&e.into()))?;
+    Ok(web::Json(LegacyReply {
+        reply: message.into_inner(),
+    }))
 }
 
 /// Starts a conversation. The body is optional (the chat UI sends none).
@@ -235,9 +236,9 @@ pub(crate) async fn create_conversation(
 pub(crate) async fn list_conversations(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<ListConversationsQuery>,
+    query: QueryParams<ListConversationsQuery>,
 ) -> Result<web::Json<ConversationListResponse>, ApiError> {
-    let query = query.into_inner();
+    let query = query.0;
     let (conversations, next_cursor) = state
         .chat
         .list_conversations(&user.0, query.limit.unwrap_or(50), query.before.as_deref())

@@ -20,6 +20,23 @@ use crate::user::UserId;
 #[serde(transparent)]
 pub struct AgentId(pub String);
 
+impl AgentId {
+    /// Longest id accepted from a client.
+    pub const MAX_LEN: usize = 128;
+
+    /// An id a client sent (a URL path segment): `None` when it cannot name any agent, i.e.
+    /// empty, longer than [`AgentId::MAX_LEN`], or with characters other than ASCII letters,
+    /// digits, `-`, `_`, `.` and `:` (so no control character or NUL ever reaches a backend).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let ok = !raw.is_empty()
+            && raw.len() <= Self::MAX_LEN
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+        ok.then(|| Self(raw.to_owned()))
+    }
+}
+
 impl std::fmt::Display for AgentId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -237,6 +254,13 @@ pub enum AgentError {
     /// The backend refused the request (e.g. invalid model, value over a block's limit).
     #[error("agent backend rejected the request: {0}")]
     Rejected(String),
+    /// The backend (or its LLM) is rate-limited and asked to wait longer than the turn has
+    /// left: failing now beats waiting past the deadline.
+    #[error("agent backend busy; retry after {}s", retry_after.as_secs())]
+    Busy {
+        /// How long the backend asked to wait.
+        retry_after: std::time::Duration,
+    },
 }
 
 /// Told about each step of an agent's turn as soon as it is known (for streaming replies).
@@ -442,4 +466,24 @@ pub trait BlockStore: Send + Sync {
     /// # Errors
     /// `NotFound`, `Unavailable`, `Timeout`.
     async fn agents_of_block(&self, block: &BlockId) -> Result<Vec<AgentId>, AgentError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AgentId;
+
+    #[test]
+    fn client_agent_ids_are_plain_tokens() {
+        for ok in [
+            "agent-11111111-1111-4111-8111-111111111111",
+            "not-an-agent",
+            "a.b:c_d",
+        ] {
+            assert_eq!(AgentId::parse(ok), Some(AgentId(ok.to_owned())));
+        }
+        let long = "a".repeat(129);
+        for bad in ["", "agent-\u{0}x", "a b", "a/b", "a%00", "é", long.as_str()] {
+            assert_eq!(AgentId::parse(bad), None, "{bad:?}");
+        }
+    }
 }

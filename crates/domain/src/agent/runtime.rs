@@ -51,6 +51,9 @@ pub struct ChatRequest {
     pub messages: Vec<LlmMessage>,
     /// Tools the model may call.
     pub tools: Vec<ToolSchema>,
+    /// When the whole agent turn must be over: the model's timeouts, retries and waits stay
+    /// within it (`None`: only the model's own timeout applies).
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// A completion.

@@ -3,8 +3,8 @@
 mod service;
 
 pub use service::{
-    AuthService, AuthSession, AuthenticateError, LoginError, LoginRequest, SignupError,
-    SignupRequest,
+    AuthService, AuthSession, AuthenticateError, LoginError, LoginRequest, SetAdminError,
+    SignupError, SignupRequest,
 };
 
 use async_trait::async_trait;

@@ -1,6 +1,5 @@
 //! The authentication use cases: signup, login and resolving the current user.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 
 use tokio::sync::OnceCell;
@@ -77,12 +76,25 @@ pub enum AuthenticateError {
     Unexpected(#[source] anyhow::Error),
 }
 
+/// Errors of [`AuthService::set_admin`].
+#[derive(Debug, thiserror::Error)]
+pub enum SetAdminError {
+    /// The email is not well-formed.
+    #[error("invalid email: {0}")]
+    Invalid(String),
+    /// No account has this email.
+    #[error("no account has this email")]
+    UnknownUser,
+    /// Infrastructure failure.
+    #[error("changing the admin flag failed")]
+    Unexpected(#[source] anyhow::Error),
+}
+
 /// Signup, login and token resolution over the user, hasher and token ports.
 pub struct AuthService {
     users: Arc<dyn UserRepo>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
-    admin_emails: HashSet<String>,
     /// A hash of a random password, verified against when the email is unknown so that login
     /// takes about as long for an unknown email as for a wrong password.
     dummy_hash: OnceCell<PasswordHash>,
@@ -90,9 +102,7 @@ pub struct AuthService {
 
 impl std::fmt::Debug for AuthService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthService")
-            .field("admin_emails", &self.admin_emails.len())
-            .finish_non_exhaustive()
+        f.debug_struct("AuthService").finish_non_exhaustive()
     }
 }
 
@@ -109,28 +119,45 @@ fn unexpected_token(e: TokenError) -> anyhow::Error {
 }
 
 impl AuthService {
-    /// Builds the service. `admin_emails` are compared after lower-casing.
+    /// Builds the service. Nobody becomes an admin by signing up: an operator grants it with
+    /// [`AuthService::set_admin`] (`pi-server admin grant <email>`).
     pub fn new(
         users: Arc<dyn UserRepo>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenService>,
-        admin_emails: impl IntoIterator<Item = String>,
     ) -> Self {
         Self {
             users,
             hasher,
             tokens,
-            admin_emails: admin_emails
-                .into_iter()
-                .map(|e| e.trim().to_lowercase())
-                .filter(|e| !e.is_empty())
-                .collect(),
             dummy_hash: OnceCell::new(),
         }
     }
 
-    fn is_listed_admin(&self, email: &Email) -> bool {
-        self.admin_emails.contains(email.as_str())
+    /// Grants (`true`) or revokes (`false`) admin rights of an existing account. Requests
+    /// resolve their user from the store, so the change applies to the user's next request.
+    ///
+    /// # Errors
+    /// [`SetAdminError::Invalid`], [`SetAdminError::UnknownUser`], [`SetAdminError::Unexpected`].
+    pub async fn set_admin(&self, email: &str, admin: bool) -> Result<User, SetAdminError> {
+        let email = Email::parse(email).map_err(|e| SetAdminError::Invalid(e.message))?;
+        let user = self
+            .users
+            .find_by_email(&email)
+            .await
+            .map_err(|e| SetAdminError::Unexpected(unexpected_repo(e)))?
+            .ok_or(SetAdminError::UnknownUser)?;
+        if user.is_admin == admin {
+            return Ok(user);
+        }
+        let user = self
+            .users
+            .set_admin(user.id, admin)
+            .await
+            .map_err(|e| SetAdminError::Unexpected(unexpected_repo(e)))?
+            .ok_or(SetAdminError::UnknownUser)?;
+        tracing::info!(user_id = %user.id, admin, "admin flag changed");
+        Ok(user)
     }
 
     /// Prepares the dummy hash used for unknown emails, so the first such login is not slower.
@@ -144,7 +171,8 @@ impl AuthService {
     async fn dummy_hash(&self) -> Result<&PasswordHash, HashError> {
         self.dummy_hash
             .get_or_try_init(|| async {
-                let random = Password::candidate(uuid::Uuid::new_v4().to_string());
+                let random = Password::parse(uuid::Uuid::new_v4().to_string())
+                    .map_err(|e| HashError(e.message))?;
                 self.hasher.hash(&random).await
             })
             .await
@@ -183,7 +211,6 @@ impl AuthService {
             .hash(&password)
             .await
             .map_err(|e| SignupError::Unexpected(unexpected_hash(e)))?;
-        let is_admin = self.is_listed_admin(&email);
         let user = self
             .users
             .create(NewUser {
@@ -191,7 +218,7 @@ impl AuthService {
                 email,
                 display_name,
                 password_hash,
-                is_admin,
+                is_admin: false,
             })
             .await
             .map_err(|e| match e {
@@ -213,7 +240,10 @@ impl AuthService {
     /// is not even well-formed (all in similar time); [`LoginError::Unexpected`].
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
-        let password = Password::candidate(request.password);
+        // Longer than bcrypt reads: no account has it; refused like a wrong password, unhashed.
+        let Some(password) = Password::candidate(request.password) else {
+            return Err(LoginError::InvalidCredentials);
+        };
         let user = match Email::parse(&request.email) {
             Ok(email) => self
                 .users
@@ -239,10 +269,6 @@ impl AuthService {
         if !ok {
             return Err(LoginError::InvalidCredentials);
         }
-        let user = self
-            .promote_if_listed(user)
-            .await
-            .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?;
         let token = self
             .tokens
             .issue(user.id)
@@ -265,31 +291,17 @@ impl AuthService {
         self.current_user(user_id).await
     }
 
-    /// Loads the user behind an authenticated id, with the admin list applied.
+    /// Loads the user behind an authenticated id.
     ///
     /// # Errors
     /// [`AuthenticateError::Unauthenticated`] when the user no longer exists;
     /// [`AuthenticateError::Unexpected`].
     pub async fn current_user(&self, user_id: UserId) -> Result<User, AuthenticateError> {
-        let user = self
-            .users
+        self.users
             .find_by_id(user_id)
             .await
             .map_err(|e| AuthenticateError::Unexpected(unexpected_repo(e)))?
-            .ok_or(AuthenticateError::Unauthenticated("user no longer exists"))?;
-        self.promote_if_listed(user)
-            .await
-            .map_err(|e| AuthenticateError::Unexpected(unexpected_repo(e)))
-    }
-
-    /// Users listed in `ADMIN_EMAILS` become admins the first time they are seen after the list
-    /// changed, so the flag in the database stays the single source of truth for other readers.
-    async fn promote_if_listed(&self, user: User) -> Result<User, RepoError> {
-        if user.is_admin || !self.is_listed_admin(&user.email) {
-            return Ok(user);
-        }
-        tracing::info!(user_id = %user.id, "promoting user listed in ADMIN_EMAILS");
-        Ok(self.users.set_admin(user.id, true).await?.unwrap_or(user))
+            .ok_or(AuthenticateError::Unauthenticated("user no longer exists"))
     }
 }
 

@@ -3,9 +3,11 @@
 
 mod service;
 mod title;
+mod values;
 
 pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange, SharedBlocksForUser};
 pub use title::title_from_message;
+pub use values::{ConversationTitle, MessageContent};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -134,10 +136,19 @@ impl ConversationCursor {
         )
     }
 
-    /// Parses [`ConversationCursor::encode`]'s output.
+    /// Latest instant a cursor may name (9999-12-31T23:59:59.999999Z); every store can
+    /// compare against it (PostgreSQL's range ends in 294276, SQLite compares text).
+    const MAX_MICROS: i64 = 253_402_300_799_999_999;
+
+    /// Parses [`ConversationCursor::encode`]'s output; instants before 1970 or after 9999 are
+    /// refused (no conversation has them).
     pub fn decode(s: &str) -> Option<Self> {
         let (micros, id) = s.split_once('_')?;
-        let updated_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+        let micros: i64 = micros.parse().ok()?;
+        if !(0..=Self::MAX_MICROS).contains(&micros) {
+            return None;
+        }
+        let updated_at = DateTime::from_timestamp_micros(micros)?;
         let id = Uuid::parse_str(id).ok()?;
         Some(Self {
             updated_at,
@@ -238,7 +249,20 @@ mod tests {
             id: ConversationId::new(),
         };
         assert_eq!(ConversationCursor::decode(&c.encode()), Some(c));
-        for bad in ["", "x", "1_", "_abc", "abc_def", "1_not-a-uuid"] {
+        let id = "00000000000000000000000000000000";
+        let far = format!("-3000000000000000000_{id}");
+        let future = format!("253402300800000000_{id}");
+        assert!(ConversationCursor::decode(&format!("253402300799999999_{id}")).is_some());
+        for bad in [
+            "",
+            "x",
+            "1_",
+            "_abc",
+            "abc_def",
+            "1_not-a-uuid",
+            &far,
+            &future,
+        ] {
             assert_eq!(ConversationCursor::decode(bad), None, "{bad}");
         }
     }

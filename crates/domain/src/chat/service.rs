@@ -1,13 +1,14 @@
 //! The central use case (SPEC §5.1): conversations, and sending a message to the user's agent.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dashmap::DashMap;
 use tokio::sync::Mutex;
 
 use super::{
-    Conversation, ConversationCursor, ConversationId, ConversationRepo, Message, MessageRepo, Role,
-    title_from_message,
+    Conversation, ConversationCursor, ConversationId, ConversationRepo, ConversationTitle, Message,
+    MessageContent, MessageRepo, Role, title_from_message,
 };
 use crate::ValidationErrors;
 use crate::agent::{
@@ -15,11 +16,6 @@ use crate::agent::{
     StepObserver, ToolSchema,
 };
 use crate::user::{RepoError, User, UserId, UserRepo};
-
-/// Longest message accepted, in characters.
-pub const MAX_CONTENT_CHARS: usize = 16_000;
-/// Longest conversation title, in characters.
-pub const MAX_TITLE_CHARS: usize = 255;
 
 /// Errors of the chat use cases.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +32,13 @@ pub enum ChatError {
     /// The agent backend timed out; the user message is stored.
     #[error("agent timed out")]
     AgentTimeout,
+    /// The agent backend is rate-limited beyond the turn's deadline; the user message is
+    /// stored and the client may retry after `retry_after`.
+    #[error("agent busy; retry after {}s", retry_after.as_secs())]
+    AgentBusy {
+        /// How long to wait before retrying.
+        retry_after: Duration,
+    },
     /// Infrastructure failure.
     #[error("chat operation failed")]
     Unexpected(#[source] anyhow::Error),
@@ -50,6 +53,7 @@ impl From<RepoError> for ChatError {
 fn agent_failure(e: AgentError) -> ChatError {
     match e {
         AgentError::Timeout => ChatError::AgentTimeout,
+        AgentError::Busy { retry_after } => ChatError::AgentBusy { retry_after },
         AgentError::Unavailable(m) | AgentError::Rejected(m) | AgentError::NotFound(m) => {
             ChatError::AgentUnavailable(m)
         }
@@ -117,6 +121,8 @@ pub struct ChatService {
     template: Arc<PiAgentTemplate>,
     tools: Vec<ToolSchema>,
     shared_blocks: Option<Arc<dyn SharedBlocksForUser>>,
+    /// Longest an agent turn (agent creation, every LLM call, retry and tool) may take.
+    turn_deadline: Duration,
     /// One agent creation at a time per user in this process (cross-process safety comes from
     /// the conditional update in `UserRepo::set_agent_id_if_unset`).
     creating: DashMap<UserId, Arc<Mutex<()>>>,
@@ -130,38 +136,8 @@ impl std::fmt::Debug for ChatService {
     }
 }
 
-fn validate_content(content: &str) -> Result<(), ChatError> {
-    let chars = content.chars().count();
-    if content.trim().is_empty() {
-        return Err(ChatError::Invalid(ValidationErrors::single(
-            "content",
-            "message must not be empty",
-        )));
-    }
-    if chars > MAX_CONTENT_CHARS {
-        return Err(ChatError::Invalid(ValidationErrors::single(
-            "content",
-            format!("message must be at most {MAX_CONTENT_CHARS} characters (got {chars})"),
-        )));
-    }
-    Ok(())
-}
-
-fn validate_title(title: &str) -> Result<String, ChatError> {
-    let title = title.trim();
-    if title.is_empty() {
-        return Err(ChatError::Invalid(ValidationErrors::single(
-            "title",
-            "title must not be empty",
-        )));
-    }
-    if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(ChatError::Invalid(ValidationErrors::single(
-            "title",
-            format!("title must be at most {MAX_TITLE_CHARS} characters"),
-        )));
-    }
-    Ok(title.to_owned())
+fn invalid(e: crate::FieldError) -> ChatError {
+    ChatError::Invalid(e.into())
 }
 
 impl ChatService {
@@ -183,8 +159,19 @@ impl ChatService {
             template,
             tools,
             shared_blocks: None,
+            turn_deadline: Self::DEFAULT_TURN_DEADLINE,
             creating: DashMap::new(),
         }
+    }
+
+    /// Default of [`ChatService::with_turn_deadline`].
+    pub const DEFAULT_TURN_DEADLINE: Duration = Duration::from_secs(120);
+
+    /// Bounds every agent turn: past `deadline` the send fails with
+    /// [`ChatError::AgentTimeout`] (the user message stays stored).
+    pub fn with_turn_deadline(mut self, deadline: Duration) -> Self {
+        self.turn_deadline = deadline;
+        self
     }
 
     /// Attaches the source of persona shared blocks for new agents.
@@ -202,7 +189,10 @@ impl ChatService {
         user: &User,
         title: Option<String>,
     ) -> Result<Conversation, ChatError> {
-        let title = title.map(|t| validate_title(&t)).transpose()?;
+        let title = title
+            .map(|t| ConversationTitle::parse(&t).map(ConversationTitle::into_inner))
+            .transpose()
+            .map_err(invalid)?;
         Ok(self
             .conversations
             .create(ConversationId::new(), user.id, title)
@@ -257,9 +247,9 @@ impl ChatService {
         id: ConversationId,
         title: &str,
     ) -> Result<Conversation, ChatError> {
-        let title = validate_title(title)?;
+        let title = ConversationTitle::parse(title).map_err(invalid)?;
         self.conversations
-            .rename(user.id, id, title)
+            .rename(user.id, id, title.into_inner())
             .await?
             .ok_or(ChatError::NotFound)
     }
@@ -335,7 +325,9 @@ impl ChatService {
         content: String,
         observer: Option<ChatObserver>,
     ) -> Result<Exchange, ChatError> {
-        validate_content(&content)?;
+        let content = MessageContent::parse("content", content)
+            .map_err(invalid)?
+            .into_inner();
         let title = title_from_message(&content);
         let (user_message, _) = self
             .messages
@@ -347,7 +339,15 @@ impl ChatService {
             StepObserver::new(move |step| o.emit(ChatEvent::Step(step.clone())))
         });
 
-        let reply = self.ask_agent(user, content, steps).await?;
+        let reply = tokio::time::timeout(self.turn_deadline, self.ask_agent(user, content, steps))
+            .await
+            .map_err(|_| {
+                tracing::warn!(
+                    deadline_secs = self.turn_deadline.as_secs(),
+                    "agent turn passed its deadline"
+                );
+                ChatError::AgentTimeout
+            })??;
         let text = reply.assistant_text();
         if text.is_empty() {
             return Err(ChatError::AgentUnavailable(

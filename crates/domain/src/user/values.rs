@@ -56,7 +56,14 @@ impl Email {
         let Some((local, domain)) = value.rsplit_once('@') else {
             return invalid("email must contain '@'");
         };
-        if local.is_empty() || local.len() > 64 || local.contains('@') {
+        // RFC 5322 dot-atom: letters, digits and !#$%&'*+/=?^_`{|}~- in dot-separated runs.
+        let atext = |c: char| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~-".contains(c);
+        if local.is_empty()
+            || local.len() > 64
+            || !local
+                .split('.')
+                .all(|part| !part.is_empty() && part.chars().all(atext))
+        {
             return invalid("email has an invalid part before '@'");
         }
         let labels: Vec<&str> = domain.split('.').collect();
@@ -160,10 +167,12 @@ impl Password {
         Ok(Self(raw))
     }
 
-    /// Wraps a password offered at login without length rules (so that a login attempt never
-    /// tells which rule a stored password follows).
-    pub fn candidate(raw: String) -> Self {
-        Self(raw)
+    /// Wraps a password offered at login without the minimum-length rule (so that a login
+    /// attempt never tells which rule a stored password follows). `None` beyond
+    /// [`Password::MAX_BYTES`]: no account can have such a password, and bcrypt would compare
+    /// only its first 72 bytes.
+    pub fn candidate(raw: String) -> Option<Self> {
+        (raw.len() <= Self::MAX_BYTES).then_some(Self(raw))
     }
 
     /// The plaintext, for the hasher only.
@@ -205,6 +214,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn login_candidates_beyond_bcrypts_limit_are_none() {
+        assert!(Password::candidate("a".repeat(72)).is_some());
+        assert!(Password::candidate("short".into()).is_some());
+        assert!(Password::candidate("a".repeat(73)).is_none());
+    }
+
+    #[test]
+    fn usual_addresses_are_accepted() {
+        for ok in [
+            "o'brien+pi@example.com",
+            "a.b_c-d@sub.example.co.uk",
+            "x{y}@example.com",
+        ] {
+            assert!(Email::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn email_is_trimmed_and_lower_cased() {
         let email = Email::parse("  Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "ada.lovelace@example.com");
@@ -223,6 +250,11 @@ mod tests {
             "a@-example.com",
             "a@example..com",
             "a@b@example.com",
+            "<script>@x.example",
+            "a\"b@example.com",
+            ".a@example.com",
+            "a..b@example.com",
+            "a(b)@example.com",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }

@@ -15,7 +15,10 @@ crate::backend_tests!(
     password_limits_are_bytes,
     display_name_limits,
     unknown_email_and_wrong_password_get_the_same_answer,
-    admin_emails_make_admins,
+    only_the_operator_makes_admins,
+    admin_grant_command_runs_against_the_servers_database,
+    login_refuses_a_longer_password_sharing_the_first_72_bytes,
+    login_and_me_return_one_user_object,
 );
 
 async fn signup_returns_201_with_a_token_and_the_public_user(app: TestApp) {
@@ -216,22 +219,106 @@ async fn unknown_email_and_wrong_password_get_the_same_answer(app: TestApp) {
     assert_eq!(b, c);
 }
 
-async fn admin_emails_make_admins(app: TestApp) {
+/// Signing up with an address once listed in `ADMIN_EMAILS` grants nothing; the operator's
+/// `pi-server admin grant|revoke` does, effective on the user's next request (same token).
+async fn only_the_operator_makes_admins(app: TestApp) {
     let body: Value = app
         .signup(ADMIN_EMAIL, "password123", "Admin")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(body["user"]["is_admin"], true);
+    assert_eq!(body["user"]["is_admin"], false);
     let token = body["access_token"].as_str().unwrap();
-    let me: Value = app.me(token).await.json().await.unwrap();
-    assert_eq!(me["is_admin"], true);
-    let other: Value = app
-        .signup("user@example.com", "password123", "User")
+    assert_eq!(app.me_json(token).await["is_admin"], false);
+    assert_eq!(app.get_authed("/letta/agents", token).await.status(), 403);
+
+    app.set_admin(ADMIN_EMAIL, true).await;
+    assert_eq!(app.me_json(token).await["is_admin"], true);
+    assert_eq!(app.get_authed("/letta/agents", token).await.status(), 200);
+
+    app.set_admin("ADMIN@example.com", false).await;
+    assert_eq!(app.me_json(token).await["is_admin"], false);
+    assert_eq!(app.get_authed("/letta/agents", token).await.status(), 403);
+}
+
+/// The real binary: `pi-server admin grant` on the app's database; an unknown email fails
+/// with a message and a non-zero exit.
+async fn admin_grant_command_runs_against_the_servers_database(app: TestApp) {
+    let token = app.signup_token("ops@example.com").await;
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_pi-server"))
+            .args(args)
+            .env("DATABASE_URL", app.settings.database_url.expose())
+            .env("ENVIRONMENT", "test")
+            .env("RUST_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let granted = run(&["admin", "grant", "ops@example.com"]);
+    assert!(granted.status.success(), "{granted:?}");
+    assert!(String::from_utf8_lossy(&granted.stdout).contains("ops@example.com is now an admin"));
+    assert_eq!(app.me_json(&token).await["is_admin"], true);
+    let unknown = run(&["admin", "grant", "nobody@example.com"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("must sign up first"));
+    let revoked = run(&["admin", "revoke", "ops@example.com"]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert_eq!(app.me_json(&token).await["is_admin"], false);
+}
+
+/// bcrypt compares 72 bytes: a longer password that starts with the real one is refused
+/// exactly like a wrong password.
+async fn login_refuses_a_longer_password_sharing_the_first_72_bytes(app: TestApp) {
+    let password = "p".repeat(72);
+    assert_eq!(
+        app.signup("long@example.com", &password, "Long")
+            .await
+            .status(),
+        201
+    );
+    assert_eq!(app.login("long@example.com", &password).await.status(), 200);
+    let longer = app
+        .login("long@example.com", &format!("{password}extra"))
+        .await;
+    let wrong = app.login("long@example.com", "wrong-password").await;
+    let a = error_body(longer, 401, "invalid_credentials").await;
+    let b = error_body(wrong, 401, "invalid_credentials").await;
+    assert_eq!(a, b);
+}
+
+/// Login, signup and `/auth/me` return the same user object, with the personas and the
+/// handle of the highest-confidence one (`persona_handle`, read by the chat UI).
+async fn login_and_me_return_one_user_object(app: TestApp) {
+    let signup: Value = app
+        .signup("pat@example.com", "password123", "Pat")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(other["user"]["is_admin"], false);
+    assert_eq!(signup["user"]["personas"], json!([]));
+    assert_eq!(signup["user"]["persona_handle"], Value::Null);
+    // The persona tool acts for its caller (admins may run tools directly).
+    let token = app.admin_token().await;
+    for (handle, confidence) in [("mall_leasing", 0.4), ("qsr_real_estate", 0.9)] {
+        let response = app
+            .post_authed(
+                "/tools/update_user_persona_profile_in_db",
+                &token,
+                &json!({"persona_handle": handle, "confidence_score": confidence}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let login: Value = app
+        .login(ADMIN_EMAIL, "correct horse battery")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let me = app.me_json(&token).await;
+    assert_eq!(login["user"], me);
+    assert_eq!(me["persona_handle"], "qsr_real_estate");
+    assert_eq!(me["personas"][0]["persona_handle"], "qsr_real_estate");
+    assert_eq!(me["personas"].as_array().unwrap().len(), 2);
 }

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 /// The JWT secret of every test app (tests forge tokens with it).
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
-/// Listed in `ADMIN_EMAILS` of every test app.
+/// The admin of every test app (granted with `pi-server admin grant`'s code path).
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 /// An origin allowed by CORS in every test app.
 pub const UI_ORIGIN: &str = "http://localhost:5173";
@@ -41,7 +41,6 @@ pub fn test_settings(url: &str) -> Settings {
         environment: Environment::Test,
         jwt_secret_key: Some(Secret::new(JWT_SECRET)),
         bcrypt_cost: 4,
-        admin_emails: ADMIN_EMAIL.into(),
         cors_allowed_origins: UI_ORIGIN.into(),
         max_body_bytes: 64 * 1024,
         places_scale: pi_server::config::PlacesScale::Small,
@@ -64,10 +63,16 @@ pub enum AgentMode {
 
 /// Starts the app on a fresh database of `backend` with the given agent backend; `None` when
 /// PostgreSQL is skipped.
-pub async fn spawn_app_with(backend: Backend, mode: AgentMode) -> Option<TestApp> {
+/// Settings are adjusted by `configure` first.
+pub async fn spawn_app_configured(
+    backend: Backend,
+    mode: AgentMode,
+    configure: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     let test_db = TestDatabase::new(backend).await?;
     let agents = Arc::new(FakeAgentBackend::new());
     let mut settings = test_settings(test_db.url());
+    configure(&mut settings);
     let app = match &mode {
         AgentMode::Fake => Application::build_with(
             settings.clone(),
@@ -136,7 +141,20 @@ where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(app) = spawn_app_with(backend, mode).await else {
+    run_configured(backend, mode, |_| {}, test).await;
+}
+
+/// [`run_with`], with settings adjusted by `configure`.
+pub async fn run_configured<F, Fut>(
+    backend: Backend,
+    mode: AgentMode,
+    configure: impl FnOnce(&mut Settings),
+    test: F,
+) where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(app) = spawn_app_configured(backend, mode, configure).await else {
         return;
     };
     let test_db = Arc::clone(&app.test_db);
@@ -333,9 +351,20 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Signs up the admin (listed in `ADMIN_EMAILS`) and returns their token.
+    /// Signs up the admin, grants them admin rights as an operator would
+    /// (`pi-server admin grant`), and returns their token.
     pub async fn admin_token(&self) -> String {
-        self.signup_token(ADMIN_EMAIL).await
+        let token = self.signup_token(ADMIN_EMAIL).await;
+        self.set_admin(ADMIN_EMAIL, true).await;
+        token
+    }
+
+    /// `pi-server admin grant|revoke <email>` against this app's database.
+    pub async fn set_admin(&self, email: &str, admin: bool) {
+        let mut out = Vec::new();
+        pi_server::admin::set_admin(&self.settings, email, admin, &mut out)
+            .await
+            .expect("admin flag set");
     }
 }
 

@@ -6,8 +6,10 @@ mod helpers;
 
 mod agents;
 mod auth;
+mod bad_input;
 mod chat;
 mod errors;
+mod faults;
 mod health;
 mod http;
 mod letta_live;

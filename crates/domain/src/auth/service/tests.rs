@@ -38,14 +38,8 @@ fn service(
     users: MockUserRepo,
     hasher: MockPasswordHasher,
     tokens: MockTokenService,
-    admins: &[&str],
 ) -> AuthService {
-    AuthService::new(
-        Arc::new(users),
-        Arc::new(hasher),
-        Arc::new(tokens),
-        admins.iter().map(|s| s.to_string()),
-    )
+    AuthService::new(Arc::new(users), Arc::new(hasher), Arc::new(tokens))
 }
 
 fn signup_req(email: &str, password: &str, name: &str) -> SignupRequest {
@@ -62,7 +56,6 @@ async fn signup_reports_every_invalid_field_without_touching_the_store() {
         MockUserRepo::new(),
         MockPasswordHasher::new(),
         MockTokenService::new(),
-        &[],
     );
     let err = svc
         .signup(signup_req("nope", "short", " "))
@@ -97,7 +90,7 @@ async fn signup_stores_a_hash_and_lower_cased_email() {
         .expect_hash()
         .withf(|p| p.expose() == "correct horse")
         .returning(|_| Ok(PasswordHash::new("$2b$04$hashed")));
-    let svc = service(users, hasher, tokens_ok(), &[]);
+    let svc = service(users, hasher, tokens_ok());
     let session = svc
         .signup(signup_req("Ada@Example.com", "correct horse", "Ada"))
         .await
@@ -106,23 +99,24 @@ async fn signup_stores_a_hash_and_lower_cased_email() {
 }
 
 #[tokio::test]
-async fn signup_of_listed_admin_creates_an_admin() {
+async fn signup_never_creates_an_admin() {
     let mut users = MockUserRepo::new();
     users.expect_find_by_email().returning(|_| Ok(None));
     users
         .expect_create()
-        .withf(|u| u.is_admin)
-        .returning(|u| Ok(user(u.email.as_str(), true)));
+        .withf(|u| !u.is_admin)
+        .times(1)
+        .returning(|u| Ok(user(u.email.as_str(), false)));
     let mut hasher = MockPasswordHasher::new();
     hasher
         .expect_hash()
         .returning(|_| Ok(PasswordHash::new("h")));
-    let svc = service(users, hasher, tokens_ok(), &[" Boss@Example.com "]);
+    let svc = service(users, hasher, tokens_ok());
     let session = svc
         .signup(signup_req("boss@example.com", "password1", "Boss"))
         .await
         .unwrap();
-    assert!(session.user.is_admin);
+    assert!(!session.user.is_admin);
 }
 
 #[tokio::test]
@@ -136,7 +130,7 @@ async fn signup_race_on_the_unique_index_is_email_taken() {
     hasher
         .expect_hash()
         .returning(|_| Ok(PasswordHash::new("h")));
-    let svc = service(users, hasher, MockTokenService::new(), &[]);
+    let svc = service(users, hasher, MockTokenService::new());
     let err = svc
         .signup(signup_req("a@example.com", "password1", "A"))
         .await
@@ -151,12 +145,7 @@ async fn taken_email_is_refused_before_hashing() {
         .expect_find_by_email()
         .returning(|e| Ok(Some(user(e.as_str(), false))));
     // No expectation on the hasher: calling it would fail the test.
-    let svc = service(
-        users,
-        MockPasswordHasher::new(),
-        MockTokenService::new(),
-        &[],
-    );
+    let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
     let err = svc
         .signup(signup_req("a@example.com", "password1", "A"))
         .await
@@ -178,7 +167,7 @@ async fn unknown_email_still_runs_one_verification() {
         .withf(|_, h| h.as_str() == "dummy")
         .times(2)
         .returning(|_, _| Ok(false));
-    let svc = service(users, hasher, MockTokenService::new(), &[]);
+    let svc = service(users, hasher, MockTokenService::new());
     for _ in 0..2 {
         let err = svc
             .login(LoginRequest {
@@ -202,7 +191,7 @@ async fn wrong_password_is_invalid_credentials() {
         .expect_verify()
         .with(always(), eq(PasswordHash::new("$2b$04$stored")))
         .returning(|_, _| Ok(false));
-    let svc = service(users, hasher, MockTokenService::new(), &[]);
+    let svc = service(users, hasher, MockTokenService::new());
     let err = svc
         .login(LoginRequest {
             email: "a@example.com".into(),
@@ -213,15 +202,36 @@ async fn wrong_password_is_invalid_credentials() {
     assert!(matches!(err, LoginError::InvalidCredentials));
 }
 
+/// bcrypt reads 72 bytes: a longer password sharing them must not log in, and is not hashed
+/// (the mocks expect no call at all).
 #[tokio::test]
-async fn login_promotes_a_newly_listed_admin() {
+async fn login_refuses_passwords_beyond_72_bytes_without_hashing() {
+    let svc = service(
+        MockUserRepo::new(),
+        MockPasswordHasher::new(),
+        MockTokenService::new(),
+    );
+    let err = svc
+        .login(LoginRequest {
+            email: "a@example.com".into(),
+            password: format!("{}tail", "p".repeat(72)),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::InvalidCredentials));
+}
+
+#[tokio::test]
+async fn set_admin_grants_and_revokes_by_email() {
     let existing = user("boss@example.com", false);
     let id = existing.id;
     let mut users = MockUserRepo::new();
     let found = existing.clone();
     users
         .expect_find_by_email()
+        .withf(|e| e.as_str() == "boss@example.com")
         .returning(move |_| Ok(Some(found.clone())));
+    users.expect_find_by_email().returning(|_| Ok(None));
     users
         .expect_set_admin()
         .with(eq(id), eq(true))
@@ -231,17 +241,17 @@ async fn login_promotes_a_newly_listed_admin() {
             u.is_admin = true;
             Ok(Some(u))
         });
-    let mut hasher = MockPasswordHasher::new();
-    hasher.expect_verify().returning(|_, _| Ok(true));
-    let svc = service(users, hasher, tokens_ok(), &["boss@example.com"]);
-    let session = svc
-        .login(LoginRequest {
-            email: "BOSS@example.com".into(),
-            password: "password1".into(),
-        })
-        .await
-        .unwrap();
-    assert!(session.user.is_admin);
+    let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
+    let granted = svc.set_admin(" BOSS@example.com", true).await.unwrap();
+    assert!(granted.is_admin);
+    assert!(matches!(
+        svc.set_admin("nobody@example.com", true).await,
+        Err(SetAdminError::UnknownUser)
+    ));
+    assert!(matches!(
+        svc.set_admin("not an email", false).await,
+        Err(SetAdminError::Invalid(_))
+    ));
 }
 
 #[tokio::test]
@@ -258,7 +268,7 @@ async fn expired_token_and_deleted_user_are_unauthenticated() {
         .returning(move |_| Ok(ghost));
     let mut users = MockUserRepo::new();
     users.expect_find_by_id().returning(|_| Ok(None));
-    let svc = service(users, MockPasswordHasher::new(), tokens, &[]);
+    let svc = service(users, MockPasswordHasher::new(), tokens);
     assert!(matches!(
         svc.authenticate("old").await,
         Err(AuthenticateError::Unauthenticated("token expired"))
@@ -275,12 +285,7 @@ async fn store_failure_is_unexpected_not_invalid_credentials() {
     users
         .expect_find_by_email()
         .returning(|_| Err(RepoError(anyhow::anyhow!("connection reset"))));
-    let svc = service(
-        users,
-        MockPasswordHasher::new(),
-        MockTokenService::new(),
-        &[],
-    );
+    let svc = service(users, MockPasswordHasher::new(), MockTokenService::new());
     let err = svc
         .login(LoginRequest {
             email: "a@example.com".into(),
