@@ -8,6 +8,8 @@ mod m20261125_000001_create_users;
 mod m20261125_000002_create_chat;
 mod m20261125_000003_create_agent_runtime;
 mod m20261125_000004_create_personas;
+mod m20261202_000005_create_login_attempts;
+mod m20261202_000006_create_deployment;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -21,6 +23,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_chat::Migration),
             Box::new(m20261125_000003_create_agent_runtime::Migration),
             Box::new(m20261125_000004_create_personas::Migration),
+            Box::new(m20261202_000005_create_login_attempts::Migration),
+            Box::new(m20261202_000006_create_deployment::Migration),
         ]
     }
 }

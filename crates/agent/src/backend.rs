@@ -479,9 +479,10 @@ impl AgentGateway for EmbeddedAgentBackend {
         &self,
         limit: usize,
         cursor: Option<String>,
+        tag: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError> {
         let limit = limit.clamp(1, 1000) as u64;
-        let mut rows = self.store.list_agents(limit + 1, cursor).await?;
+        let mut rows = self.store.list_agents(limit + 1, cursor, tag).await?;
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
         Ok(Page {
@@ -492,6 +493,24 @@ impl AgentGateway for EmbeddedAgentBackend {
             },
             items: rows.iter().map(summary).collect(),
         })
+    }
+
+    async fn add_tag(&self, agent: &AgentId, tag: &str) -> Result<(), AgentError> {
+        let record = self
+            .store
+            .get_agent(agent)
+            .await?
+            .ok_or_else(|| AgentError::NotFound(format!("agent {agent}")))?;
+        if record.tags.iter().any(|t| t == tag) {
+            return Ok(());
+        }
+        let mut tags = record.tags;
+        tags.push(tag.to_owned());
+        if self.store.set_tags(agent, tags).await? {
+            Ok(())
+        } else {
+            Err(AgentError::NotFound(format!("agent {agent}")))
+        }
     }
 
     async fn delete_agent(&self, agent: &AgentId) -> Result<(), AgentError> {
@@ -549,6 +568,10 @@ impl AgentGateway for EmbeddedAgentBackend {
 
 #[async_trait]
 impl BlockStore for EmbeddedAgentBackend {
+    async fn blocks_of_agent(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError> {
+        AgentGateway::agent_blocks(self, agent).await
+    }
+
     async fn create_block(&self, spec: BlockSpec) -> Result<Block, AgentError> {
         check_block(&spec)?;
         let block = Block {

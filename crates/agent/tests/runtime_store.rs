@@ -228,15 +228,58 @@ async fn story(backend: Backend) {
     ));
 
     // Paging lists every agent once.
-    let first = runtime.list_agents(1, None).await.unwrap();
+    let first = runtime.list_agents(1, None, None).await.unwrap();
     assert_eq!(first.items.len(), 1);
     let second = runtime
-        .list_agents(1, first.next_cursor.clone())
+        .list_agents(1, first.next_cursor.clone(), None)
         .await
         .unwrap();
     assert_eq!(second.items.len(), 1);
     assert!(second.next_cursor.is_none());
     assert_ne!(first.items[0].id, second.items[0].id);
+
+    // A tag filters the list; adding it (twice) brings the agent in once.
+    let tag = "pi-deployment:story".to_owned();
+    let tagged = |page: pi_domain::agent::Page<pi_domain::agent::AgentSummary>| {
+        page.items.into_iter().map(|a| a.id).collect::<Vec<_>>()
+    };
+    assert!(
+        tagged(
+            runtime
+                .list_agents(10, None, Some(tag.clone()))
+                .await
+                .unwrap()
+        )
+        .is_empty()
+    );
+    let some = first.items[0].id.clone();
+    runtime.add_tag(&some, &tag).await.unwrap();
+    runtime.add_tag(&some, &tag).await.unwrap();
+    assert_eq!(
+        tagged(
+            runtime
+                .list_agents(10, None, Some(tag.clone()))
+                .await
+                .unwrap()
+        ),
+        vec![some.clone()]
+    );
+    let agent = runtime.get_agent(&some).await.unwrap();
+    assert_eq!(agent.tags.iter().filter(|t| **t == tag).count(), 1);
+    // A tag that only starts like ours does not match.
+    assert!(
+        tagged(
+            runtime
+                .list_agents(10, None, Some("pi-deployment:sto".into()))
+                .await
+                .unwrap()
+        )
+        .is_empty()
+    );
+    assert!(matches!(
+        runtime.add_tag(&a, &tag).await,
+        Err(AgentError::NotFound(_))
+    ));
 
     db.close().await.unwrap();
     test_db.destroy().await;

@@ -100,6 +100,21 @@ impl ApiError {
         }
     }
 
+    /// 422 `tool_error`: the tool refused its arguments; `detail` is the tool's message and
+    /// `errors` carries it against the field `arguments`, like every other 422.
+    pub fn tool_error(message: String) -> Self {
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: "tool_error",
+            errors: Some(vec![FieldErrorBody {
+                field: "arguments".to_owned(),
+                message: message.clone(),
+            }]),
+            detail: message,
+            retry_after: None,
+        }
+    }
+
     /// 404 `agent_not_found`.
     pub fn agent_not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "agent_not_found", "Agent not found.")
@@ -176,6 +191,12 @@ impl From<LoginError> for ApiError {
                 "invalid_credentials",
                 "Incorrect email or password.",
             ),
+            LoginError::Throttled { retry_after } => Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many sign-in attempts. Please wait before trying again.",
+            )
+            .with_retry_after(retry_after),
             LoginError::Unexpected(_) => Self::internal(&e),
         }
     }

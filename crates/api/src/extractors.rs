@@ -13,6 +13,15 @@ use crate::{ApiError, AppState};
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub User);
 
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive,
+/// RFC 9110 §11.1), or `None`.
+pub(crate) fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
 fn bearer(req: &HttpRequest) -> Result<String, ApiError> {
     let value = req
         .headers()

@@ -138,11 +138,7 @@ impl HttpMetrics {
 
     fn allows(&self, request: &HttpRequest) -> bool {
         match &self.token {
-            Some(token) => request
-                .headers()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
+            Some(token) => crate::extractors::bearer_token(request)
                 .is_some_and(|given| given.as_bytes() == token.as_bytes()),
             None => request.peer_addr().is_some_and(|a| a.ip().is_loopback()),
         }

@@ -111,21 +111,33 @@ pub(crate) async fn request_context(
     Ok(response)
 }
 
-/// `OPTIONS` answers 2xx on every path (CORS preflights are answered by the CORS middleware
-/// before this; this covers plain `OPTIONS` probes that no route handles).
+/// A plain `OPTIONS` (CORS preflights are answered by the CORS middleware before this) on a
+/// route answers 204 with the methods that route really has in `Allow`; on a path with no
+/// route it stays a 404.
 fn answer_options(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    let status = response.status();
-    if status != StatusCode::NOT_FOUND && status != StatusCode::METHOD_NOT_ALLOWED {
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
         return response;
     }
     let (request, old) = response.into_parts();
+    let mut allow: Vec<String> = old
+        .headers()
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|m| m.trim().to_owned())
+                .filter(|m| !m.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    allow.push("OPTIONS".to_owned());
     let mut builder = HttpResponse::NoContent();
     for (name, value) in old.headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && name != header::ALLOW {
             builder.append_header((name.clone(), value.clone()));
         }
     }
-    builder.insert_header((header::ALLOW, "GET, POST, PUT, PATCH, DELETE, OPTIONS"));
+    builder.insert_header((header::ALLOW, allow.join(", ")));
     ServiceResponse::new(request, builder.finish())
 }
 

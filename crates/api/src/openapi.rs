@@ -38,6 +38,7 @@ use crate::{ErrorBody, FieldErrorBody};
         agents::memory,
         agents::archival,
         agents::cleanup,
+        agents::adopt,
         tools::list_tools,
         tools::run_tool,
         personas::list_personas,

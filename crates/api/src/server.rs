@@ -124,7 +124,7 @@ pub fn serve(
         App::new()
             .app_data(data.clone())
             .app_data(metrics.clone())
-            .route("/metrics", web::get().to(crate::metrics::metrics))
+            .service(web::resource("/metrics").route(web::get().to(crate::metrics::metrics)))
             .app_data(BodyLimit(limit))
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))

@@ -11,10 +11,10 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::ValidationErrors;
 use crate::agent::{
-    AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSummary, Block, Passage,
-    PiAgentTemplate, ToolSchema,
+    AgentError, AgentGateway, AgentId, AgentMessage, AgentProvisioner, AgentReply, AgentSummary,
+    Block, Passage, ProvisionError, Provisioned,
 };
-use crate::chat::{MessageContent, SharedBlocksForUser};
+use crate::chat::MessageContent;
 use crate::user::{DisplayName, RepoError, User, UserId, UserRepo};
 
 /// Agents fetched per backend page when listing everything.
@@ -95,11 +95,13 @@ pub struct Overview {
 }
 
 /// Result of `cleanup`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CleanupReport {
-    /// Agents deleted (linked to no user).
-    pub deleted: usize,
-    /// Agents kept.
+    /// `true` when nothing was deleted: `unowned` is what a real cleanup would delete.
+    pub dry_run: bool,
+    /// This deployment's agents linked to no user: deleted, or to be deleted.
+    pub unowned: Vec<AgentId>,
+    /// Agents kept (linked to a user).
     pub kept: usize,
 }
 
@@ -107,9 +109,7 @@ pub struct CleanupReport {
 pub struct AgentAdminService {
     users: Arc<dyn UserRepo>,
     agents: Arc<dyn AgentGateway>,
-    template: Arc<PiAgentTemplate>,
-    tools: Vec<ToolSchema>,
-    shared_blocks: Option<Arc<dyn SharedBlocksForUser>>,
+    provisioner: Arc<AgentProvisioner>,
 }
 
 impl std::fmt::Debug for AgentAdminService {
@@ -127,26 +127,17 @@ fn require_admin(caller: &User) -> Result<(), AdminError> {
 }
 
 impl AgentAdminService {
-    /// Builds the service.
+    /// Builds the service; agents are created by `provisioner` (the same step as chat's).
     pub fn new(
         users: Arc<dyn UserRepo>,
         agents: Arc<dyn AgentGateway>,
-        template: Arc<PiAgentTemplate>,
-        tools: Vec<ToolSchema>,
+        provisioner: Arc<AgentProvisioner>,
     ) -> Self {
         Self {
             users,
             agents,
-            template,
-            tools,
-            shared_blocks: None,
+            provisioner,
         }
-    }
-
-    /// New agents of users with personas get the personas' shared blocks.
-    pub fn with_shared_blocks(mut self, source: Arc<dyn SharedBlocksForUser>) -> Self {
-        self.shared_blocks = Some(source);
-        self
     }
 
     /// Creates a Pi agent: for `user_id` (linked to them; 409 if they have one), or standalone.
@@ -173,26 +164,34 @@ impl AgentAdminService {
         if owner.as_ref().is_some_and(|u| u.agent_id.is_some()) {
             return Err(AdminError::AgentExists);
         }
-        let name = match (&display_name, &owner) {
-            (Some(n), _) => DisplayName::parse(n)
-                .map_err(|e| AdminError::Invalid(ValidationErrors::single(e.field, e.message)))?,
-            (None, Some(u)) => u.display_name.clone(),
-            (None, None) => DisplayName::parse("Pi user")
-                .map_err(|e| AdminError::Invalid(ValidationErrors::single(e.field, e.message)))?,
-        };
-        let spec =
-            self.template
-                .spec_for(&name, owner.as_ref().map(|u| u.id), Vec::new(), &self.tools);
-        let id = self.agents.create_agent(spec).await?;
+        let name = display_name
+            .as_deref()
+            .map(DisplayName::parse)
+            .transpose()
+            .map_err(|e| AdminError::Invalid(e.into()))?;
         let mut owner = owner;
-        if let Some(user) = &mut owner {
-            let winner = self.users.set_agent_id_if_unset(user.id, &id.0).await?;
-            if winner.as_deref() != Some(id.0.as_str()) {
-                let _ = self.agents.delete_agent(&id).await;
-                return Err(AdminError::AgentExists);
+        let id = match (owner.as_mut(), name) {
+            // The owner's agent: the same provisioning as chat's (personas' blocks and profile).
+            (Some(user), name) => match self.provisioner.ensure_named(user, name).await {
+                Ok(Provisioned::Created(id)) => {
+                    user.agent_id = Some(id.0.clone());
+                    id
+                }
+                Ok(Provisioned::Existing(_)) => return Err(AdminError::AgentExists),
+                Err(ProvisionError::UserGone) => return Err(AdminError::UserNotFound),
+                Err(ProvisionError::Agent(e)) => return Err(e.into()),
+                Err(ProvisionError::Unexpected(e)) => return Err(AdminError::Unexpected(e)),
+            },
+            (None, name) => {
+                let name = match name {
+                    Some(name) => name,
+                    None => {
+                        DisplayName::parse("Pi user").map_err(|e| AdminError::Invalid(e.into()))?
+                    }
+                };
+                self.provisioner.create_standalone(&name).await?
             }
-            user.agent_id = Some(id.0.clone());
-        }
+        };
         let agent = self.agents.get_agent(&id).await?;
         Ok(OwnedAgent { agent, user: owner })
     }
@@ -201,7 +200,8 @@ impl AgentAdminService {
         let mut all = Vec::new();
         let mut cursor = None;
         loop {
-            let page = self.agents.list_agents(PAGE, cursor).await?;
+            let tag = self.provisioner.deployment_tag().map(str::to_owned);
+            let page = self.agents.list_agents(PAGE, cursor, tag).await?;
             all.extend(page.items);
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
@@ -362,15 +362,17 @@ impl AgentAdminService {
             .await?)
     }
 
-    /// Deletes every agent linked to no user.
+    /// This deployment's agents linked to no user: reported (`delete = false`) or deleted.
+    /// Other deployments' agents and agents that are not Pi's are never touched.
     ///
     /// # Errors
     /// [`AdminError::Forbidden`], [`AdminError::Agent`].
-    pub async fn cleanup(&self, caller: &User) -> Result<CleanupReport, AdminError> {
+    pub async fn cleanup(&self, caller: &User, delete: bool) -> Result<CleanupReport, AdminError> {
         require_admin(caller)?;
         let owned = self.with_owners(self.all_agents().await?).await?;
         let mut report = CleanupReport {
-            deleted: 0,
+            dry_run: !delete,
+            unowned: Vec::new(),
             kept: 0,
         };
         for agent in owned {
@@ -378,17 +380,38 @@ impl AgentAdminService {
                 report.kept += 1;
                 continue;
             }
-            match self.agents.delete_agent(&agent.agent.id).await {
-                Ok(()) | Err(AgentError::NotFound(_)) => report.deleted += 1,
-                Err(e) => return Err(AdminError::Agent(e)),
+            if delete {
+                match self.agents.delete_agent(&agent.agent.id).await {
+                    Ok(()) | Err(AgentError::NotFound(_)) => {}
+                    Err(e) => return Err(AdminError::Agent(e)),
+                }
             }
+            report.unowned.push(agent.agent.id);
         }
         tracing::info!(
-            deleted = report.deleted,
+            dry_run = report.dry_run,
+            unowned = report.unowned.len(),
             kept = report.kept,
             "agent cleanup"
         );
         Ok(report)
+    }
+
+    /// Adopts an agent created before agents carried this deployment's tag (or by another
+    /// tool): tags it, so listing, the overview and cleanup cover it from now on.
+    ///
+    /// # Errors
+    /// [`AdminError::Forbidden`], [`AdminError::NotFound`], [`AdminError::Agent`].
+    pub async fn adopt(&self, caller: &User, agent: &AgentId) -> Result<OwnedAgent, AdminError> {
+        require_admin(caller)?;
+        if let Some(tag) = self.provisioner.deployment_tag() {
+            self.agents.add_tag(agent, tag).await?;
+        }
+        let summary = self.agents.get_agent(agent).await?;
+        self.with_owners(vec![summary])
+            .await?
+            .pop()
+            .ok_or(AdminError::NotFound)
     }
 }
 
@@ -397,7 +420,7 @@ mod tests {
     use chrono::Utc;
 
     use super::*;
-    use crate::agent::MockAgentGateway;
+    use crate::agent::{MockAgentGateway, PiAgentTemplate};
     use crate::user::{Email, MockUserRepo, PasswordHash};
 
     fn user(admin: bool, agent: Option<&str>) -> User {
@@ -414,12 +437,15 @@ mod tests {
     }
 
     fn service(agents: MockAgentGateway) -> AgentAdminService {
-        AgentAdminService::new(
-            Arc::new(MockUserRepo::new()),
-            Arc::new(agents),
+        let users = Arc::new(MockUserRepo::new());
+        let agents = Arc::new(agents);
+        let provisioner = Arc::new(AgentProvisioner::new(
+            users.clone(),
+            agents.clone(),
             Arc::new(PiAgentTemplate::builtin().unwrap()),
             Vec::new(),
-        )
+        ));
+        AgentAdminService::new(users, agents, provisioner)
     }
 
     #[tokio::test]
@@ -432,7 +458,7 @@ mod tests {
             Err(AdminError::Forbidden)
         ));
         assert!(matches!(
-            svc.cleanup(&caller).await,
+            svc.cleanup(&caller, true).await,
             Err(AdminError::Forbidden)
         ));
         assert!(matches!(

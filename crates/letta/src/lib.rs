@@ -540,12 +540,16 @@ impl AgentGateway for LettaBackend {
         &self,
         limit: usize,
         cursor: Option<String>,
+        tag: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError> {
         // Newest first, explicitly: `after` then continues in that order.
         let mut path = format!(
             "/v1/agents/?limit={}&order=desc&include=agent.tags",
             limit + 1
         );
+        if let Some(tag) = &tag {
+            path.push_str(&format!("&tags={}&match_all_tags=true", encode(tag)));
+        }
         if let Some(after) = &cursor {
             path.push_str(&format!("&after={}", encode(after)));
         }
@@ -564,6 +568,22 @@ impl AgentGateway for LettaBackend {
             },
             items,
         })
+    }
+
+    async fn add_tag(&self, agent: &AgentId, tag: &str) -> Result<(), AgentError> {
+        let current = self.get_agent(agent).await?;
+        if current.tags.iter().any(|t| t == tag) {
+            return Ok(());
+        }
+        let mut tags = current.tags;
+        tags.push(tag.to_owned());
+        self.call(
+            Method::PATCH,
+            &format!("/v1/agents/{agent}"),
+            Some(&json!({ "tags": tags })),
+        )
+        .await
+        .map(|_| ())
     }
 
     async fn delete_agent(&self, agent: &AgentId) -> Result<(), AgentError> {
@@ -637,6 +657,10 @@ impl AgentGateway for LettaBackend {
 
 #[async_trait]
 impl BlockStore for LettaBackend {
+    async fn blocks_of_agent(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError> {
+        AgentGateway::agent_blocks(self, agent).await
+    }
+
     async fn create_block(&self, spec: BlockSpec) -> Result<Block, AgentError> {
         let body = json!({"label": spec.label, "value": spec.value, "limit": spec.limit, "description": spec.description, "read_only": spec.read_only});
         Ok(block_of(

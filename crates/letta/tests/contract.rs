@@ -478,12 +478,12 @@ async fn list_agents_pages_with_the_after_cursor() {
         .mount(&server)
         .await;
     let letta = backend(&server);
-    let first = letta.list_agents(2, None).await.unwrap();
+    let first = letta.list_agents(2, None, None).await.unwrap();
     let ids: Vec<&str> = first.items.iter().map(|a| a.id.0.as_str()).collect();
     assert_eq!(ids, ["agent-3", "agent-2"]);
     assert_eq!(first.items[0].tags, ["pi"]);
     assert_eq!(first.next_cursor.as_deref(), Some("agent-2"));
-    let second = letta.list_agents(2, first.next_cursor).await.unwrap();
+    let second = letta.list_agents(2, first.next_cursor, None).await.unwrap();
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next_cursor, None);
 }
@@ -548,4 +548,43 @@ async fn readiness_checks_the_password_not_only_health() {
     .unwrap();
     let err = wrong.check().await.unwrap_err();
     assert!(err.contains("LETTA_SERVER_PASSWORD"), "{err}");
+}
+
+/// A shared Letta holds other deployments' agents: listing asks Letta for ours only, and
+/// adoption adds our tag to the tags an agent has.
+#[tokio::test]
+async fn list_filters_by_the_deployment_tag_and_adoption_adds_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(query_param("tags", "pi-deployment:ours"))
+        .and(query_param("match_all_tags", "true"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([agent_json("agent-1")])))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/agent-9"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(agent_json("agent-9")))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/v1/agents/agent-9"))
+        .and(body_string_contains(
+            r#""tags":["pi","pi-deployment:ours"]"#,
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(agent_json("agent-9")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let letta = backend(&server);
+    let page = letta
+        .list_agents(10, None, Some("pi-deployment:ours".into()))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    letta
+        .add_tag(&AgentId("agent-9".into()), "pi-deployment:ours")
+        .await
+        .unwrap();
 }

@@ -43,6 +43,9 @@ impl PersonaRepo for Repo {
     async fn personas_of(&self, _: UserId) -> Result<Vec<UserPersona>, RepoError> {
         Ok(Vec::new())
     }
+    async fn agent_of_user(&self, _: UserId) -> Result<Option<AgentId>, RepoError> {
+        Ok(None)
+    }
     async fn set_shared_block(&self, _: Uuid, block: &BlockId) -> Result<(), RepoError> {
         self.persona.lock().unwrap().shared_block_id = Some(block.clone());
         Ok(())

@@ -4,8 +4,7 @@
 //! the OpenAI-compatible endpoint in `LLM_BASE_URL` or, without one, the offline model.
 //! `AGENT_BACKEND=letta` uses the Letta REST adapter (`pi-letta`); when Letta is unreachable or
 //! refuses the password the server still starts, chat answers 502 JSON (the user message is kept)
-//! and `/health/ready` reports why. [`UnavailableAgentBackend`] remains for deployments that must
-//! run with chat disabled.
+//! and `/health/ready` reports why.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +17,7 @@ use pi_domain::tools::ToolRegistry;
 use pi_letta::{LettaBackend, LettaConfig};
 use pi_store::{Database, SeaOrmAgentStore};
 
-use async_trait::async_trait;
-use pi_domain::agent::{
-    AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentSummary, Block,
-    BlockId, BlockSpec, BlockStore, Page, Passage,
-};
+use pi_domain::agent::{AgentGateway, BlockStore};
 use pi_domain::health::HealthProbe;
 
 use crate::config::{AgentBackend as BackendKind, Settings};
@@ -124,110 +119,5 @@ impl AgentBackend {
                 })
             }
         }
-    }
-
-    /// A backend that answers every call with "unavailable: reason".
-    pub fn unavailable(reason: &str) -> Self {
-        tracing::warn!(
-            reason,
-            "chat replies are disabled until an agent backend is available"
-        );
-        let adapter = Arc::new(UnavailableAgentBackend {
-            reason: reason.to_owned(),
-        });
-        Self::from_adapter(adapter.clone(), Some(adapter))
-    }
-}
-
-/// An agent backend that is configured but cannot serve: every call fails with `Unavailable`.
-#[derive(Debug, Clone)]
-pub struct UnavailableAgentBackend {
-    reason: String,
-}
-
-impl UnavailableAgentBackend {
-    fn err<T>(&self) -> Result<T, AgentError> {
-        Err(AgentError::Unavailable(self.reason.clone()))
-    }
-}
-
-#[async_trait]
-impl HealthProbe for UnavailableAgentBackend {
-    fn name(&self) -> &'static str {
-        "agent_backend"
-    }
-
-    async fn check(&self) -> Result<String, String> {
-        Err(self.reason.clone())
-    }
-}
-
-#[async_trait]
-impl AgentGateway for UnavailableAgentBackend {
-    async fn create_agent(&self, _: AgentSpec) -> Result<AgentId, AgentError> {
-        self.err()
-    }
-    async fn send_message(&self, _: &AgentId, _: AgentMessage) -> Result<AgentReply, AgentError> {
-        self.err()
-    }
-    async fn get_agent(&self, _: &AgentId) -> Result<AgentSummary, AgentError> {
-        self.err()
-    }
-    async fn list_agents(
-        &self,
-        _: usize,
-        _: Option<String>,
-    ) -> Result<Page<AgentSummary>, AgentError> {
-        self.err()
-    }
-    async fn delete_agent(&self, _: &AgentId) -> Result<(), AgentError> {
-        self.err()
-    }
-    async fn agent_blocks(&self, _: &AgentId) -> Result<Vec<Block>, AgentError> {
-        self.err()
-    }
-    async fn archival_list(&self, _: &AgentId, _: usize) -> Result<Vec<Passage>, AgentError> {
-        self.err()
-    }
-    async fn archival_search(
-        &self,
-        _: &AgentId,
-        _: &str,
-        _: usize,
-    ) -> Result<Vec<Passage>, AgentError> {
-        self.err()
-    }
-    async fn archival_insert(
-        &self,
-        _: &AgentId,
-        _: &str,
-        _: Vec<String>,
-    ) -> Result<Passage, AgentError> {
-        self.err()
-    }
-}
-
-#[async_trait]
-impl BlockStore for UnavailableAgentBackend {
-    async fn create_block(&self, _: BlockSpec) -> Result<Block, AgentError> {
-        self.err()
-    }
-    async fn get_block(&self, _: &BlockId) -> Result<Block, AgentError> {
-        self.err()
-    }
-    async fn find_blocks_by_label(&self, _: &str) -> Result<Vec<Block>, AgentError> {
-        self.err()
-    }
-    async fn update_block_value(&self, _: &BlockId, _: &str) -> Result<Block, AgentError> {
-        self.err()
-    }
-    async fn attach_block(&self, _: &AgentId, _: &BlockId) -> Result<(), AgentError> {
-        self.err()
-    }
-    async fn detach_block(&self, _: &AgentId, _: &BlockId) -> Result<(), AgentError> {
-        self.err()
-    }
-    async fn agents_of_block(&self, _: &BlockId) -> Result<Vec<AgentId>, AgentError> {
-        self.err()
     }
 }

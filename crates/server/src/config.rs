@@ -174,6 +174,16 @@ pub struct Settings {
     pub rust_log: String,
     /// Largest request body, in bytes.
     pub max_body_bytes: usize,
+    /// This deployment's id on a shared agent backend (tagged on its agents); default: one
+    /// generated once and kept in the database.
+    pub deployment_id: Option<String>,
+    /// Login attempts allowed per account per throttle window (failures accumulate; a
+    /// successful login clears the account's count).
+    pub login_max_attempts_per_account: u32,
+    /// Failed login attempts allowed per client address per throttle window.
+    pub login_max_attempts_per_client: u32,
+    /// Length of the login throttle window, in seconds.
+    pub login_throttle_window_secs: u64,
 }
 
 /// Every environment variable the settings read.
@@ -204,6 +214,10 @@ const KEYS: &[&str] = &[
     "log_format",
     "rust_log",
     "max_body_bytes",
+    "deployment_id",
+    "login_max_attempts_per_account",
+    "login_max_attempts_per_client",
+    "login_throttle_window_secs",
 ];
 
 impl Default for Settings {
@@ -235,6 +249,10 @@ impl Default for Settings {
             log_format: LogFormat::Pretty,
             rust_log: "info".into(),
             max_body_bytes: 256 * 1024,
+            deployment_id: None,
+            login_max_attempts_per_account: 5,
+            login_max_attempts_per_client: 20,
+            login_throttle_window_secs: 15 * 60,
         }
     }
 }
@@ -271,6 +289,19 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("rust_log", &self.rust_log)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("deployment_id", &self.deployment_id)
+            .field(
+                "login_max_attempts_per_account",
+                &self.login_max_attempts_per_account,
+            )
+            .field(
+                "login_max_attempts_per_client",
+                &self.login_max_attempts_per_client,
+            )
+            .field(
+                "login_throttle_window_secs",
+                &self.login_throttle_window_secs,
+            )
             .finish()
     }
 }
@@ -390,6 +421,29 @@ impl Settings {
         }
         if self.llm_timeout_secs == 0 {
             return Err(invalid("LLM_TIMEOUT_SECS", "must be at least 1"));
+        }
+        if let Some(id) = &self.deployment_id
+            && let Err(e) = pi_domain::agent::DeploymentId::parse(id)
+        {
+            return Err(invalid("DEPLOYMENT_ID", e));
+        }
+        if self.login_max_attempts_per_account == 0 {
+            return Err(invalid(
+                "LOGIN_MAX_ATTEMPTS_PER_ACCOUNT",
+                "must be at least 1",
+            ));
+        }
+        if self.login_max_attempts_per_client == 0 {
+            return Err(invalid(
+                "LOGIN_MAX_ATTEMPTS_PER_CLIENT",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=86_400).contains(&self.login_throttle_window_secs) {
+            return Err(invalid(
+                "LOGIN_THROTTLE_WINDOW_SECS",
+                "must be between 1 and 86400",
+            ));
         }
         if !(1..=3600).contains(&self.agent_turn_timeout_secs) {
             return Err(invalid(
@@ -536,6 +590,7 @@ mod tests {
             ("CORS_ALLOWED_ORIGINS", "*"),
             ("LOG_FORMAT", "xml"),
             ("AGENT_TURN_TIMEOUT_SECS", "0"),
+            ("DEPLOYMENT_ID", "Not Valid"),
         ] {
             let err = load(&[(var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{var}={value}: {err}");

@@ -8,13 +8,16 @@ use anyhow::Context;
 use pi_api::{AppState, HttpConfig, ServiceInfo};
 use pi_auth::{BcryptHasher, JwtTokenService};
 use pi_domain::admin::AgentAdminService;
-use pi_domain::agent::{BlockStore, PiAgentTemplate};
-use pi_domain::auth::AuthService;
+use pi_domain::agent::{
+    AgentProvisioner, BlockStore, DeploymentId, DeploymentRepo, PiAgentTemplate,
+};
+use pi_domain::auth::{AuthService, ThrottlePolicy};
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
 use pi_domain::persona::PersonaService;
 use pi_store::{
-    Database, DatabaseProbe, PersonaLocks, SeaOrmChatRepo, SeaOrmPersonaRepo, SeaOrmUserRepo,
+    Database, DatabaseProbe, PersonaLocks, SeaOrmAttemptCounter, SeaOrmChatRepo,
+    SeaOrmDeploymentRepo, SeaOrmPersonaRepo, SeaOrmUserRepo,
 };
 
 /// Agents updated at once when a persona's shared block fans out.
@@ -73,6 +76,20 @@ fn jwt_secret(settings: &Settings) -> Vec<u8> {
     }
 }
 
+/// `DEPLOYMENT_ID`, or the id this database keeps (created on first start).
+async fn deployment_id(settings: &Settings, db: &Database) -> anyhow::Result<DeploymentId> {
+    let id = match &settings.deployment_id {
+        Some(id) => DeploymentId::parse(id).map_err(|e| anyhow::anyhow!("DEPLOYMENT_ID {e}"))?,
+        None => SeaOrmDeploymentRepo::new(db.clone())
+            .get_or_init(&DeploymentId::generate())
+            .await
+            .map_err(|e| e.0)
+            .context("deployment id")?,
+    };
+    tracing::info!(deployment_id = %id, "agents of this deployment are tagged {}", id.tag());
+    Ok(id)
+}
+
 /// Connects and migrates the database and builds every service (everything but HTTP).
 ///
 /// # Errors
@@ -96,7 +113,16 @@ pub async fn build_state(
              a listed address would get them); use `pi-server admin grant <email>`"
         );
     }
-    let auth = Arc::new(AuthService::new(users.clone(), hasher, tokens));
+    let auth = Arc::new(
+        AuthService::new(users.clone(), hasher, tokens).with_login_throttle(
+            Arc::new(SeaOrmAttemptCounter::new(db.clone())),
+            ThrottlePolicy {
+                per_account: settings.login_max_attempts_per_account,
+                per_client: settings.login_max_attempts_per_client,
+                window: std::time::Duration::from_secs(settings.login_throttle_window_secs),
+            },
+        ),
+    );
     let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
     let agents = match agents {
         Some(agents) => agents,
@@ -116,24 +142,30 @@ pub async fn build_state(
         sink(registry.clone());
     }
     let tools = registry.schemas();
+    let deployment = deployment_id(settings, &db).await?;
+    // One provisioning step for chat's lazy creation and the admin route.
+    let provisioner = Arc::new(
+        AgentProvisioner::new(users.clone(), agents.gateway.clone(), template, tools)
+            .with_persona_memory(personas.clone())
+            .with_deployment(&deployment),
+    );
     let chat = Arc::new(
         ChatService::new(
             users.clone(),
             chat_repo.clone(),
             chat_repo,
             agents.gateway.clone(),
-            template.clone(),
-            tools.clone(),
+            provisioner.clone(),
         )
-        .with_shared_blocks(personas.clone())
         .with_turn_deadline(std::time::Duration::from_secs(
             settings.agent_turn_timeout_secs,
         )),
     );
-    let admin = Arc::new(
-        AgentAdminService::new(users, agents.gateway.clone(), template, tools)
-            .with_shared_blocks(personas.clone()),
-    );
+    let admin = Arc::new(AgentAdminService::new(
+        users,
+        agents.gateway.clone(),
+        provisioner,
+    ));
     let mut probes: Vec<Arc<dyn HealthProbe>> = vec![Arc::new(DatabaseProbe::new(db.clone()))];
     probes.extend(agents.probe.clone());
 

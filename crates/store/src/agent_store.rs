@@ -206,10 +206,15 @@ impl AgentStore for SeaOrmAgentStore {
         &self,
         limit: u64,
         after: Option<String>,
+        tag: Option<String>,
     ) -> Result<Vec<AgentRecord>, AgentError> {
         let mut q = agents::Entity::find();
         if let Some(after) = after {
             q = q.filter(agents::Column::Id.gt(after));
+        }
+        if let Some(tag) = tag {
+            // Tags are a JSON array of strings: match the quoted element.
+            q = q.filter(agents::Column::Tags.contains(json_list(&[tag]).trim_matches(['[', ']'])));
         }
         Ok(q.order_by_asc(agents::Column::Id)
             .limit(limit)
@@ -219,6 +224,16 @@ impl AgentStore for SeaOrmAgentStore {
             .into_iter()
             .map(agent_record)
             .collect())
+    }
+
+    async fn set_tags(&self, id: &AgentId, tags: Vec<String>) -> Result<bool, AgentError> {
+        let result = agents::Entity::update_many()
+            .col_expr(agents::Column::Tags, Expr::value(json_list(&tags)))
+            .filter(agents::Column::Id.eq(id.0.clone()))
+            .exec(self.db.connection())
+            .await
+            .map_err(unavailable("set agent tags"))?;
+        Ok(result.rows_affected > 0)
     }
 
     async fn delete_agent(&self, id: &AgentId) -> Result<bool, AgentError> {

@@ -159,16 +159,77 @@ impl Database {
     }
 }
 
-/// `/health/ready` check: runs `SELECT 1`.
+/// `/health/ready` check. PostgreSQL: `SELECT 1`. SQLite: a statement that needs a write
+/// transaction (so a database opened read-only is reported), and the database file itself: still
+/// at its path, the same file as when the server first saw it (not unlinked or replaced, e.g.
+/// with its directory deleted), and writable by this process.
 #[derive(Debug, Clone)]
 pub struct DatabaseProbe {
     db: Database,
+    /// `(device, inode)` of the SQLite file when first probed.
+    sqlite_file: Arc<std::sync::OnceLock<(u64, u64)>>,
 }
 
 impl DatabaseProbe {
     /// Probes `db`.
     pub fn new(db: Database) -> Self {
-        Self { db }
+        Self {
+            db,
+            sqlite_file: Arc::new(std::sync::OnceLock::new()),
+        }
+    }
+
+    /// Problems with the SQLite file behind the pool, if any.
+    async fn sqlite_problem(&self) -> Option<String> {
+        use sea_orm::Statement;
+        use std::os::unix::fs::MetadataExt as _;
+        let write = self
+            .db
+            .conn
+            .execute_unprepared("DELETE FROM seaql_migrations WHERE 0")
+            .await;
+        if let Err(e) = write {
+            tracing::warn!(error = %e, "SQLite refuses writes");
+            return Some(if e.to_string().contains("readonly") {
+                "sqlite database is read-only".to_owned()
+            } else {
+                "sqlite database refuses writes".to_owned()
+            });
+        }
+        let row = self
+            .db
+            .conn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT file FROM pragma_database_list WHERE name = 'main'",
+            ))
+            .await;
+        let file: String = match row {
+            Ok(Some(row)) => row.try_get("", "file").unwrap_or_default(),
+            Ok(None) => String::new(),
+            Err(e) => return Some(format!("sqlite database unreadable: {e}")),
+        };
+        if file.is_empty() {
+            return None; // In memory: nothing on disk to lose.
+        }
+        let metadata = match std::fs::metadata(&file) {
+            Ok(m) => m,
+            Err(_) => {
+                return Some(format!(
+                    "sqlite database file {file} is gone (writes would be lost)"
+                ));
+            }
+        };
+        let identity = (metadata.dev(), metadata.ino());
+        if *self.sqlite_file.get_or_init(|| identity) != identity {
+            return Some(format!(
+                "sqlite database file {file} was replaced by another file"
+            ));
+        }
+        if let Err(e) = std::fs::OpenOptions::new().write(true).open(&file) {
+            return Some(format!("sqlite database file {file} is not writable: {e}"));
+        }
+        None
     }
 }
 
@@ -182,16 +243,26 @@ impl HealthProbe for DatabaseProbe {
         let backend: DbBackend = self.db.conn.get_database_backend();
         let probe = tokio_timeout(self.db.conn.execute_unprepared("SELECT 1")).await;
         match probe {
-            Some(Ok(_)) => Ok(format!("ok ({})", self.db.backend.as_str())),
+            Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tracing::warn!(error = %e, ?backend, "database readiness check failed");
-                Err(format!("{} unreachable", self.db.backend.as_str()))
+                return Err(format!("{} unreachable", self.db.backend.as_str()));
             }
-            None => Err(format!(
-                "{} did not answer in time",
-                self.db.backend.as_str()
-            )),
+            None => {
+                return Err(format!(
+                    "{} did not answer in time",
+                    self.db.backend.as_str()
+                ));
+            }
         }
+        if self.db.backend == Backend::Sqlite {
+            match tokio_timeout(self.sqlite_problem()).await {
+                Some(None) => {}
+                Some(Some(problem)) => return Err(problem),
+                None => return Err("sqlite did not answer in time".to_owned()),
+            }
+        }
+        Ok(format!("ok ({})", self.db.backend.as_str()))
     }
 }
 

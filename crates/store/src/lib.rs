@@ -6,14 +6,18 @@
 mod agent_store;
 mod chat;
 mod db;
+mod deployment;
 pub mod entities;
 mod personas;
+mod throttle;
 mod users;
 
 pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
 pub use db::{Backend, Database, DatabaseProbe, StoreError, connect};
+pub use deployment::SeaOrmDeploymentRepo;
 pub use personas::{PersonaLocks, SeaOrmPersonaRepo};
+pub use throttle::SeaOrmAttemptCounter;
 pub use users::SeaOrmUserRepo;
 
 #[cfg(feature = "testing")]

@@ -162,6 +162,14 @@ impl PersonaRepo for SeaOrmPersonaRepo {
         Ok(agents)
     }
 
+    async fn agent_of_user(&self, user: UserId) -> Result<Option<AgentId>, RepoError> {
+        Ok(users::Entity::find_by_id(user.0)
+            .one(self.db.connection())
+            .await
+            .map_err(err("failed to read the user's agent"))?
+            .and_then(|u| u.agent_id.map(AgentId)))
+    }
+
     async fn personas_of(&self, user: UserId) -> Result<Vec<UserPersona>, RepoError> {
         let links = user_personas::Entity::find()
             .filter(user_personas::Column::UserId.eq(user.0))

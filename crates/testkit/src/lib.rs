@@ -162,6 +162,11 @@ impl FakeAgentBackend {
 
     /// Adds an agent that belongs to nobody (for cleanup tests).
     pub fn insert_orphan(&self, name: &str) -> AgentId {
+        self.insert_tagged(name, &[])
+    }
+
+    /// An agent with no blocks carrying `tags` (another deployment's agent, say).
+    pub fn insert_tagged(&self, name: &str, tags: &[&str]) -> AgentId {
         let id = AgentId(format!("agent-{}", uuid::Uuid::new_v4()));
         let spec = AgentSpec {
             name: name.into(),
@@ -171,7 +176,7 @@ impl FakeAgentBackend {
             tools: Vec::new(),
             model: "fake".into(),
             embedding: None,
-            tags: Vec::new(),
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             metadata: Default::default(),
         };
         self.agents
@@ -284,9 +289,15 @@ impl AgentGateway for FakeAgentBackend {
         &self,
         limit: usize,
         cursor: Option<String>,
+        tag: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError> {
         self.pause().await;
-        let mut all: Vec<AgentSummary> = self.agents.iter().map(|a| a.summary.clone()).collect();
+        let mut all: Vec<AgentSummary> = self
+            .agents
+            .iter()
+            .map(|a| a.summary.clone())
+            .filter(|a| tag.as_ref().is_none_or(|t| a.tags.contains(t)))
+            .collect();
         all.sort_by(|a, b| a.id.cmp(&b.id));
         let start = match cursor {
             Some(after) => all.iter().position(|a| a.id.0 > after).unwrap_or(all.len()),
@@ -299,6 +310,18 @@ impl AgentGateway for FakeAgentBackend {
             None
         };
         Ok(Page { items, next_cursor })
+    }
+
+    async fn add_tag(&self, agent: &AgentId, tag: &str) -> Result<(), AgentError> {
+        self.pause().await;
+        let mut entry = self
+            .agents
+            .get_mut(agent)
+            .ok_or_else(|| not_found("agent", &agent.0))?;
+        if !entry.summary.tags.iter().any(|t| t == tag) {
+            entry.summary.tags.push(tag.to_owned());
+        }
+        Ok(())
     }
 
     async fn delete_agent(&self, agent: &AgentId) -> Result<(), AgentError> {
@@ -399,6 +422,10 @@ impl AgentGateway for FakeAgentBackend {
 
 #[async_trait]
 impl BlockStore for FakeAgentBackend {
+    async fn blocks_of_agent(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError> {
+        AgentGateway::agent_blocks(self, agent).await
+    }
+
     async fn create_block(&self, spec: BlockSpec) -> Result<Block, AgentError> {
         self.pause().await;
         self.new_block(spec)

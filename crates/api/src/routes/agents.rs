@@ -292,12 +292,24 @@ pub struct ArchivalResponse {
     pub returned_count: usize,
 }
 
-/// Result of a cleanup.
+/// `POST /letta/agents/cleanup` body (optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CleanupBody {
+    /// `true` deletes; by default the cleanup only reports what it would delete.
+    #[serde(default)]
+    pub delete: bool,
+}
+
+/// Result of a cleanup. Only this deployment's agents (tagged `pi-deployment:<id>`) count.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CleanupResponse {
-    /// Agents deleted (linked to no user).
+    /// `true` when nothing was deleted (the default): `agent_ids` is what would be deleted.
+    pub dry_run: bool,
+    /// Agents deleted, or that would be (linked to no user).
     pub deleted_count: usize,
-    /// Agents kept.
+    /// Their ids.
+    pub agent_ids: Vec<String>,
+    /// Agents kept (linked to a user).
     pub kept_count: usize,
 }
 
@@ -461,24 +473,59 @@ pub(crate) async fn archival(
     }))
 }
 
-/// Deletes every agent that belongs to no user (admin).
+/// This deployment's agents that belong to no user (admin): reported, or deleted with
+/// `{"delete": true}`. Agents of other deployments on a shared Letta are never touched.
 #[utoipa::path(
     post,
     path = "/letta/agents/cleanup",
     tag = "agents",
+    request_body(content = Option<CleanupBody>, description = "Optional"),
     security(("bearer" = [])),
-    responses((status = 200, body = CleanupResponse), (status = 403, body = ErrorBody))
+    responses(
+        (status = 200, body = CleanupResponse),
+        (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn cleanup(
     state: web::Data<AppState>,
     user: AuthUser,
+    body: crate::extractors::OptionalJsonBody<CleanupBody>,
 ) -> Result<web::Json<CleanupResponse>, ApiError> {
-    let report = state.admin.cleanup(&user.0).await?;
+    let delete = body.0.unwrap_or_default().delete;
+    let report = state.admin.cleanup(&user.0, delete).await?;
     Ok(web::Json(CleanupResponse {
-        deleted_count: report.deleted,
+        dry_run: report.dry_run,
+        deleted_count: report.unowned.len(),
+        agent_ids: report.unowned.into_iter().map(|a| a.0).collect(),
         kept_count: report.kept,
     }))
+}
+
+/// Adopts an agent created before this deployment tagged its agents (admin): it is tagged
+/// `pi-deployment:<id>` and appears in the list, the overview and cleanup from then on.
+#[utoipa::path(
+    post,
+    path = "/letta/agents/{id}/adopt",
+    tag = "agents",
+    params(("id" = String, Path, description = "Agent id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = AgentSummaryResponse),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    )
+)]
+#[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
+pub(crate) async fn adopt(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<String>,
+) -> Result<web::Json<AgentSummaryResponse>, ApiError> {
+    let agent = agent_in_path(id.into_inner())?;
+    let adopted = state.admin.adopt(&user.0, &agent).await?;
+    Ok(web::Json(AgentSummaryResponse::from(&adopted)))
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
@@ -490,6 +537,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/letta/agents/overview").route(web::get().to(overview)))
     .service(web::resource("/letta/agents/cleanup").route(web::post().to(cleanup)))
     .service(web::resource("/letta/agents/{id}/messages").route(web::post().to(message_agent)))
+    .service(web::resource("/letta/agents/{id}/adopt").route(web::post().to(adopt)))
     .service(web::resource("/letta/agents/{id}/memory").route(web::get().to(memory)))
     .service(web::resource("/letta/agents/{id}/archival").route(web::get().to(archival)));
 }

@@ -1,6 +1,6 @@
 //! Signup, login and the current user.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use pi_domain::auth::{AuthSession, LoginRequest, SignupRequest};
 use pi_domain::user::User;
@@ -202,11 +202,13 @@ pub(crate) async fn register(
     responses(
         (status = 200, body = TokenResponse),
         (status = 401, body = ErrorBody, description = "`invalid_credentials`"),
+        (status = 429, body = ErrorBody, description = "`too_many_requests`: too many attempts on this account or from this address; see `Retry-After`"),
     )
 )]
 #[tracing::instrument(skip_all)]
 pub(crate) async fn login(
     state: web::Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<LoginBody>,
 ) -> Result<web::Json<TokenResponse>, ApiError> {
     let body = body.0;
@@ -215,6 +217,7 @@ pub(crate) async fn login(
         .login(LoginRequest {
             email: body.email,
             password: body.password,
+            client: req.peer_addr().map(|a| a.ip().to_string()),
         })
         .await?;
     Ok(web::Json(token_response(&state, session).await?))

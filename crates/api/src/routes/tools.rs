@@ -97,6 +97,12 @@ pub(crate) async fn run_tool(
         agent_id: None,
     };
     let args = body.0.unwrap_or_else(|| Value::Object(Default::default()));
+    if !args.is_object() {
+        return Err(ApiError::validation(&pi_domain::ValidationErrors::single(
+            "body",
+            "tool arguments must be a JSON object",
+        )));
+    }
     let result = state.tools.call(&name, &ctx, args).await.map_err(|e| {
         ApiError::new(
             StatusCode::NOT_FOUND,
@@ -105,11 +111,7 @@ pub(crate) async fn run_tool(
         )
     })?;
     if let Some(message) = result.error_message() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "tool_error",
-            message,
-        ));
+        return Err(ApiError::tool_error(message));
     }
     Ok(HttpResponse::Ok()
         .content_type("application/json")

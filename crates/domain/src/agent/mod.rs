@@ -3,10 +3,20 @@
 //! The ports are shaped for both backends: the embedded runtime (in-process) and a Letta server
 //! (REST). Ids are opaque strings chosen by the backend (`agent-…`, `block-…` on Letta).
 
+mod deployment;
+mod provision;
 pub mod runtime;
 pub mod store;
 mod template;
 
+#[cfg(any(test, feature = "mocks"))]
+pub use deployment::MockDeploymentRepo;
+pub use deployment::{DeploymentId, DeploymentRepo};
+#[cfg(any(test, feature = "mocks"))]
+pub use provision::MockPersonaMemory;
+pub use provision::{
+    AgentProvisioner, PROFILE_BLOCK, PersonaMemory, PersonaMemorySeed, ProvisionError, Provisioned,
+};
 pub use template::{PiAgentTemplate, TemplateError};
 
 use async_trait::async_trait;
@@ -366,7 +376,8 @@ pub trait AgentGateway: Send + Sync {
     /// `NotFound`, `Unavailable`, `Timeout`.
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError>;
 
-    /// Agents, oldest first, `limit` per page, continuing after `cursor`.
+    /// Agents, `limit` per page, continuing after `cursor`; only those carrying `tag` when
+    /// one is given (the backend filters: a shared Letta holds other deployments' agents).
     ///
     /// # Errors
     /// `Unavailable`, `Timeout`.
@@ -374,7 +385,14 @@ pub trait AgentGateway: Send + Sync {
         &self,
         limit: usize,
         cursor: Option<String>,
+        tag: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError>;
+
+    /// Adds `tag` to the agent's tags (no change if it has it).
+    ///
+    /// # Errors
+    /// `NotFound`, `Unavailable`, `Timeout`.
+    async fn add_tag(&self, agent: &AgentId, tag: &str) -> Result<(), AgentError>;
 
     /// Deletes an agent (its own blocks go with it; shared blocks stay).
     ///
@@ -466,6 +484,12 @@ pub trait BlockStore: Send + Sync {
     /// # Errors
     /// `NotFound`, `Unavailable`, `Timeout`.
     async fn agents_of_block(&self, block: &BlockId) -> Result<Vec<AgentId>, AgentError>;
+
+    /// Blocks attached to the agent (what [`AgentGateway::agent_blocks`] answers).
+    ///
+    /// # Errors
+    /// `NotFound` for an unknown agent, `Unavailable`, `Timeout`.
+    async fn blocks_of_agent(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError>;
 }
 
 #[cfg(test)]

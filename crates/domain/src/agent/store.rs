@@ -101,7 +101,7 @@ pub trait AgentStore: Send + Sync {
     /// `Unavailable`.
     async fn get_agent(&self, id: &AgentId) -> Result<Option<AgentRecord>, AgentError>;
 
-    /// Agents ordered by id, after `after`.
+    /// Agents ordered by id, after `after`, carrying `tag` when one is given.
     ///
     /// # Errors
     /// `Unavailable`.
@@ -109,7 +109,14 @@ pub trait AgentStore: Send + Sync {
         &self,
         limit: u64,
         after: Option<String>,
+        tag: Option<String>,
     ) -> Result<Vec<AgentRecord>, AgentError>;
+
+    /// Replaces the agent's tags; `false` if it does not exist.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn set_tags(&self, id: &AgentId, tags: Vec<String>) -> Result<bool, AgentError>;
 
     /// Deletes an agent with its history, passages and own blocks; `false` if it did not exist.
     ///

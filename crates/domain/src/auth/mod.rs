@@ -1,11 +1,15 @@
 //! Authentication: the `PasswordHasher` and `TokenService` ports and the `AuthService`.
 
 mod service;
+mod throttle;
 
 pub use service::{
     AuthService, AuthSession, AuthenticateError, LoginError, LoginRequest, SetAdminError,
     SignupError, SignupRequest,
 };
+#[cfg(any(test, feature = "mocks"))]
+pub use throttle::MockAttemptCounter;
+pub use throttle::{AttemptCount, AttemptCounter, ThrottleKey, ThrottlePolicy};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use tokio::sync::OnceCell;
 
-use super::{HashError, IssuedToken, PasswordHasher, TokenError, TokenService};
+use super::{
+    AttemptCounter, HashError, IssuedToken, PasswordHasher, ThrottleKey, ThrottlePolicy,
+    TokenError, TokenService,
+};
 use crate::ValidationErrors;
 use crate::user::{
     CreateUserError, DisplayName, Email, NewUser, Password, PasswordHash, RepoError, User, UserId,
@@ -23,12 +26,23 @@ pub struct SignupRequest {
 }
 
 /// Raw login input.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct LoginRequest {
     /// Email as typed.
     pub email: String,
     /// Password as typed.
     pub password: String,
+    /// The client's address (an IP address), when known: failed attempts are also counted
+    /// per address.
+    pub client: Option<String>,
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A user together with a fresh access token.
@@ -60,6 +74,13 @@ pub enum LoginError {
     /// Unknown email or wrong password: deliberately indistinguishable.
     #[error("invalid email or password")]
     InvalidCredentials,
+    /// Too many attempts on this account or from this client in the current window (the
+    /// same answer whether or not the account exists); nothing was checked or hashed.
+    #[error("too many login attempts; retry after {}s", retry_after.as_secs())]
+    Throttled {
+        /// When the window ends.
+        retry_after: std::time::Duration,
+    },
     /// Infrastructure failure.
     #[error("login failed")]
     Unexpected(#[source] anyhow::Error),
@@ -95,6 +116,7 @@ pub struct AuthService {
     users: Arc<dyn UserRepo>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenService>,
+    throttle: Option<(Arc<dyn AttemptCounter>, ThrottlePolicy)>,
     /// A hash of a random password, verified against when the email is unknown so that login
     /// takes about as long for an unknown email as for a wrong password.
     dummy_hash: OnceCell<PasswordHash>,
@@ -130,8 +152,70 @@ impl AuthService {
             users,
             hasher,
             tokens,
+            throttle: None,
             dummy_hash: OnceCell::new(),
         }
+    }
+
+    /// Counts login attempts in `counter` and refuses those beyond `policy`.
+    pub fn with_login_throttle(
+        mut self,
+        counter: Arc<dyn AttemptCounter>,
+        policy: ThrottlePolicy,
+    ) -> Self {
+        self.throttle = Some((counter, policy));
+        self
+    }
+
+    /// Records the attempt on the account and the client; `Throttled` when either is over
+    /// its limit.
+    async fn count_attempt(&self, request: &LoginRequest) -> Result<(), LoginError> {
+        let Some((counter, policy)) = &self.throttle else {
+            return Ok(());
+        };
+        let mut keys = vec![(ThrottleKey::account(&request.email), policy.per_account)];
+        if let Some(client) = &request.client {
+            keys.push((ThrottleKey::client(client), policy.per_client));
+        }
+        let mut wait = None;
+        for (key, limit) in keys {
+            let count = counter
+                .record(&key, policy.window)
+                .await
+                .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?;
+            if count.attempts > limit {
+                let left = (count.window_ends_at - chrono::Utc::now())
+                    .to_std()
+                    .unwrap_or_default();
+                wait = Some(wait.map_or(left, |w: std::time::Duration| w.max(left)));
+            }
+        }
+        match wait {
+            Some(retry_after) => {
+                tracing::warn!(retry_after_secs = retry_after.as_secs(), "login throttled");
+                Err(LoginError::Throttled { retry_after })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// A successful login clears the account's count and takes back the client's attempt.
+    async fn forget_attempt(&self, request: &LoginRequest) -> Result<(), LoginError> {
+        let Some((counter, _)) = &self.throttle else {
+            return Ok(());
+        };
+        let unexpected = |e: RepoError| LoginError::Unexpected(unexpected_repo(e));
+        counter
+            .reset(&ThrottleKey::account(&request.email))
+            .await
+            .map_err(unexpected)?;
+        if let Some(client) = &request.client {
+            counter
+                .forgive(&ThrottleKey::client(client))
+                .await
+                .map_err(unexpected)?;
+        }
+        Ok(())
     }
 
     /// Grants (`true`) or revokes (`false`) admin rights of an existing account. Requests
@@ -236,21 +320,23 @@ impl AuthService {
     /// Checks credentials and returns a session.
     ///
     /// # Errors
+    /// [`LoginError::Throttled`] beyond the throttle's limits (checked first, nothing hashed);
     /// [`LoginError::InvalidCredentials`] for an unknown email, a wrong password or an email that
     /// is not even well-formed (all in similar time); [`LoginError::Unexpected`].
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
+        self.count_attempt(&request).await?;
         // Longer than bcrypt reads: no account has it; refused like a wrong password, unhashed.
-        let Some(password) = Password::candidate(request.password) else {
+        let Some(password) = Password::candidate(request.password.clone()) else {
             return Err(LoginError::InvalidCredentials);
         };
-        let user = match Email::parse(&request.email) {
-            Ok(email) => self
+        let user = match Email::for_lookup(&request.email) {
+            Some(email) => self
                 .users
                 .find_by_email(&email)
                 .await
                 .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?,
-            Err(_) => None,
+            None => None,
         };
         let Some(user) = user else {
             let dummy = self
@@ -269,6 +355,7 @@ impl AuthService {
         if !ok {
             return Err(LoginError::InvalidCredentials);
         }
+        self.forget_attempt(&request).await?;
         let token = self
             .tokens
             .issue(user.id)

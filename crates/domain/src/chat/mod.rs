@@ -5,7 +5,7 @@ mod service;
 mod title;
 mod values;
 
-pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange, SharedBlocksForUser};
+pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange};
 pub use title::title_from_message;
 pub use values::{ConversationTitle, MessageContent};
 

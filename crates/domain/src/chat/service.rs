@@ -3,19 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use dashmap::DashMap;
-use tokio::sync::Mutex;
-
 use super::{
     Conversation, ConversationCursor, ConversationId, ConversationRepo, ConversationTitle, Message,
     MessageContent, MessageRepo, Role, title_from_message,
 };
 use crate::ValidationErrors;
 use crate::agent::{
-    AgentError, AgentGateway, AgentId, AgentMessage, AgentStep, BlockId, PiAgentTemplate,
-    StepObserver, ToolSchema,
+    AgentError, AgentGateway, AgentId, AgentMessage, AgentProvisioner, AgentStep, ProvisionError,
+    StepObserver,
 };
-use crate::user::{RepoError, User, UserId, UserRepo};
+use crate::user::{RepoError, User, UserRepo};
 
 /// Errors of the chat use cases.
 #[derive(Debug, thiserror::Error)]
@@ -101,37 +98,21 @@ impl std::fmt::Debug for ChatObserver {
     }
 }
 
-/// Finds the shared blocks a new agent of `user` must get (their personas' blocks).
-#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
-#[async_trait::async_trait]
-pub trait SharedBlocksForUser: Send + Sync {
-    /// Ids of the shared blocks to attach to a new agent of `user`.
-    ///
-    /// # Errors
-    /// [`RepoError`].
-    async fn shared_blocks_for(&self, user: UserId) -> Result<Vec<BlockId>, RepoError>;
-}
-
 /// Conversations, messages and the user's agent.
 pub struct ChatService {
     users: Arc<dyn UserRepo>,
     conversations: Arc<dyn ConversationRepo>,
     messages: Arc<dyn MessageRepo>,
     agents: Arc<dyn AgentGateway>,
-    template: Arc<PiAgentTemplate>,
-    tools: Vec<ToolSchema>,
-    shared_blocks: Option<Arc<dyn SharedBlocksForUser>>,
+    provisioner: Arc<AgentProvisioner>,
     /// Longest an agent turn (agent creation, every LLM call, retry and tool) may take.
     turn_deadline: Duration,
-    /// One agent creation at a time per user in this process (cross-process safety comes from
-    /// the conditional update in `UserRepo::set_agent_id_if_unset`).
-    creating: DashMap<UserId, Arc<Mutex<()>>>,
 }
 
 impl std::fmt::Debug for ChatService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChatService")
-            .field("tools", &self.tools.len())
+            .field("turn_deadline", &self.turn_deadline)
             .finish_non_exhaustive()
     }
 }
@@ -141,26 +122,21 @@ fn invalid(e: crate::FieldError) -> ChatError {
 }
 
 impl ChatService {
-    /// Builds the service. `tools` are the schemas every new Pi agent gets (filtered by the
-    /// template's tool list).
+    /// Builds the service; users' agents are created by `provisioner` on first use.
     pub fn new(
         users: Arc<dyn UserRepo>,
         conversations: Arc<dyn ConversationRepo>,
         messages: Arc<dyn MessageRepo>,
         agents: Arc<dyn AgentGateway>,
-        template: Arc<PiAgentTemplate>,
-        tools: Vec<ToolSchema>,
+        provisioner: Arc<AgentProvisioner>,
     ) -> Self {
         Self {
             users,
             conversations,
             messages,
             agents,
-            template,
-            tools,
-            shared_blocks: None,
+            provisioner,
             turn_deadline: Self::DEFAULT_TURN_DEADLINE,
-            creating: DashMap::new(),
         }
     }
 
@@ -171,12 +147,6 @@ impl ChatService {
     /// [`ChatError::AgentTimeout`] (the user message stays stored).
     pub fn with_turn_deadline(mut self, deadline: Duration) -> Self {
         self.turn_deadline = deadline;
-        self
-    }
-
-    /// Attaches the source of persona shared blocks for new agents.
-    pub fn with_shared_blocks(mut self, source: Arc<dyn SharedBlocksForUser>) -> Self {
-        self.shared_blocks = Some(source);
         self
     }
 
@@ -407,59 +377,11 @@ impl ChatService {
     /// # Errors
     /// Agent failures as [`ChatError::AgentUnavailable`]/[`ChatError::AgentTimeout`].
     pub async fn ensure_agent(&self, user: &User) -> Result<AgentId, ChatError> {
-        if let Some(id) = &user.agent_id {
-            return Ok(AgentId(id.clone()));
-        }
-        let lock = Arc::clone(self.creating.entry(user.id).or_default().value());
-        let result = {
-            let _guard = lock.lock().await;
-            self.create_agent_for(user).await
-        };
-        // Forget the per-user lock once nobody else waits on it.
-        self.creating
-            .remove_if(&user.id, |_, m| Arc::strong_count(m) <= 2);
-        result
-    }
-
-    async fn create_agent_for(&self, user: &User) -> Result<AgentId, ChatError> {
-        // Someone may have created it while we waited for the lock.
-        let current = self
-            .users
-            .find_by_id(user.id)
-            .await?
-            .ok_or(ChatError::NotFound)?;
-        if let Some(id) = current.agent_id {
-            return Ok(AgentId(id));
-        }
-        let shared = match &self.shared_blocks {
-            Some(source) => source.shared_blocks_for(user.id).await?,
-            None => Vec::new(),
-        };
-        let spec = self
-            .template
-            .spec_for(&user.display_name, Some(user.id), shared, &self.tools);
-        let created = self
-            .agents
-            .create_agent(spec)
-            .await
-            .map_err(agent_failure)?;
-        let winner = self
-            .users
-            .set_agent_id_if_unset(user.id, &created.0)
-            .await?;
-        match winner {
-            Some(id) if id == created.0 => {
-                tracing::info!(agent_id = %created, "created the user's Pi agent");
-                Ok(created)
-            }
-            Some(id) => {
-                // Another process won the race: keep its agent, remove ours.
-                if let Err(e) = self.agents.delete_agent(&created).await {
-                    tracing::warn!(agent_id = %created, error = %e, "could not delete a duplicate agent");
-                }
-                Ok(AgentId(id))
-            }
-            None => Err(ChatError::NotFound),
+        match self.provisioner.ensure_for(user).await {
+            Ok(provisioned) => Ok(provisioned.agent().clone()),
+            Err(ProvisionError::UserGone) => Err(ChatError::NotFound),
+            Err(ProvisionError::Agent(e)) => Err(agent_failure(e)),
+            Err(ProvisionError::Unexpected(e)) => Err(ChatError::Unexpected(e)),
         }
     }
 }

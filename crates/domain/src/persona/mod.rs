@@ -4,7 +4,7 @@
 mod service;
 pub mod tools;
 
-pub use service::{AssignOutcome, AttachReport, PersonaError, PersonaService};
+pub use service::{AssignOutcome, AttachReport, PersonaError, PersonaService, profile_text};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -204,6 +204,12 @@ pub trait PersonaRepo: Send + Sync {
     /// # Errors
     /// [`RepoError`].
     async fn personas_of(&self, user: UserId) -> Result<Vec<UserPersona>, RepoError>;
+
+    /// The user's agent, if they have one.
+    ///
+    /// # Errors
+    /// [`RepoError`].
+    async fn agent_of_user(&self, user: UserId) -> Result<Option<AgentId>, RepoError>;
 
     /// Records the persona's shared block.
     ///

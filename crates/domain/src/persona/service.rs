@@ -6,8 +6,10 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use super::{Persona, PersonaDef, PersonaHandle, PersonaLock, PersonaRepo, UserPersona};
-use crate::agent::{AgentError, AgentId, BlockId, BlockSpec, BlockStore};
-use crate::chat::SharedBlocksForUser;
+use crate::agent::{
+    AgentError, AgentId, BlockId, BlockSpec, BlockStore, PROFILE_BLOCK, PersonaMemory,
+    PersonaMemorySeed,
+};
 use crate::user::{RepoError, UserId};
 
 /// Limit of a shared block, characters.
@@ -47,6 +49,39 @@ pub struct AttachReport {
     pub already_attached: usize,
     /// Agents that failed, with the reason (the others were still attached).
     pub failed: Vec<(AgentId, String)>,
+}
+
+/// The `user_persona_profile` text for a user's personas (highest confidence first), or `None`
+/// without any.
+pub fn profile_text(personas: &[UserPersona]) -> Option<String> {
+    let mut ranked: Vec<&UserPersona> = personas.iter().collect();
+    ranked.sort_by(|a, b| b.confidence_score.total_cmp(&a.confidence_score));
+    let (first, rest) = ranked.split_first()?;
+    let def = &first.persona.def;
+    let mut text = format!(
+        "Professional persona: {} (confidence {:.2}). Industry: {}. Role: {}. {}",
+        def.persona_handle,
+        first.confidence_score,
+        def.industry.replace('_', " "),
+        def.professional_role.replace('_', " "),
+        def.description.trim()
+    );
+    if !def.typical_kpis.is_empty() {
+        text.push_str(&format!(" Typical KPIs: {}.", def.typical_kpis.join(", ")));
+    }
+    if !rest.is_empty() {
+        let others: Vec<String> = rest
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({:.2})",
+                    p.persona.def.persona_handle, p.confidence_score
+                )
+            })
+            .collect();
+        text.push_str(&format!(" Other possible personas: {}.", others.join(", ")));
+    }
+    Some(text)
 }
 
 /// Result of assigning a persona to a user.
@@ -246,12 +281,45 @@ impl PersonaService {
             .await?;
         self.repo.upsert_link(user, persona.id, confidence).await?;
         let report = self.attach_shared_block(&handle).await?;
+        self.refresh_profile(user).await?;
         let persona = self.repo.get_by_handle(&handle).await?.unwrap_or(persona);
         Ok(AssignOutcome {
             persona,
             confidence_score: confidence,
             report,
         })
+    }
+
+    /// Rewrites the `user_persona_profile` block of the user's agent (if any) from their
+    /// personas, so every path that assigns a persona reaches the agent's memory.
+    ///
+    /// # Errors
+    /// [`PersonaError::Agent`] when the block cannot be read or written; store failures.
+    pub async fn refresh_profile(&self, user: UserId) -> Result<(), PersonaError> {
+        let Some(agent) = self.repo.agent_of_user(user).await? else {
+            return Ok(()); // The agent will start with the profile when it is created.
+        };
+        let Some(text) = profile_text(&self.repo.personas_of(user).await?) else {
+            return Ok(());
+        };
+        let blocks = match self.blocks.blocks_of_agent(&agent).await {
+            Ok(blocks) => blocks,
+            // The agent is gone; the next one starts with the profile.
+            Err(AgentError::NotFound(_)) => return Ok(()),
+            Err(e) => return Err(PersonaError::Agent(e)),
+        };
+        let Some(block) = blocks.into_iter().find(|b| b.label == PROFILE_BLOCK) else {
+            tracing::warn!(agent_id = %agent, "agent has no user_persona_profile block");
+            return Ok(());
+        };
+        let value: String = text.chars().take(block.limit).collect();
+        if block.value != value {
+            self.blocks
+                .update_block_value(&block.id, &value)
+                .await
+                .map_err(PersonaError::Agent)?;
+        }
+        Ok(())
     }
 
     /// Stores the catalogue's personas (existing handles are left as they are).
@@ -268,21 +336,25 @@ impl PersonaService {
 }
 
 #[async_trait::async_trait]
-impl SharedBlocksForUser for PersonaService {
-    async fn shared_blocks_for(&self, user: UserId) -> Result<Vec<BlockId>, RepoError> {
-        let mut ids = Vec::new();
-        for link in self.repo.personas_of(user).await? {
+impl PersonaMemory for PersonaService {
+    async fn seed_for(&self, user: UserId) -> Result<PersonaMemorySeed, RepoError> {
+        let personas = self.repo.personas_of(user).await?;
+        let mut shared_blocks = Vec::new();
+        for link in &personas {
             match self
                 .get_or_create_shared_block(&link.persona.def.persona_handle)
                 .await
             {
-                Ok(id) => ids.push(id),
+                Ok(id) => shared_blocks.push(id),
                 Err(e) => {
                     tracing::warn!(error = %e, "persona shared block unavailable for a new agent")
                 }
             }
         }
-        Ok(ids)
+        Ok(PersonaMemorySeed {
+            shared_blocks,
+            profile: profile_text(&personas),
+        })
     }
 }
 

@@ -80,6 +80,26 @@ impl Email {
         Ok(Self(value))
     }
 
+    /// The form of a login's email used to look its account up: today's rules, or else the
+    /// normalised text (accounts created under looser rules still sign in). `None` when no
+    /// account can have it (no `@`, control characters, too long).
+    pub fn for_lookup(raw: &str) -> Option<Self> {
+        if let Ok(email) = Self::parse(raw) {
+            return Some(email);
+        }
+        let value = raw.trim().to_lowercase();
+        let plausible = value.len() <= Self::MAX_LEN
+            && value.contains('@')
+            && !value.chars().any(|c| c.is_control() || c.is_whitespace());
+        plausible.then_some(Self(value))
+    }
+
+    /// An address read back from the store: it passed the rules in force when it was stored,
+    /// which may have been looser than today's; refusing it now would lock its owner out.
+    pub fn from_stored(stored: String) -> Self {
+        Self(stored)
+    }
+
     /// The normalised address.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -218,6 +238,17 @@ mod tests {
         assert!(Password::candidate("a".repeat(72)).is_some());
         assert!(Password::candidate("short".into()).is_some());
         assert!(Password::candidate("a".repeat(73)).is_none());
+    }
+
+    #[test]
+    fn lookup_accepts_older_addresses_but_never_control_characters() {
+        assert_eq!(
+            Email::for_lookup(" A<b>@Example.com").map(|e| e.0),
+            Some("a<b>@example.com".to_owned())
+        );
+        for bad in ["a\u{0}@example.com", "no-at-sign", "a b@example.com"] {
+            assert!(Email::for_lookup(bad).is_none(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -176,7 +176,11 @@ async fn admin_lists_creates_messages_and_cleans_up(app: TestApp) {
     let (_, ada_agent) = user_with_agent(&app, "ada@example.com").await;
     let bob = app.signup_token("bob@example.com").await;
     let bob_id = app.me_json(&bob).await["id"].as_str().unwrap().to_owned();
+    // Not this deployment's: a pre-tag leftover (adoptable) and another deployment's agent.
     let orphan = app.agents.insert_orphan("leftover");
+    let foreign = app
+        .agents
+        .insert_tagged("elsewhere", &["pi", "pi-deployment:another-one"]);
 
     // Create an agent for Bob (linked), then again (409), and a standalone one.
     let response = app
@@ -211,7 +215,7 @@ async fn admin_lists_creates_messages_and_cleans_up(app: TestApp) {
 
     let list: Value = app.get_json("/letta/agents", &admin).await;
     let agents = list["agents"].as_array().unwrap();
-    assert_eq!(agents.len(), 4);
+    assert_eq!(agents.len(), 3, "only this deployment's agents: {list}");
     let ada_entry = agents
         .iter()
         .find(|a| a["id"] == ada_agent.as_str())
@@ -219,8 +223,7 @@ async fn admin_lists_creates_messages_and_cleans_up(app: TestApp) {
     assert_eq!(ada_entry["user"]["email"], "ada@example.com");
 
     let overview: Value = app.get_json("/letta/agents/overview", &admin).await;
-    assert_eq!(overview["agent_count"], 4);
-    // The orphan was inserted without blocks; the three Pi agents have three each.
+    assert_eq!(overview["agent_count"], 3);
     assert_eq!(overview["block_count"], 9);
 
     // Admin can message any agent and sees every step; admin can read any memory.
@@ -255,15 +258,38 @@ async fn admin_lists_creates_messages_and_cleans_up(app: TestApp) {
         .await;
     error_body(response, 404, "agent_not_found").await;
 
-    // Cleanup removes the two unlinked agents and keeps the users' ones.
+    // Cleanup reports by default: the standalone agent would go; nothing is deleted.
     let response = app
         .post_authed("/letta/agents/cleanup", &admin, &json!({}))
         .await;
     assert_eq!(response.status(), 200);
     let report: Value = response.json().await.unwrap();
-    assert_eq!(report, json!({"deleted_count": 2, "kept_count": 2}));
+    assert_eq!(
+        report,
+        json!({"dry_run": true, "deleted_count": 1, "agent_ids": [standalone["id"]], "kept_count": 2})
+    );
+    assert_eq!(app.agents.agent_ids().len(), 5);
+
+    // The pre-tag leftover is adopted explicitly, then listed and cleaned up like ours.
+    let response = app
+        .post_authed(&format!("/letta/agents/{orphan}/adopt"), &admin, &json!({}))
+        .await;
+    assert_eq!(response.status(), 200);
+    let list: Value = app.get_json("/letta/agents", &admin).await;
+    assert_eq!(list["agents"].as_array().unwrap().len(), 4);
+    let response = app
+        .post_authed("/letta/agents/cleanup", &admin, &json!({"delete": true}))
+        .await;
+    let report: Value = response.json().await.unwrap();
+    assert_eq!(report["dry_run"], false);
+    assert_eq!(report["deleted_count"], 2);
+    assert_eq!(report["kept_count"], 2);
     let remaining = app.agents.agent_ids();
-    assert_eq!(remaining.len(), 2);
+    assert_eq!(remaining.len(), 3);
     assert!(!remaining.contains(&orphan));
     assert!(remaining.contains(&AgentId(ada_agent)));
+    assert!(
+        remaining.contains(&foreign),
+        "another deployment's agent is never touched"
+    );
 }

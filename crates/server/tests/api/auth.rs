@@ -19,6 +19,7 @@ crate::backend_tests!(
     admin_grant_command_runs_against_the_servers_database,
     login_refuses_a_longer_password_sharing_the_first_72_bytes,
     login_and_me_return_one_user_object,
+    failed_logins_are_throttled_per_account_across_replicas,
 );
 
 async fn signup_returns_201_with_a_token_and_the_public_user(app: TestApp) {
@@ -321,4 +322,72 @@ async fn login_and_me_return_one_user_object(app: TestApp) {
     assert_eq!(me["persona_handle"], "qsr_real_estate");
     assert_eq!(me["personas"][0]["persona_handle"], "qsr_real_estate");
     assert_eq!(me["personas"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 11 (13): five attempts per account per window, then 429 with `Retry-After` — the
+/// same for an unknown email, even with the right password, and on a second replica sharing
+/// the database. A successful login before the limit clears the count.
+async fn failed_logins_are_throttled_per_account_across_replicas(app: TestApp) {
+    assert_eq!(
+        app.signup("vic@example.com", "password123", "Vic")
+            .await
+            .status(),
+        201
+    );
+    for _ in 0..4 {
+        error_body(
+            app.login("vic@example.com", "wrong-one").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    // A success clears the account's count…
+    assert_eq!(
+        app.login("vic@example.com", "password123").await.status(),
+        200
+    );
+    // …so five more failures are allowed, spread over two replicas.
+    let replica = app.restarted().await;
+    for i in 0..5 {
+        let server = if i % 2 == 0 { &app } else { &replica };
+        error_body(
+            server.login("VIC@example.com", "wrong-two").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    for (server, password) in [(&replica, "wrong-three"), (&app, "password123")] {
+        let response = server.login("vic@example.com", password).await;
+        let retry_after: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+        error_body(response, 429, "too_many_requests").await;
+    }
+    // Unknown emails are counted and answered the same way.
+    for _ in 0..5 {
+        error_body(
+            app.login("ghost@example.com", "whatever1").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let ghost = error_body(
+        app.login("ghost@example.com", "whatever1").await,
+        429,
+        "too_many_requests",
+    )
+    .await;
+    let known = error_body(
+        app.login("vic@example.com", "whatever1").await,
+        429,
+        "too_many_requests",
+    )
+    .await;
+    assert_eq!(ghost, known);
 }

@@ -47,3 +47,29 @@ async fn ready_is_503_when_the_database_is_down(app: TestApp) {
     // Liveness does not depend on the database.
     assert_eq!(app.get("/health").await.status(), 200);
 }
+
+/// Issue 11 (9): the SQLite file deleted (or its directory) while the server runs. Writes
+/// would go to an unlinked file and vanish at restart; readiness says so within one probe.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_is_503_when_the_sqlite_file_is_gone() {
+    crate::helpers::run_on(pi_store::Backend::Sqlite, |app| async move {
+        assert_eq!(app.get("/health/ready").await.status(), 200);
+        let url = app.settings.database_url.expose().to_owned();
+        let file = url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{file}{suffix}"));
+        }
+        let response = app.get("/health/ready").await;
+        assert_eq!(response.status(), 503);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["checks"]["database"]["status"], "error");
+        let detail = body["checks"]["database"]["detail"].as_str().unwrap();
+        assert!(detail.contains("is gone"), "{detail}");
+    })
+    .await;
+}

@@ -91,14 +91,32 @@ async fn preflight_from_the_ui_origin_is_allowed_without_a_token(app: TestApp) {
             "{allowed}"
         );
     }
-    // A bare OPTIONS (not a preflight) is fine too.
-    let response = app
-        .client
-        .request(reqwest::Method::OPTIONS, app.url("/auth/me"))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success());
+    // A bare OPTIONS (not a preflight) is fine too, and `Allow` lists what the route has.
+    for (path, allow) in [
+        ("/auth/me", "GET, OPTIONS"),
+        ("/chat/conversations", "POST, GET, OPTIONS"),
+        ("/metrics", "GET, OPTIONS"),
+    ] {
+        let response = app
+            .client
+            .request(reqwest::Method::OPTIONS, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{path}");
+        assert_eq!(response.headers()["allow"], allow, "{path}");
+    }
+    // Every method a route lacks is a 405 with `Allow`, /metrics included.
+    for path in ["/metrics", "/health"] {
+        let response = app
+            .client
+            .request(reqwest::Method::TRACE, app.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405, "{path}");
+        assert_eq!(response.headers()["allow"], "GET", "{path}");
+    }
 }
 
 async fn cors_headers_are_on_error_responses_too(app: TestApp) {
@@ -182,6 +200,7 @@ async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
         ("/letta/agents/{id}/memory", "get"),
         ("/letta/agents/{id}/archival", "get"),
         ("/letta/agents/cleanup", "post"),
+        ("/letta/agents/{id}/adopt", "post"),
         ("/tools", "get"),
         ("/tools/{name}", "post"),
     ] {

@@ -446,7 +446,7 @@ async fn listing_agents_pages_through_all_of_them(app: TestApp, live: LiveLetta)
     let mut seen: Vec<String> = Vec::new();
     let mut cursor = None;
     loop {
-        let page = adapter.list_agents(2, cursor).await.unwrap();
+        let page = adapter.list_agents(2, cursor, None).await.unwrap();
         assert!(page.items.len() <= 2);
         seen.extend(page.items.iter().map(|a| a.id.0.clone()));
         match page.next_cursor {

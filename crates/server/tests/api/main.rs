@@ -15,6 +15,7 @@ mod http;
 mod letta_live;
 mod metrics;
 mod process;
+mod provisioning;
 mod runtime;
 mod seed;
 mod stream;

@@ -83,4 +83,15 @@ async fn a_metrics_token_is_required_once_configured(app: TestApp) {
             .unwrap()
             .contains("pi_http_requests_total")
     );
+    // Auth schemes are case-insensitive (RFC 9110 §11.1).
+    for scheme in ["bearer", "BEARER"] {
+        let response = app
+            .client
+            .get(format!("{base}/metrics"))
+            .header("authorization", format!("{scheme} metrics-token-123"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{scheme}");
+    }
 }

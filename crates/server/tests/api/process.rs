@@ -173,3 +173,176 @@ async fn tool_command_prints_json_without_a_server() {
             .contains("before start_date")
     );
 }
+
+/// Starts the binary on `database_url` and waits for `/health`.
+async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
+    let child = binary()
+        .env("DATABASE_URL", database_url)
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("ENVIRONMENT", "test")
+        .env("JWT_SECRET_KEY", "kill-test-secret-kill-test-secret-0123")
+        .env("BCRYPT_COST", "4")
+        .env("PLACES_SCALE", "small")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    for _ in 0..200 {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            && r.status() == 200
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("server did not come up on {port}");
+}
+
+/// Issue 11: SIGKILL while 32 senders are mid-turn. After a restart on the same database every
+/// acknowledged turn (201) is there exactly once with its reply; no message is stored twice.
+async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Backend) {
+    use serde_json::{Value, json};
+    let Some(test_db) = pi_store::testing::TestDatabase::new(backend).await else {
+        return;
+    };
+    let port = free_port();
+    let mut server = start_server(test_db.url(), port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let signup: Value = client
+        .post(format!("{base}/auth/signup"))
+        .json(&json!({"email": "load@example.com", "password": "password123", "display_name": "Load"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let mut conversations = Vec::new();
+    for _ in 0..32 {
+        let c: Value = client
+            .post(format!("{base}/chat/conversations"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        conversations.push(c["id"].as_str().unwrap().to_owned());
+    }
+    // Each sender posts numbered messages until the server dies; it keeps what was acknowledged.
+    let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let senders: Vec<_> = conversations
+        .iter()
+        .enumerate()
+        .map(|(s, conv)| {
+            let (client, token, url, acks) = (
+                client.clone(),
+                token.clone(),
+                format!("{base}/chat/conversations/{conv}/messages"),
+                acks.clone(),
+            );
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for m in 0.. {
+                    let content = format!("sender {s} message {m}: coffee shops in Austin");
+                    let Ok(response) = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({ "content": content }))
+                        .send()
+                        .await
+                    else {
+                        break;
+                    };
+                    if response.status() != 201 {
+                        break;
+                    }
+                    let Ok(exchange) = response.json::<Value>().await else {
+                        break;
+                    };
+                    acknowledged.push(exchange);
+                    acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    // Kill once turns are flowing (the first ones wait for the data set to build).
+    for _ in 0..600 {
+        if acks.load(std::sync::atomic::Ordering::SeqCst) >= 64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.start_kill().unwrap(); // SIGKILL, mid-turn for most senders
+    server.wait().await.unwrap();
+    let mut acknowledged = Vec::new();
+    for s in senders {
+        acknowledged.extend(s.await.unwrap());
+    }
+    assert!(!acknowledged.is_empty(), "no turn finished before the kill");
+
+    let port = free_port();
+    let mut restarted = start_server(test_db.url(), port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let mut stored: Vec<Value> = Vec::new();
+    for conv in &conversations {
+        let page: Value = client
+            .get(format!("{base}/chat/conversations/{conv}/messages"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        stored.extend(page["messages"].as_array().unwrap().iter().cloned());
+    }
+    let ids: std::collections::HashMap<&str, &Value> = stored
+        .iter()
+        .map(|m| (m["id"].as_str().unwrap(), m))
+        .collect();
+    for exchange in &acknowledged {
+        for side in ["user_message", "assistant_message"] {
+            let id = exchange[side]["id"].as_str().unwrap();
+            let found = ids
+                .get(id)
+                .unwrap_or_else(|| panic!("acknowledged {side} {id} lost"));
+            assert_eq!(found["content"], exchange[side]["content"]);
+        }
+    }
+    let mut user_texts: Vec<&str> = stored
+        .iter()
+        .filter(|m| m["role"] == "user")
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    let total = user_texts.len();
+    user_texts.sort_unstable();
+    user_texts.dedup();
+    assert_eq!(user_texts.len(), total, "a user message was stored twice");
+    assert!(total >= acknowledged.len());
+    restarted.start_kill().unwrap();
+    restarted.wait().await.unwrap();
+    test_db.destroy().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_turn_sqlite() {
+    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_under_load_loses_no_acknowledged_turn_postgres() {
+    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Backend::Postgres).await;
+}

@@ -87,6 +87,20 @@ async fn tools_are_listed_and_run_by_admins_only(app: TestApp) {
     )
     .await;
     assert!(body["detail"].as_str().unwrap().contains("place:999999999"));
+    // Like every 422: an `errors` array naming what was wrong.
+    assert_eq!(body["errors"][0]["field"], "arguments");
+    assert_eq!(body["errors"][0]["message"], body["detail"]);
+    // Arguments are an object; a bare number is refused before the tool runs.
+    for bare in [json!(5), json!("x"), json!([1])] {
+        let body = error_body(
+            app.post_authed("/tools/list_available_personas", &admin, &bare)
+                .await,
+            422,
+            "validation_error",
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "body", "{bare}");
+    }
     error_body(
         app.post_authed("/tools/no_such_tool", &admin, &json!({}))
             .await,

@@ -173,6 +173,7 @@ async fn unknown_email_still_runs_one_verification() {
             .login(LoginRequest {
                 email: "ghost@example.com".into(),
                 password: "whatever1".into(),
+                client: None,
             })
             .await
             .unwrap_err();
@@ -196,6 +197,7 @@ async fn wrong_password_is_invalid_credentials() {
         .login(LoginRequest {
             email: "a@example.com".into(),
             password: "wrong-password".into(),
+            client: None,
         })
         .await
         .unwrap_err();
@@ -215,6 +217,7 @@ async fn login_refuses_passwords_beyond_72_bytes_without_hashing() {
         .login(LoginRequest {
             email: "a@example.com".into(),
             password: format!("{}tail", "p".repeat(72)),
+            client: None,
         })
         .await
         .unwrap_err();
@@ -290,8 +293,85 @@ async fn store_failure_is_unexpected_not_invalid_credentials() {
         .login(LoginRequest {
             email: "a@example.com".into(),
             password: "password1".into(),
+            client: None,
         })
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::Unexpected(_)));
+}
+
+fn counter_at(attempts: u32) -> crate::auth::MockAttemptCounter {
+    let mut counter = crate::auth::MockAttemptCounter::new();
+    counter.expect_record().returning(move |_, _| {
+        Ok(crate::auth::AttemptCount {
+            attempts,
+            window_ends_at: Utc::now() + chrono::Duration::seconds(600),
+        })
+    });
+    counter
+}
+
+fn login_from(client: &str, email: &str, password: &str) -> LoginRequest {
+    LoginRequest {
+        email: email.into(),
+        password: password.into(),
+        client: Some(client.into()),
+    }
+}
+
+/// Over the limit: refused before any lookup or hash (the mocks expect none), with the time
+/// left in the window, for known and unknown emails alike.
+#[tokio::test]
+async fn attempts_beyond_the_limit_are_throttled_without_hashing() {
+    let svc = service(
+        MockUserRepo::new(),
+        MockPasswordHasher::new(),
+        MockTokenService::new(),
+    )
+    .with_login_throttle(
+        Arc::new(counter_at(6)),
+        crate::auth::ThrottlePolicy::default(),
+    );
+    let err = svc
+        .login(login_from(
+            "203.0.113.9",
+            "whoever@example.com",
+            "password1",
+        ))
+        .await
+        .unwrap_err();
+    let LoginError::Throttled { retry_after } = err else {
+        panic!("expected Throttled, got {err:?}");
+    };
+    assert!(
+        retry_after.as_secs() > 590 && retry_after.as_secs() <= 600,
+        "{retry_after:?}"
+    );
+}
+
+/// A successful login clears the account's count and takes back the client's attempt.
+#[tokio::test]
+async fn success_resets_the_account_and_forgives_the_client() {
+    let mut counter = counter_at(1);
+    counter
+        .expect_reset()
+        .withf(|k| k.as_str() == "account:ada@example.com")
+        .times(1)
+        .returning(|_| Ok(()));
+    counter
+        .expect_forgive()
+        .withf(|k| k.as_str() == "client:198.51.100.7")
+        .times(1)
+        .returning(|_| Ok(()));
+    let mut users = MockUserRepo::new();
+    users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e.as_str(), false))));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| Ok(true));
+    let svc = service(users, hasher, tokens_ok())
+        .with_login_throttle(Arc::new(counter), crate::auth::ThrottlePolicy::default());
+    svc.login(login_from("198.51.100.7", " Ada@Example.com", "password1"))
+        .await
+        .unwrap();
 }

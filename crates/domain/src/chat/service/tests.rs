@@ -4,8 +4,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Utc;
 
 use super::*;
-use crate::agent::{AgentReply, MockAgentGateway};
+use crate::agent::{AgentReply, MockAgentGateway, PiAgentTemplate};
 use crate::chat::{MockConversationRepo, MockMessageRepo};
+use crate::user::UserId;
 use crate::user::{DisplayName, Email, MockUserRepo, PasswordHash};
 
 fn user(agent: Option<&str>) -> User {
@@ -71,13 +72,20 @@ fn service(
     messages: MockMessageRepo,
     agents: MockAgentGateway,
 ) -> ChatService {
-    ChatService::new(
-        Arc::new(users),
-        Arc::new(MockConversationRepo::new()),
-        Arc::new(messages),
-        Arc::new(agents),
+    let users = Arc::new(users);
+    let agents = Arc::new(agents);
+    let provisioner = Arc::new(AgentProvisioner::new(
+        users.clone(),
+        agents.clone(),
         Arc::new(PiAgentTemplate::builtin().unwrap()),
         Vec::new(),
+    ));
+    ChatService::new(
+        users,
+        Arc::new(MockConversationRepo::new()),
+        Arc::new(messages),
+        agents,
+        provisioner,
     )
 }
 
