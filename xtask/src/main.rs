@@ -9,7 +9,11 @@
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
+//! - `fuzz`    — Schemathesis fuzzing of the API from its OpenAPI document, against the release
+//!   server on SQLite and PostgreSQL (`cargo xtask fuzz [sqlite|postgres|all]`); cached under
+//!   `PI_FUZZ_HOME`.
 
+mod fuzz;
 mod letta;
 
 use std::process::{Command, ExitCode};
@@ -209,8 +213,9 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("letta-it") => letta_it(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta]|letta-up|letta-down|letta-it>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]>"
                 .to_owned(),
         ),
     };

@@ -62,6 +62,57 @@ impl FromRequest for AuthUser {
     }
 }
 
+/// An authenticated admin: 401 without a valid token, 403 for other users. Placed before the
+/// body in a handler's arguments, so a non-admin learns nothing from body validation.
+#[derive(Debug, Clone)]
+pub struct AdminUser(pub User);
+
+impl FromRequest for AdminUser {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let AuthUser(user) = user.await?;
+            if user.is_admin {
+                Ok(AdminUser(user))
+            } else {
+                Err(ApiError::new(
+                    actix_web::http::StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "This action requires an administrator.",
+                ))
+            }
+        })
+    }
+}
+
+/// An admin and a body `B`, read in that order: actix extracts a handler's arguments
+/// concurrently, so a fast body error would otherwise beat the (database-backed) admin check and
+/// tell a non-admin how the body is validated.
+#[derive(Debug)]
+pub struct AdminWith<B>(pub AdminUser, pub B);
+
+impl<B> FromRequest for AdminWith<B>
+where
+    B: FromRequest<Error = ApiError> + 'static,
+{
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let mut payload = payload.take();
+        let admin = AdminUser::from_request(&req, &mut Payload::None);
+        Box::pin(async move {
+            let admin = admin.await?;
+            let body = B::from_request(&req, &mut payload).await?;
+            Ok(AdminWith(admin, body))
+        })
+    }
+}
+
 /// Largest JSON body accepted by [`JsonBody`], in bytes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct BodyLimit(pub usize);
@@ -196,8 +247,8 @@ pub(crate) fn body_error(e: &actix_web::Error, limit: usize) -> ApiError {
     }
 }
 
-/// An optional JSON body: an empty body (with or without a content type) is `None`; anything
-/// else must be JSON, with the same errors as [`JsonBody`]. The chat UI creates conversations
+/// An optional JSON body: an empty body (with or without a content type) or a JSON `null` is
+/// `None`; anything else must be JSON, with the same errors as [`JsonBody`]. The chat UI creates conversations
 /// with no body, no content type and `Content-Length: 0`.
 #[derive(Debug)]
 pub struct OptionalJsonBody<T>(pub Option<T>);
@@ -215,6 +266,9 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for OptionalJsonBody<
             }
             if !json {
                 return Err(unsupported_media_type());
+            }
+            if bytes.trim_ascii() == b"null" {
+                return Ok(OptionalJsonBody(None));
             }
             parse_json(&bytes).map(|v| OptionalJsonBody(Some(v)))
         })

@@ -8,12 +8,14 @@ mod extractors;
 mod metrics;
 mod middleware;
 mod openapi;
+#[cfg(test)]
+mod patterns;
 mod routes;
 mod server;
 mod state;
 
 pub use error::{ApiError, ErrorBody, FieldErrorBody};
-pub use extractors::{AuthUser, JsonBody};
+pub use extractors::{AdminUser, AuthUser, JsonBody};
 pub use metrics::HttpMetrics;
 pub use openapi::ApiDoc;
 pub use server::{HttpConfig, serve};

@@ -44,7 +44,7 @@ use crate::{ErrorBody, FieldErrorBody};
         personas::list_personas,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
-    modifiers(&BearerScheme),
+    modifiers(&BearerScheme, &CommonErrors),
     tags(
         (name = "health", description = "Liveness and readiness"),
         (name = "auth", description = "Accounts and access tokens"),
@@ -70,5 +70,81 @@ impl Modify for BearerScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// Documents the errors every operation can answer, so clients (and API fuzzers) know them:
+/// 401 on authenticated operations, 400/413/415/422 where a JSON body is read, 422 where query
+/// parameters are parsed, 404 where a path names something, 500 everywhere.
+struct CommonErrors;
+
+fn error_response(description: &str) -> utoipa::openapi::RefOr<utoipa::openapi::Response> {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{Operation, ParameterIn};
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let operations: [Option<&mut Operation>; 4] = [
+                item.get.as_mut(),
+                item.post.as_mut(),
+                item.patch.as_mut(),
+                item.delete.as_mut(),
+            ];
+            for operation in operations.into_iter().flatten() {
+                let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let has_body = operation.request_body.is_some();
+                let has_query = operation
+                    .parameters
+                    .iter()
+                    .flatten()
+                    .any(|p| matches!(p.parameter_in, ParameterIn::Query));
+                let mut add = |status: &str, description: &str| {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error_response(description));
+                };
+                if secured {
+                    add(
+                        "401",
+                        "`not_authenticated`: missing, invalid or expired token",
+                    );
+                }
+                if has_body {
+                    add("400", "`invalid_json`: the body is not valid JSON");
+                    add(
+                        "413",
+                        "`payload_too_large`: the body is over the size limit",
+                    );
+                    add(
+                        "415",
+                        "`unsupported_media_type`: send `Content-Type: application/json`",
+                    );
+                }
+                if has_body || has_query {
+                    add(
+                        "422",
+                        "`validation_error`: `errors` names each invalid field",
+                    );
+                }
+                if path.contains('{') {
+                    add("404", "Nothing found at this path");
+                }
+                add("500", "`internal_error`: an unexpected failure (logged)");
+            }
+        }
     }
 }

@@ -318,6 +318,12 @@ impl AgentAdminService {
                 "limit must be between 1 and 200",
             )));
         }
+        if query.is_some_and(|q| q.chars().any(char::is_control) || q.chars().count() > 1000) {
+            return Err(AdminError::Invalid(ValidationErrors::single(
+                "query",
+                "query must be at most 1000 characters, without control characters",
+            )));
+        }
         if !Self::may_read(caller, agent) {
             return Err(AdminError::NotFound);
         }

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extractors::AdminWith;
 use crate::extractors::QueryParams;
-use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
+use crate::{AdminUser, ApiError, AppState, AuthUser, ErrorBody, JsonBody};
 
 /// The agent a path names; an id no agent can have is a 404 like any unknown agent.
 fn agent_in_path(raw: String) -> Result<AgentId, ApiError> {
@@ -146,12 +147,22 @@ pub struct OverviewResponse {
 /// `POST /letta/agents` body.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct CreateAgentBody {
-    /// Name for the `human` block (defaults to the user's display name).
+    /// Name for the `human` block (defaults to the user's display name), 1–255 characters.
     #[serde(default)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub display_name: Option<String>,
-    /// Link the agent to this user (who must not have one yet).
+    /// Link the agent to this user (who must not have one yet): a UUID.
     #[serde(default)]
-    pub user_id: Option<Uuid>,
+    #[schema(
+        value_type = Option<String>,
+        format = Uuid,
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    )]
+    pub user_id: Option<String>,
 }
 
 /// `POST /letta/agents/{id}/messages` body.
@@ -159,7 +170,12 @@ pub struct CreateAgentBody {
 pub struct AgentMessageBody {
     /// 1–16000 characters; no control characters but tab, line feed and carriage return.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 16000)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 16000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub content: String,
 }
 
@@ -251,7 +267,8 @@ pub struct ArchivalQuery {
     /// 1–200, default 7.
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<usize>,
-    /// Optional search text (ranked results instead of newest first).
+    /// Optional search text (ranked results instead of newest first); no control characters.
+    #[param(max_length = 1000, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     pub query: Option<String>,
 }
 
@@ -331,13 +348,23 @@ pub struct CleanupResponse {
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn create_agent(
     state: web::Data<AppState>,
-    user: AuthUser,
-    body: crate::extractors::OptionalJsonBody<CreateAgentBody>,
+    AdminWith(user, body): AdminWith<crate::extractors::OptionalJsonBody<CreateAgentBody>>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.0.unwrap_or_default();
+    let user_id = body
+        .user_id
+        .map(|raw| {
+            Uuid::parse_str(raw.trim()).map(UserId).map_err(|_| {
+                ApiError::validation(&pi_domain::ValidationErrors::single(
+                    "user_id",
+                    "user_id must be a UUID",
+                ))
+            })
+        })
+        .transpose()?;
     let agent = state
         .admin
-        .create_agent(&user.0, body.display_name, body.user_id.map(UserId))
+        .create_agent(&user.0, body.display_name, user_id)
         .await?;
     Ok(HttpResponse::Created().json(AgentSummaryResponse::from(&agent)))
 }
@@ -353,7 +380,7 @@ pub(crate) async fn create_agent(
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn list_agents(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: AdminUser,
 ) -> Result<web::Json<AgentListResponse>, ApiError> {
     let agents = state.admin.list_agents(&user.0).await?;
     Ok(web::Json(AgentListResponse {
@@ -402,9 +429,8 @@ pub(crate) async fn overview(
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn message_agent(
     state: web::Data<AppState>,
-    user: AuthUser,
     id: web::Path<String>,
-    body: JsonBody<AgentMessageBody>,
+    AdminWith(user, body): AdminWith<JsonBody<AgentMessageBody>>,
 ) -> Result<web::Json<AgentStepsResponse>, ApiError> {
     let reply = state
         .admin
@@ -490,8 +516,7 @@ pub(crate) async fn archival(
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn cleanup(
     state: web::Data<AppState>,
-    user: AuthUser,
-    body: crate::extractors::OptionalJsonBody<CleanupBody>,
+    AdminWith(user, body): AdminWith<crate::extractors::OptionalJsonBody<CleanupBody>>,
 ) -> Result<web::Json<CleanupResponse>, ApiError> {
     let delete = body.0.unwrap_or_default().delete;
     let report = state.admin.cleanup(&user.0, delete).await?;
@@ -520,7 +545,7 @@ pub(crate) async fn cleanup(
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn adopt(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: AdminUser,
     id: web::Path<String>,
 ) -> Result<web::Json<AgentSummaryResponse>, ApiError> {
     let agent = agent_in_path(id.into_inner())?;

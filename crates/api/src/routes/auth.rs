@@ -15,15 +15,33 @@ use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
 pub struct SignupBody {
     /// Email address (stored lower-case).
     #[serde(default)]
-    #[schema(required = true, example = "ada@example.com")]
+    #[schema(
+        required = true,
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,16})?@[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,30}[A-Za-z0-9])?){1,3}$",
+        example = "ada@example.com"
+    )]
     pub email: String,
-    /// 8–72 bytes.
+    /// 8–72 bytes of UTF-8 (bcrypt reads no further); the pattern documents the ASCII subset,
+    /// where characters and bytes agree.
     #[serde(default)]
-    #[schema(required = true, example = "correct horse battery")]
+    #[schema(
+        required = true,
+        min_length = 8,
+        max_length = 72,
+        pattern = r"^[\u0020-\u007E]*$",
+        example = "correct horse battery"
+    )]
     pub password: String,
-    /// 1–255 characters.
+    /// 1–255 characters, no control characters.
     #[serde(default)]
-    #[schema(required = true, example = "Ada")]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$",
+        example = "Ada"
+    )]
     pub display_name: String,
 }
 

@@ -60,7 +60,11 @@ pub struct ConversationListResponse {
 pub struct CreateConversationBody {
     /// Title, 1–255 characters, no control characters.
     #[serde(default)]
-    #[schema(min_length = 1, max_length = 255)]
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: Option<String>,
 }
 
@@ -69,7 +73,12 @@ pub struct CreateConversationBody {
 pub struct RenameConversationBody {
     /// New title, 1–255 characters, no control characters.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 255)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub title: String,
 }
 
@@ -81,6 +90,7 @@ pub struct ListConversationsQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u64>,
     /// Cursor from the previous page's `next_cursor`.
+    #[param(pattern = r"^([0-9]{1,17}_[0-9a-fA-F]{32})?$")]
     pub before: Option<String>,
 }
 
@@ -128,9 +138,20 @@ pub struct SendMessageBody {
         required = true,
         min_length = 1,
         max_length = 16000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$",
         example = "Which coffee chains are busiest in Austin?"
     )]
     pub content: String,
+}
+
+/// One server-sent event of `…/messages/stream` (the schema of each event in the stream).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SseEvent {
+    /// `user_message`, `reasoning`, `tool_call`, `tool_return`, `assistant_delta`,
+    /// `assistant_message`, `done` or `error`.
+    pub event: String,
+    /// The event's JSON payload, as text.
+    pub data: String,
 }
 
 /// The stored exchange.
@@ -159,7 +180,12 @@ impl From<Exchange> for ExchangeResponse {
 pub struct LegacyMessageBody {
     /// Text, 1–16000 characters; no control characters but tab, line feed and carriage return.
     #[serde(default)]
-    #[schema(required = true, min_length = 1, max_length = 16000)]
+    #[schema(
+        required = true,
+        min_length = 1,
+        max_length = 16000,
+        pattern = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*[^\u0000-\u0020\u007F-\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000][^\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]*$"
+    )]
     pub message: String,
 }
 
@@ -440,8 +466,9 @@ impl SseWriter {
     params(("id" = Uuid, Path, description = "Conversation id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, content_type = "text/event-stream", body = String,
-         description = "events: user_message, reasoning, tool_call, tool_return, assistant_delta, assistant_message, done | error"),
+        (status = 200, content_type = "text/event-stream", body = SseEvent,
+         description = "Server-sent events, each `event: <name>` + `data: <JSON>`: `user_message` (a `MessageResponse`), then per agent step `reasoning` / `tool_call` / `tool_return` (an `AgentStepResponse`) and `assistant_delta` (`{\"text\"}`), then `assistant_message` (a `MessageResponse`) and `done` (`{\"user_message_id\", \"assistant_message_id\"}`), or `error` (an `ErrorBody` with the HTTP `status` it stands for).",
+         example = json!({"event": "assistant_delta", "data": "{\"text\":\"Hello\"}"})),
         (status = 404, body = ErrorBody),
         (status = 422, body = ErrorBody),
     )

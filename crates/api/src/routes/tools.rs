@@ -7,8 +7,9 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+use crate::extractors::AdminWith;
 use crate::extractors::OptionalJsonBody;
-use crate::{ApiError, AppState, AuthUser, ErrorBody};
+use crate::{AdminUser, ApiError, AppState, ErrorBody};
 
 /// A tool's schema.
 #[derive(Debug, Serialize, ToSchema)]
@@ -28,18 +29,6 @@ pub struct ToolListResponse {
     pub tools: Vec<ToolResponse>,
 }
 
-fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
-    if user.0.is_admin {
-        Ok(())
-    } else {
-        Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "This action requires an administrator.",
-        ))
-    }
-}
-
 /// Lists every tool with its argument schema (admin).
 #[utoipa::path(
     get,
@@ -51,9 +40,8 @@ fn require_admin(user: &AuthUser) -> Result<(), ApiError> {
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn list_tools(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: AdminUser,
 ) -> Result<web::Json<ToolListResponse>, ApiError> {
-    require_admin(&user)?;
     Ok(web::Json(ToolListResponse {
         tools: state
             .tools
@@ -87,15 +75,14 @@ pub(crate) async fn list_tools(
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id, tool = %name))]
 pub(crate) async fn run_tool(
     state: web::Data<AppState>,
-    user: AuthUser,
     name: web::Path<String>,
-    body: OptionalJsonBody<Value>,
+    AdminWith(user, body): AdminWith<OptionalJsonBody<Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    require_admin(&user)?;
     let ctx = ToolContext {
         user_id: Some(user.0.id),
         agent_id: None,
     };
+    // No body or `null`: no arguments.
     let args = body.0.unwrap_or_else(|| Value::Object(Default::default()));
     if !args.is_object() {
         return Err(ApiError::validation(&pi_domain::ValidationErrors::single(

@@ -143,7 +143,7 @@ impl ConversationCursor {
     /// Parses [`ConversationCursor::encode`]'s output; instants before 1970 or after 9999 are
     /// refused (no conversation has them).
     pub fn decode(s: &str) -> Option<Self> {
-        let (micros, id) = s.split_once('_')?;
+        let (micros, id) = s.trim().split_once('_')?;
         let micros: i64 = micros.parse().ok()?;
         if !(0..=Self::MAX_MICROS).contains(&micros) {
             return None;

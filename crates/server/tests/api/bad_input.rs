@@ -11,6 +11,9 @@ crate::backend_tests!(
     every_route_answers_bad_input_with_a_json_4xx,
     nul_bytes_are_refused_before_any_write,
     out_of_range_cursors_are_422_naming_before,
+    admin_routes_refuse_users_before_reading_the_body,
+    a_null_body_is_no_body,
+    archival_search_text_is_validated,
 );
 
 /// One bad request and what must come back.
@@ -469,5 +472,72 @@ async fn out_of_range_cursors_are_422_naming_before(app: TestApp) {
         let body: Value = response.json().await.unwrap();
         assert_eq!(status, 422, "{cursor}: {body}");
         assert_eq!(body["errors"][0]["field"], "before", "{body}");
+    }
+}
+
+/// Found by schemathesis: a user got 422 for a malformed body on admin routes (telling them
+/// how the body is checked) where `{}` gave 403. Admin rights are checked first.
+async fn admin_routes_refuse_users_before_reading_the_body(app: TestApp) {
+    let token = app.signup_token("nosy@example.com").await;
+    for (path, body) in [
+        ("/letta/agents", r#"{"user_id": ""}"#),
+        ("/letta/agents/cleanup", "null"),
+        ("/letta/agents/cleanup", r#"{"delete": "yes"}"#),
+        ("/letta/agents/any/messages", r#"{"content": 5}"#),
+        ("/letta/agents/any/adopt", "{"),
+        ("/tools/search_places", "[1, 2]"),
+    ] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 403, "{path} {body}: {text}");
+    }
+}
+
+/// Optional bodies are documented as `T | null`: `null` means no body.
+async fn a_null_body_is_no_body(app: TestApp) {
+    let admin = app.admin_token().await;
+    for (path, status) in [
+        ("/chat/conversations", 201),
+        ("/letta/agents/cleanup", 200),
+        ("/letta/agents", 201),
+        ("/tools/list_available_personas", 200),
+    ] {
+        let response = app
+            .client
+            .post(app.url(path))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json")
+            .body("null")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{path}");
+    }
+}
+
+/// Archival search text reaches SQL `LIKE` (PostgreSQL refuses NUL): control characters and
+/// overlong text are 422 naming `query`.
+async fn archival_search_text_is_validated(app: TestApp) {
+    let admin = app.admin_token().await;
+    for query in ["a%00b", "%1B%5B31m", &"q".repeat(1001)] {
+        let response = app
+            .get_authed(
+                &format!("/letta/agents/any-agent/archival?query={query}"),
+                &admin,
+            )
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(status, 422, "{query}: {body}");
+        assert_eq!(body["errors"][0]["field"], "query");
     }
 }
