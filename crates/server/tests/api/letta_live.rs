@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use pi_testkit::live::LettaEnv;
 
-use crate::helpers::{AgentMode, TestApp, ask, block, memory, sse_events};
+use crate::helpers::{AgentMode, TestApp, ask, block, error_body, memory, sse_events};
 
 /// The live Letta's settings (`pi_testkit::live::LettaEnv`) and the checks the suite makes on it.
 #[derive(Debug, Clone)]
@@ -99,6 +99,8 @@ live_tests!(
     listing_agents_pages_through_all_of_them,
     a_streamed_client_tool_turn_reports_each_round,
     lettas_own_memory_tool_records_personal_facts,
+    only_this_deployments_agents_are_listed_and_cleaned_up,
+    unknown_or_malformed_agent_ids_are_404,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -535,4 +537,88 @@ async fn lettas_own_memory_tool_records_personal_facts(app: TestApp, _live: Live
         human.contains("Zed") && human.contains("outlet malls"),
         "{human}"
     );
+}
+
+/// Issue 11 (6): a shared Letta holds other deployments' agents. This deployment lists, shows
+/// and cleans up only agents tagged with its id; cleanup reports unless asked to delete; an
+/// agent from before the tag is adopted explicitly.
+async fn only_this_deployments_agents_are_listed_and_cleaned_up(app: TestApp, live: LiveLetta) {
+    use pi_domain::agent::PiAgentTemplate;
+    let admin = app.admin_token().await;
+    let conv = app.conversation_id(&admin).await;
+    ask(&app, &admin, &conv, "Hello Pi").await;
+    let mine = agent_of(&app, &admin).await;
+    // Another deployment's agent, and an untagged one (as created before tags existed).
+    let adapter = live.adapter();
+    let template = PiAgentTemplate::builtin().unwrap();
+    let name = pi_domain::user::DisplayName::parse("Elsewhere").unwrap();
+    let mut foreign_spec = template.spec_for(&name, None, Vec::new(), &[]);
+    foreign_spec.tags.push("pi-deployment:someone-else".into());
+    let foreign = adapter.create_agent(foreign_spec).await.unwrap();
+    let legacy = adapter
+        .create_agent(template.spec_for(&name, None, Vec::new(), &[]))
+        .await
+        .unwrap();
+
+    let ids = |v: &Value| -> Vec<String> {
+        v["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let listed = ids(&app.get_json("/letta/agents", &admin).await);
+    assert_eq!(listed, vec![mine.clone()], "only this deployment's agent");
+    let overview = app.get_json("/letta/agents/overview", &admin).await;
+    assert_eq!(ids(&overview), vec![mine.clone()]);
+
+    let response = app
+        .post_authed(
+            &format!("/letta/agents/{}/adopt", legacy.0),
+            &admin,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let dry: Value = app
+        .post_authed("/letta/agents/cleanup", &admin, &json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["agent_ids"], json!([legacy.0]));
+    assert!(
+        adapter.get_agent(&legacy).await.is_ok(),
+        "a dry run deletes nothing"
+    );
+    let done: Value = app
+        .post_authed("/letta/agents/cleanup", &admin, &json!({"delete": true}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(done["deleted_count"], 1);
+    assert!(adapter.get_agent(&legacy).await.is_err());
+    assert!(
+        adapter.get_agent(&foreign).await.is_ok(),
+        "never another deployment's agent"
+    );
+    adapter.delete_agent(&foreign).await.unwrap();
+}
+
+/// Issue 11 (7, 8): Letta answers 422 with its validation text for an id that is not
+/// `agent-<uuid4>` and `200 []` for the archival memory of an unknown agent: both are 404.
+async fn unknown_or_malformed_agent_ids_are_404(app: TestApp, _live: LiveLetta) {
+    let admin = app.admin_token().await;
+    for route in [
+        "/letta/agents/not-an-agent/memory",
+        "/letta/agents/not-an-agent/archival",
+        "/letta/agents/agent-11111111-1111-4111-8111-111111111111/memory",
+        "/letta/agents/agent-11111111-1111-4111-8111-111111111111/archival?limit=7",
+    ] {
+        let body = error_body(app.get_authed(route, &admin).await, 404, "agent_not_found").await;
+        assert!(!body.to_string().contains("pattern"), "{route}: {body}");
+    }
 }
