@@ -17,6 +17,7 @@
 //! when any run reports a failure or an error; there is no skip: without Python 3.11+, PyPI or
 //! PostgreSQL it fails with the reason.
 
+use crate::{run_quiet, tail};
 use std::collections::hash_map::RandomState;
 use std::fmt::Write as _;
 use std::hash::{BuildHasher, Hasher};
@@ -161,11 +162,11 @@ fn provision(home: &Path) -> Result<PathBuf, String> {
     let _ = std::fs::remove_dir_all(&venv);
     let mut mk = Command::new(&python);
     mk.args(["-m", "venv"]).arg(&venv);
-    quiet(mk, "python3 -m venv")?;
+    run_quiet(mk, "python3 -m venv")?;
     let mut pip = Command::new(venv.join("bin/pip"));
     pip.args(["install", "--quiet", "--disable-pip-version-check"])
         .arg(format!("schemathesis=={SCHEMATHESIS}"));
-    quiet(pip, "pip install").map_err(|e| {
+    run_quiet(pip, "pip install").map_err(|e| {
         format!(
             "cannot install schemathesis=={SCHEMATHESIS} from PyPI (the fuzz suite needs the \
              registry to be reachable): {e}"
@@ -279,7 +280,7 @@ fn fuzz_run(
     let mut admin_token = signup(env.port, admin_email, &password, "Fuzz Admin")?;
     let mut grant = env.command(server_bin);
     grant.args(["admin", "grant", admin_email]);
-    match quiet(grant, "pi-server admin grant") {
+    match run_quiet(grant, "pi-server admin grant") {
         // A fresh token, in case a role travels in it.
         Ok(_) => admin_token = login(env.port, admin_email, &password)?,
         Err(e) => eprintln!(
@@ -485,7 +486,7 @@ impl Drop for PgDatabase {
 fn psql(url: &str, sql: &str) -> Result<String, String> {
     let mut cmd = Command::new("psql");
     cmd.args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql]);
-    quiet(cmd, &format!("psql -c {sql:?}")).map_err(|e| e.replace(url, &redact(url)))
+    run_quiet(cmd, &format!("psql -c {sql:?}")).map_err(|e| e.replace(url, &redact(url)))
 }
 
 /// `url` with its database (path) replaced by `name`; the query string is kept.
@@ -690,28 +691,4 @@ fn random_hex(n: usize) -> String {
     }
     out.truncate(n);
     out
-}
-
-/// Runs `cmd` to completion; its stdout, or its output in the error.
-fn quiet(mut cmd: Command, what: &str) -> Result<String, String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: cannot run {:?}: {e}", cmd.get_program()))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
-    }
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -9,6 +9,7 @@
 //! when we are root), the fake OpenAI-compatible LLM (`pi-fake-llm` from `pi-testkit`) and
 //! `letta server --secure`. `run/letta.env` tells the live tests where Letta is.
 
+use crate::{run_quiet, tail};
 use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -81,23 +82,6 @@ fn pg_command(layout: &Layout, tool: &str) -> Command {
         c
     } else {
         Command::new(layout.pg_bin(tool))
-    }
-}
-
-fn run_quiet(mut cmd: Command, what: &str) -> Result<String, String> {
-    let out = cmd
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("{what}: cannot run {cmd:?}: {e}"))?;
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(format!(
-            "{what} failed ({}):\n{}{}",
-            out.status,
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ))
     }
 }
 
@@ -240,12 +224,6 @@ fn alive(pid: u32) -> bool {
         && std::fs::read_to_string(format!("/proc/{pid}/stat"))
             .map(|s| !s.contains(") Z "))
             .unwrap_or(false)
-}
-
-fn tail(path: &Path, lines: usize) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let all: Vec<&str> = text.lines().collect();
-    all[all.len().saturating_sub(lines)..].join("\n")
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {

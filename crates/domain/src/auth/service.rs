@@ -200,16 +200,16 @@ impl AuthService {
     }
 
     /// A successful login clears the account's count and takes back the client's attempt.
-    async fn forget_attempt(&self, request: &LoginRequest) -> Result<(), LoginError> {
+    async fn forget_attempt(&self, email: &str, client: Option<&str>) -> Result<(), LoginError> {
         let Some((counter, _)) = &self.throttle else {
             return Ok(());
         };
         let unexpected = |e: RepoError| LoginError::Unexpected(unexpected_repo(e));
         counter
-            .reset(&ThrottleKey::account(&request.email))
+            .reset(&ThrottleKey::account(email))
             .await
             .map_err(unexpected)?;
-        if let Some(client) = &request.client {
+        if let Some(client) = client {
             counter
                 .forgive(&ThrottleKey::client(client))
                 .await
@@ -326,11 +326,16 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
         self.count_attempt(&request).await?;
+        let LoginRequest {
+            email,
+            password,
+            client,
+        } = request;
         // Longer than bcrypt reads: no account has it; refused like a wrong password, unhashed.
-        let Some(password) = Password::candidate(request.password.clone()) else {
+        let Some(password) = Password::candidate(password) else {
             return Err(LoginError::InvalidCredentials);
         };
-        let user = match Email::for_lookup(&request.email) {
+        let user = match Email::for_lookup(&email) {
             Some(email) => self
                 .users
                 .find_by_email(&email)
@@ -355,7 +360,7 @@ impl AuthService {
         if !ok {
             return Err(LoginError::InvalidCredentials);
         }
-        self.forget_attempt(&request).await?;
+        self.forget_attempt(&email, client.as_deref()).await?;
         let token = self
             .tokens
             .issue(user.id)

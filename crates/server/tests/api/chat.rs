@@ -475,45 +475,9 @@ async fn server_without_a_reachable_agent_backend_answers_502_and_is_not_ready()
 /// from a real Letta 0.16.8): the services do not know which backend they talk to.
 #[tokio::test]
 async fn chat_runs_unchanged_over_the_letta_backend() {
-    use wiremock::matchers::{method, path, path_regex};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-    let recording = |name: &str| -> (u16, Value) {
-        let raw = std::fs::read_to_string(format!(
-            "{}/../letta/tests/recordings/{name}.resp.json",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-        .unwrap();
-        let (first, body) = raw.split_once('\n').unwrap();
-        (
-            first.split_whitespace().nth(2).unwrap().parse().unwrap(),
-            serde_json::from_str(body).unwrap(),
-        )
-    };
-    let letta = MockServer::start().await;
-    for (verb, route, name) in [
-        ("POST", "^/v1/agents/$", "create_agent"),
-        ("POST", "^/v1/agents/agent-[^/]+/messages$", "send_message"),
-    ] {
-        let (status, body) = recording(name);
-        Mock::given(method(verb))
-            .and(path_regex(route))
-            .respond_with(ResponseTemplate::new(status).set_body_json(body))
-            .mount(&letta)
-            .await;
-    }
-    Mock::given(method("GET"))
-        .and(path("/v1/health/"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"version": "0.16.8", "status": "ok"})),
-        )
-        .mount(&letta)
-        .await;
-    // Readiness also proves the password with an authenticated listing.
-    Mock::given(method("GET"))
-        .and(path("/v1/agents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&letta)
-        .await;
+    use crate::helpers::{letta_answering, letta_recording};
+    let (status, body) = letta_recording("send_message");
+    let letta = letta_answering(wiremock::ResponseTemplate::new(status).set_body_json(body)).await;
     let mode = AgentMode::Letta {
         base_url: letta.uri(),
     };

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::{AgentMode, TestApp, error_body, run_configured};
+use crate::helpers::{AgentMode, TestApp, error_body, letta_answering, run_configured};
 
 /// The turn deadline of these apps (`AGENT_TURN_TIMEOUT_SECS`).
 const TURN_SECS: u64 = 3;
@@ -150,48 +150,6 @@ async fn a_garbled_llm_answer_is_502(app: TestApp, llm: Arc<ScriptedLlm>) {
 }
 
 // ---- Letta ----------------------------------------------------------------------------------
-
-fn recording(name: &str) -> (u16, Value) {
-    let raw = std::fs::read_to_string(format!(
-        "{}/../letta/tests/recordings/{name}.resp.json",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
-    let (first, body) = raw.split_once('\n').unwrap();
-    (
-        first.split_whitespace().nth(2).unwrap().parse().unwrap(),
-        serde_json::from_str(body).unwrap(),
-    )
-}
-
-/// A wiremock Letta that is healthy, creates agents, and answers messages with `message`.
-async fn letta_answering(message: ResponseTemplate) -> MockServer {
-    let letta = MockServer::start().await;
-    let (status, body) = recording("create_agent");
-    Mock::given(method("POST"))
-        .and(path_regex("^/v1/agents/$"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
-        .mount(&letta)
-        .await;
-    Mock::given(method("POST"))
-        .and(path_regex("^/v1/agents/agent-[^/]+/messages$"))
-        .respond_with(message)
-        .mount(&letta)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/health/"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"version": "0.16.8", "status": "ok"})),
-        )
-        .mount(&letta)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/v1/agents/"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
-        .mount(&letta)
-        .await;
-    letta
-}
 
 async fn on_letta<F, Fut>(letta: &MockServer, configure: fn(&mut Settings), test: F)
 where

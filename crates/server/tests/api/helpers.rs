@@ -464,3 +464,49 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// `(status, body)` of a response recorded from a real Letta 0.16.8.
+pub fn letta_recording(name: &str) -> (u16, Value) {
+    let raw = std::fs::read_to_string(format!(
+        "{}/../letta/tests/recordings/{name}.resp.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let (first, body) = raw.split_once('\n').unwrap();
+    (
+        first.split_whitespace().nth(2).unwrap().parse().unwrap(),
+        serde_json::from_str(body).unwrap(),
+    )
+}
+
+/// A wiremock Letta that is healthy, creates agents, and answers messages with `message`.
+pub async fn letta_answering(message: wiremock::ResponseTemplate) -> wiremock::MockServer {
+    let letta = wiremock::MockServer::start().await;
+    let (status, body) = letta_recording("create_agent");
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex("^/v1/agents/$"))
+        .respond_with(wiremock::ResponseTemplate::new(status).set_body_json(body))
+        .mount(&letta)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("POST"))
+        .and(wiremock::matchers::path_regex(
+            "^/v1/agents/agent-[^/]+/messages$",
+        ))
+        .respond_with(message)
+        .mount(&letta)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/health/"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200)
+                .set_body_json(json!({"version": "0.16.8", "status": "ok"})),
+        )
+        .mount(&letta)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::method("GET"))
+        .and(wiremock::matchers::path("/v1/agents/"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&letta)
+        .await;
+    letta
+}
