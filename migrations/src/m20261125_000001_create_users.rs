@@ -1,4 +1,4 @@
-//! `users` (SPEC §4).
+//! `users`.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,4 +1,4 @@
-//! `conversations` and `messages` (SPEC §4), and a unique index on `users.agent_id`.
+//! `conversations` and `messages`, and a unique index on `users.agent_id`.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,4 +1,4 @@
-//! `personas` and `user_personas` (SPEC §4).
+//! `personas` and `user_personas`.
 
 use sea_orm_migration::prelude::*;
 

@@ -1,5 +1,5 @@
 //! `cargo xtask letta-up | letta-down | letta-it`: a real Letta 0.16.8 server on this machine,
-//! provisioned from the package registries only (see `../shared/letta/README.md`).
+//! provisioned from the package registries only (see docs/LETTA.md).
 //!
 //! Everything lives under `PI_LETTA_HOME` (default `/var/tmp/pi-letta`) so repeat runs reuse it:
 //! `src/` (uv.lock + alembic from the sdist), `constraints.txt`, `tools/` (a venv holding `uv`),

@@ -13,20 +13,11 @@
 //!   server on SQLite and PostgreSQL (`cargo xtask fuzz [sqlite|postgres|all]`); cached under
 //!   `PI_FUZZ_HOME`.
 
+mod arch;
 mod fuzz;
 mod letta;
 
 use std::process::{Command, ExitCode};
-
-/// Crates the domain must never depend on (docs/ARCHITECTURE.md).
-const FORBIDDEN_IN_DOMAIN: &[&str] = &[
-    "sea-orm",
-    "sqlx",
-    "actix-web",
-    "reqwest",
-    "jsonwebtoken",
-    "bcrypt",
-];
 
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
@@ -128,7 +119,26 @@ fn migrate() -> Result<(), String> {
 
 fn arch() -> Result<(), String> {
     let mut violations = Vec::new();
-    for krate in FORBIDDEN_IN_DOMAIN {
+    let mut metadata = cargo();
+    metadata.args(["metadata", "--format-version", "1", "--no-deps"]);
+    let json = run_quiet(metadata, "cargo metadata")?;
+    let metadata: serde_json::Value =
+        serde_json::from_str(&json).map_err(|e| format!("cargo metadata: {e}"))?;
+    let edges = arch::edges(&metadata);
+    violations.extend(arch::violations(&edges));
+    let root = metadata["workspace_root"].as_str().unwrap_or(".");
+    violations.extend(arch::io_in_places(
+        &std::path::Path::new(root).join("crates/places/src"),
+    ));
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let name = package["name"].as_str().unwrap_or_default();
+        let manifest = std::path::Path::new(package["manifest_path"].as_str().unwrap_or_default());
+        if let Some(dir) = manifest.parent() {
+            violations.extend(arch::file_cycles(name, &dir.join("src")));
+        }
+    }
+    // Transitively too: the domain reaches no infrastructure through any crate.
+    for krate in arch::FORBIDDEN_IN_DOMAIN {
         let output = cargo()
             .args([
                 "tree",
@@ -153,11 +163,16 @@ fn arch() -> Result<(), String> {
     }
     if violations.is_empty() {
         eprintln!(
-            "xtask: architecture invariants hold (pi-domain uses none of {FORBIDDEN_IN_DOMAIN:?})"
+            "xtask: architecture invariants hold ({} dependency edges checked; no import cycle between files; pi-places does no I/O; pi-domain reaches none of {:?})",
+            edges.len(),
+            arch::FORBIDDEN_IN_DOMAIN
         );
         Ok(())
     } else {
-        Err(violations.join("\n"))
+        Err(format!(
+            "architecture violations:\n  {}",
+            violations.join("\n  ")
+        ))
     }
 }
 

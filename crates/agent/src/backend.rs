@@ -1,22 +1,24 @@
-//! `EmbeddedAgentBackend`: the agent ports in-process, and the agent loop.
+//! `EmbeddedAgentBackend`: the agent gateway in-process, and the agent loop.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use pi_domain::agent::runtime::{ChatRequest, LanguageModel, LlmMessage, ToolCall};
-use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
+use pi_domain::agent::runtime::{LanguageModel, ToolCall};
+use pi_domain::agent::store::{AgentRecord, AgentStore};
 use pi_domain::agent::{
-    AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentStep,
-    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, StepLog, StepObserver,
-    ToolSchema, Usage,
+    AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentSummary, Block,
+    BlockId, Page, Passage, StepObserver, ToolSchema,
 };
 use pi_domain::health::HealthProbe;
 use pi_domain::tools::{ToolContext, ToolRegistry};
 use pi_domain::user::UserId;
 use serde_json::Value;
 
+use crate::blocks::{check_block, existing_agent, new_id};
 use crate::memory::{self, MEMORY_TOOLS};
+use crate::turn::Turn;
 
 /// Limits of the agent loop.
 #[derive(Debug, Clone, Copy)]
@@ -46,7 +48,7 @@ impl Default for RuntimeConfig {
 pub struct EmbeddedAgentBackend {
     store: Arc<dyn AgentStore>,
     llm: Arc<dyn LanguageModel>,
-    tools: OnceLock<Arc<ToolRegistry>>,
+    tools: Arc<ToolRegistry>,
     config: RuntimeConfig,
 }
 
@@ -59,10 +61,6 @@ impl std::fmt::Debug for EmbeddedAgentBackend {
     }
 }
 
-fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4())
-}
-
 fn summary(r: &AgentRecord) -> AgentSummary {
     AgentSummary {
         id: r.id.clone(),
@@ -73,108 +71,20 @@ fn summary(r: &AgentRecord) -> AgentSummary {
     }
 }
 
-fn check_block(spec: &BlockSpec) -> Result<(), AgentError> {
-    if spec.label.trim().is_empty() {
-        return Err(AgentError::Rejected("block label must not be empty".into()));
-    }
-    if spec.value.chars().count() > spec.limit {
-        return Err(AgentError::Rejected(format!(
-            "value of block {:?} exceeds its limit of {} characters",
-            spec.label, spec.limit
-        )));
-    }
-    Ok(())
-}
-
-/// Renders the system prompt with the agent's core memory.
-fn render_system(agent: &AgentRecord, blocks: &[Block]) -> String {
-    let mut out = agent.system_prompt.clone();
-    out.push_str("\n\n### Core memory\nThese blocks are always in your context. Edit them with core_memory_append / core_memory_replace.\n");
-    for b in blocks {
-        out.push_str(&format!(
-            "\n<{label} characters=\"{used}/{limit}\" read_only=\"{ro}\">\n<description>{desc}</description>\n<value>\n{value}\n</value>\n</{label}>\n",
-            label = b.label,
-            used = b.value.chars().count(),
-            limit = b.limit,
-            ro = b.read_only,
-            desc = b.description,
-            value = b.value,
-        ));
-    }
-    out.push_str(&format!(
-        "\nCurrent date: {}.\n",
-        Utc::now().format("%Y-%m-%d")
-    ));
-    out
-}
-
-fn to_llm(m: &AgentHistoryMessage) -> LlmMessage {
-    match m.role {
-        MessageRole::User => LlmMessage::User(m.content.clone()),
-        MessageRole::Assistant => LlmMessage::Assistant {
-            content: (!m.content.is_empty()).then(|| m.content.clone()),
-            tool_calls: m.tool_calls.clone(),
-        },
-        MessageRole::Tool => LlmMessage::Tool {
-            call_id: m.tool_call_id.clone().unwrap_or_default(),
-            name: m.tool_name.clone().unwrap_or_default(),
-            content: m.content.clone(),
-        },
-    }
-}
-
-fn chars(m: &LlmMessage) -> usize {
-    match m {
-        LlmMessage::System(t) | LlmMessage::User(t) => t.len(),
-        LlmMessage::Assistant {
-            content,
-            tool_calls,
-        } => {
-            content.as_ref().map_or(0, String::len)
-                + tool_calls
-                    .iter()
-                    .map(|c| c.arguments.len() + c.name.len())
-                    .sum::<usize>()
-        }
-        LlmMessage::Tool { content, .. } => content.len(),
-    }
-}
-
-fn history_message(
-    role: MessageRole,
-    content: String,
-    tool_calls: Vec<ToolCall>,
-    call: Option<(&str, &str)>,
-) -> AgentHistoryMessage {
-    AgentHistoryMessage {
-        role,
-        content,
-        tool_calls,
-        tool_call_id: call.map(|c| c.0.to_owned()),
-        tool_name: call.map(|c| c.1.to_owned()),
-        created_at: Utc::now(),
-    }
-}
-
 impl EmbeddedAgentBackend {
-    /// A backend on `store` thinking with `llm`.
+    /// Agents kept in `store`, thinking with `llm`, able to call the tools of `tools` that
+    /// their spec names (plus the built-in memory tools).
     pub fn new(
         store: Arc<dyn AgentStore>,
         llm: Arc<dyn LanguageModel>,
+        tools: Arc<ToolRegistry>,
         config: RuntimeConfig,
     ) -> Self {
         Self {
             store,
             llm,
-            tools: OnceLock::new(),
+            tools,
             config,
-        }
-    }
-
-    /// Provides the tool registry (set once, after the services the tools need exist).
-    pub fn set_tools(&self, tools: Arc<ToolRegistry>) {
-        if self.tools.set(tools).is_err() {
-            tracing::warn!("the embedded runtime's tools were already set");
         }
     }
 
@@ -183,226 +93,112 @@ impl EmbeddedAgentBackend {
         self.llm.describe()
     }
 
-    fn registry(&self) -> Option<&Arc<ToolRegistry>> {
-        self.tools.get()
-    }
-
     async fn agent(&self, id: &AgentId) -> Result<AgentRecord, AgentError> {
-        self.store
-            .get_agent(id)
-            .await?
-            .ok_or_else(|| AgentError::NotFound(format!("agent {id}")))
+        existing_agent(self.store.as_ref(), id).await
     }
 
     /// Tool schemas the agent may call: its registry tools plus the memory tools.
     fn tool_schemas(&self, agent: &AgentRecord) -> Vec<ToolSchema> {
         let mut schemas: Vec<ToolSchema> = self
-            .registry()
-            .map(|r| {
-                r.schemas()
-                    .into_iter()
-                    .filter(|s| agent.tools.contains(&s.name))
-                    .collect()
-            })
-            .unwrap_or_default();
+            .tools
+            .schemas()
+            .into_iter()
+            .filter(|s| agent.tools.contains(&s.name))
+            .collect();
         schemas.extend(memory::schemas());
         schemas
     }
 
+    /// Runs one tool call; the JSON text for the model and whether it failed.
     async fn run_tool(
         &self,
         agent: &AgentRecord,
         owner: Option<UserId>,
         call: &ToolCall,
     ) -> (String, bool) {
-        let arguments: Value = match serde_json::from_str(if call.arguments.trim().is_empty() {
+        let failed = |message: String| (serde_json::json!({ "error": message }).to_string(), true);
+        let raw = if call.arguments.trim().is_empty() {
             "{}"
         } else {
             &call.arguments
-        }) {
+        };
+        let arguments: Value = match serde_json::from_str(raw) {
             Ok(v) => v,
-            Err(e) => {
-                return (
-                    serde_json::json!({"error": format!("arguments are not valid JSON: {e}")})
-                        .to_string(),
-                    true,
-                );
-            }
+            Err(e) => return failed(format!("arguments are not valid JSON: {e}")),
         };
         if MEMORY_TOOLS.contains(&call.name.as_str()) {
             return match memory::run(self.store.as_ref(), &agent.id, &call.name, arguments).await {
                 Ok(v) => (v.to_string(), false),
-                Err(message) => (serde_json::json!({"error": message}).to_string(), true),
+                Err(message) => failed(message),
             };
         }
-        let allowed = agent.tools.contains(&call.name);
-        match self.registry() {
-            Some(registry) if allowed => {
-                let ctx = ToolContext {
-                    user_id: owner,
-                    agent_id: Some(agent.id.clone()),
-                };
-                match registry.call(&call.name, &ctx, arguments).await {
-                    Ok(out) => (out.json().to_owned(), out.is_error()),
-                    Err(e) => (serde_json::json!({"error": e.to_string()}).to_string(), true),
-                }
-            }
-            _ => (
-                serde_json::json!({"error": format!("tool {:?} is not available to this agent", call.name)}).to_string(),
-                true,
-            ),
+        if !agent.tools.contains(&call.name) {
+            return failed(format!(
+                "tool {:?} is not available to this agent",
+                call.name
+            ));
+        }
+        let ctx = ToolContext {
+            user_id: owner,
+            agent_id: Some(agent.id.clone()),
+        };
+        match self.tools.call(&call.name, &ctx, arguments).await {
+            Ok(out) => (out.json().to_owned(), out.is_error()),
+            Err(e) => failed(e.to_string()),
         }
     }
 
-    /// The agent loop: context → LLM → tools → … → final answer, bounded by `max_steps`.
+    /// The agent loop: context → model → tools → … → answer, bounded by `max_steps` and the
+    /// turn deadline; the turn's history is stored once it is over.
     async fn turn(
         &self,
         agent: &AgentRecord,
         message: AgentMessage,
         observer: Option<StepObserver>,
     ) -> Result<AgentReply, AgentError> {
-        let owner = message.on_behalf_of.or_else(|| {
-            agent
-                .metadata
-                .get("pi_user_id")
-                .and_then(Value::as_str)
-                .and_then(|s| uuid::Uuid::parse_str(s).ok())
-                .map(UserId)
-        });
-        let tools = self.tool_schemas(agent);
+        let owner = message.on_behalf_of.or_else(|| owner_of(agent));
+        let deadline = Instant::now() + self.config.turn_deadline;
         let history = self
             .store
             .recent_history(&agent.id, self.config.history_messages)
             .await?;
-        // Start the window at a user message so no tool result is orphaned.
-        let start = history
-            .iter()
-            .position(|m| m.role == MessageRole::User)
-            .unwrap_or(history.len());
-        let mut past: Vec<LlmMessage> = history[start..].iter().map(to_llm).collect();
-        let mut new_history = vec![history_message(
-            MessageRole::User,
-            message.content.clone(),
-            Vec::new(),
-            None,
-        )];
-        let mut steps = StepLog::new(observer);
-        let mut usage = Usage::default();
-        let mut turn_messages: Vec<LlmMessage> = vec![LlmMessage::User(message.content.clone())];
-        let mut final_text = None;
-        let deadline = std::time::Instant::now() + self.config.turn_deadline;
+        let mut turn = Turn::begin(
+            agent,
+            message.content,
+            self.tool_schemas(agent),
+            &history,
+            observer,
+            deadline,
+        );
         for _ in 0..self.config.max_steps {
-            if std::time::Instant::now() >= deadline {
-                tracing::warn!(agent_id = %agent.id, "agent turn passed its deadline");
-                return Err(AgentError::Timeout);
-            }
-            // Memory may change during the turn: render it fresh for every call.
+            turn.check_deadline()?;
             let blocks = self.store.agent_blocks(&agent.id).await?;
-            let system = LlmMessage::System(render_system(agent, &blocks));
-            let budget = self
-                .config
-                .context_chars
-                .saturating_sub(chars(&system) + turn_messages.iter().map(chars).sum::<usize>());
-            // Drop the oldest exchanges until the history fits the budget.
-            while past.iter().map(chars).sum::<usize>() > budget && !past.is_empty() {
-                let next_user = past
-                    .iter()
-                    .skip(1)
-                    .position(|m| matches!(m, LlmMessage::User(_)))
-                    .map_or(past.len(), |p| p + 1);
-                past.drain(..next_user);
-            }
-            let mut messages = Vec::with_capacity(past.len() + turn_messages.len() + 1);
-            messages.push(system);
-            messages.extend(past.iter().cloned());
-            messages.extend(turn_messages.iter().cloned());
-            let response = self
-                .llm
-                .complete(ChatRequest {
-                    model: agent.model.clone(),
-                    messages,
-                    tools: tools.clone(),
-                    deadline: Some(deadline),
-                })
-                .await?;
-            usage.prompt_tokens += response.usage.prompt_tokens;
-            usage.completion_tokens += response.usage.completion_tokens;
-            usage.total_tokens += response.usage.total_tokens;
-            usage.step_count += 1;
-            if let Some(reasoning) = response.reasoning.filter(|r| !r.trim().is_empty()) {
-                steps.push(AgentStep::Reasoning { text: reasoning });
-            }
-            let text = response.content.unwrap_or_default();
-            if response.tool_calls.is_empty() {
-                steps.push(AgentStep::Assistant { text: text.clone() });
-                new_history.push(history_message(
-                    MessageRole::Assistant,
-                    text.clone(),
-                    Vec::new(),
-                    None,
-                ));
-                final_text = Some(text);
+            let request = turn.request(&blocks, self.config.context_chars);
+            let calls = turn.respond(self.llm.complete(request).await?);
+            if calls.is_empty() {
                 break;
             }
-            if !text.trim().is_empty() {
-                steps.push(AgentStep::Reasoning { text: text.clone() });
-            }
-            turn_messages.push(LlmMessage::Assistant {
-                content: (!text.is_empty()).then(|| text.clone()),
-                tool_calls: response.tool_calls.clone(),
-            });
-            new_history.push(history_message(
-                MessageRole::Assistant,
-                text,
-                response.tool_calls.clone(),
-                None,
-            ));
-            for call in &response.tool_calls {
-                steps.push(AgentStep::ToolCall {
-                    call_id: call.id.clone(),
-                    name: call.name.clone(),
-                    arguments: call.arguments.clone(),
-                });
+            for call in &calls {
+                turn.calling(call);
                 let (output, is_error) = self.run_tool(agent, owner, call).await;
-                tracing::info!(agent_id = %agent.id, tool = %call.name, is_error, "tool call");
-                steps.push(AgentStep::ToolReturn {
-                    call_id: call.id.clone(),
-                    name: call.name.clone(),
-                    output: output.clone(),
-                    is_error,
-                });
-                turn_messages.push(LlmMessage::Tool {
-                    call_id: call.id.clone(),
-                    name: call.name.clone(),
-                    content: output.clone(),
-                });
-                new_history.push(history_message(
-                    MessageRole::Tool,
-                    output,
-                    Vec::new(),
-                    Some((&call.id, &call.name)),
-                ));
+                turn.returned(call, output, is_error);
             }
         }
-        if final_text.is_none() {
-            let text = format!(
-                "I stopped after {} steps without reaching a final answer. Please narrow the question and ask again.",
-                self.config.max_steps
-            );
-            steps.push(AgentStep::Assistant { text: text.clone() });
-            new_history.push(history_message(
-                MessageRole::Assistant,
-                text,
-                Vec::new(),
-                None,
-            ));
-        }
-        self.store.append_history(&agent.id, new_history).await?;
-        Ok(AgentReply {
-            steps: steps.into_steps(),
-            usage,
-        })
+        turn.give_up_after(self.config.max_steps);
+        let (history, reply) = turn.finish();
+        self.store.append_history(&agent.id, history).await?;
+        Ok(reply)
     }
+}
+
+/// The user an agent serves, from its creation metadata.
+fn owner_of(agent: &AgentRecord) -> Option<UserId> {
+    agent
+        .metadata
+        .get("pi_user_id")
+        .and_then(Value::as_str)
+        .and_then(|s| uuid::Uuid::parse_str(s).ok())
+        .map(UserId)
 }
 
 #[async_trait]
@@ -563,65 +359,5 @@ impl AgentGateway for EmbeddedAgentBackend {
         };
         self.store.insert_passage(agent, passage.clone()).await?;
         Ok(passage)
-    }
-}
-
-#[async_trait]
-impl BlockStore for EmbeddedAgentBackend {
-    async fn blocks_of_agent(&self, agent: &AgentId) -> Result<Vec<Block>, AgentError> {
-        AgentGateway::agent_blocks(self, agent).await
-    }
-
-    async fn create_block(&self, spec: BlockSpec) -> Result<Block, AgentError> {
-        check_block(&spec)?;
-        let block = Block {
-            id: BlockId(new_id("block")),
-            label: spec.label,
-            value: spec.value,
-            limit: spec.limit,
-            description: spec.description,
-            read_only: spec.read_only,
-        };
-        self.store.insert_block(block.clone()).await?;
-        Ok(block)
-    }
-
-    async fn get_block(&self, block: &BlockId) -> Result<Block, AgentError> {
-        self.store
-            .get_block(block)
-            .await?
-            .ok_or_else(|| AgentError::NotFound(format!("block {block}")))
-    }
-
-    async fn find_blocks_by_label(&self, label: &str) -> Result<Vec<Block>, AgentError> {
-        self.store.blocks_by_label(label).await
-    }
-
-    async fn update_block_value(&self, block: &BlockId, value: &str) -> Result<Block, AgentError> {
-        let current = self.get_block(block).await?;
-        if value.chars().count() > current.limit {
-            return Err(AgentError::Rejected(format!(
-                "value exceeds the limit of {} characters",
-                current.limit
-            )));
-        }
-        self.store
-            .set_block_value(block, value)
-            .await?
-            .ok_or_else(|| AgentError::NotFound(format!("block {block}")))
-    }
-
-    async fn attach_block(&self, agent: &AgentId, block: &BlockId) -> Result<(), AgentError> {
-        self.store.attach(agent, block).await
-    }
-
-    async fn detach_block(&self, agent: &AgentId, block: &BlockId) -> Result<(), AgentError> {
-        self.agent(agent).await?;
-        self.store.detach(agent, block).await
-    }
-
-    async fn agents_of_block(&self, block: &BlockId) -> Result<Vec<AgentId>, AgentError> {
-        self.get_block(block).await?;
-        self.store.block_agents(block).await
     }
 }

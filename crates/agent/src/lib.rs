@@ -1,14 +1,18 @@
-//! The embedded agent runtime (SPEC §1, §7.2, §7.3): Pi agents in-process.
+//! The embedded agent runtime: Pi agents in-process.
 //!
-//! [`EmbeddedAgentBackend`] implements the domain's `AgentGateway` and `BlockStore` over the
-//! `AgentStore` port (persisted in the project's database by `pi-store`), runs the agent loop
-//! against a [`LanguageModel`](pi_domain::agent::runtime::LanguageModel) — any OpenAI-compatible
+//! [`EmbeddedAgentBackend`] (the `AgentGateway`) and [`EmbeddedBlockStore`] (the `BlockStore`)
+//! keep agents in the `AgentStore` port (the project's database, through `pi-store`). The backend
+//! runs the agent loop ([`turn`]) against a [`LanguageModel`](pi_domain::agent::runtime::LanguageModel) — any OpenAI-compatible
 //! endpoint ([`openai::OpenAiClient`]) or the deterministic [`offline::OfflineModel`] — and
 //! executes tools in-process: the registry's tools plus the built-in memory tools.
 
 mod backend;
+mod blocks;
+mod context;
 mod memory;
 pub mod offline;
 pub mod openai;
+mod turn;
 
 pub use backend::{EmbeddedAgentBackend, RuntimeConfig};
+pub use blocks::EmbeddedBlockStore;

@@ -6,13 +6,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pi_agent::{EmbeddedAgentBackend, RuntimeConfig};
+use pi_agent::{EmbeddedAgentBackend, EmbeddedBlockStore, RuntimeConfig};
 use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LanguageModel};
 use pi_domain::agent::{AgentError, AgentGateway, BlockStore, PiAgentTemplate};
 use pi_domain::persona::{PersonaHandle, PersonaService};
+use pi_domain::tools::ToolRegistry;
 use pi_domain::user::{DisplayName, Email, NewUser, PasswordHash, UserId, UserRepo};
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, PersonaLocks, SeaOrmAgentStore, SeaOrmPersonaRepo, SeaOrmUserRepo};
+use pi_store::{Engine, PersonaLocks, SeaOrmAgentStore, SeaOrmPersonaRepo, SeaOrmUserRepo};
 
 struct Silent;
 
@@ -31,26 +32,34 @@ impl LanguageModel for Silent {
 
 struct Node {
     runtime: Arc<EmbeddedAgentBackend>,
+    blocks: Arc<EmbeddedBlockStore>,
     personas: Arc<PersonaService>,
 }
 
 async fn node(url: &str) -> Node {
     let db = pi_store::connect(url).await.unwrap();
+    let store = Arc::new(SeaOrmAgentStore::new(db.clone()));
+    let blocks = Arc::new(EmbeddedBlockStore::new(store.clone()));
     let runtime = Arc::new(EmbeddedAgentBackend::new(
-        Arc::new(SeaOrmAgentStore::new(db.clone())),
+        store,
         Arc::new(Silent),
+        Arc::new(ToolRegistry::new()),
         RuntimeConfig::default(),
     ));
     let personas = Arc::new(PersonaService::new(
         Arc::new(SeaOrmPersonaRepo::new(db.clone())),
-        runtime.clone(),
+        blocks.clone(),
         Arc::new(PersonaLocks::new(db)),
         8,
     ));
-    Node { runtime, personas }
+    Node {
+        runtime,
+        blocks,
+        personas,
+    }
 }
 
-async fn race(backend: Backend) {
+async fn race(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
@@ -59,7 +68,7 @@ async fn race(backend: Backend) {
     let users = SeaOrmUserRepo::new(db.clone());
     // Two independent pools on PostgreSQL; one process (one lock table) on SQLite.
     let a = Arc::new(node(test_db.url()).await);
-    let b = if backend == Backend::Postgres {
+    let b = if backend == Engine::Postgres {
         Arc::new(node(test_db.url()).await)
     } else {
         Arc::clone(&a)
@@ -111,12 +120,12 @@ async fn race(backend: Backend) {
 
     let handle = PersonaHandle::parse("drone_delivery_real_estate").unwrap();
     let blocks = a
-        .runtime
+        .blocks
         .find_blocks_by_label(&handle.shared_block_label())
         .await
         .unwrap();
     assert_eq!(blocks.len(), 1, "exactly one shared block");
-    let mut holders = a.runtime.agents_of_block(&blocks[0].id).await.unwrap();
+    let mut holders = a.blocks.agents_of_block(&blocks[0].id).await.unwrap();
     holders.sort();
     let mut expected: Vec<_> = ids.iter().map(|(_, agent)| agent.clone()).collect();
     expected.sort();
@@ -153,10 +162,10 @@ async fn race(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_shared_block_for_twenty_concurrent_assignments_postgres() {
-    race(Backend::Postgres).await;
+    race(Engine::Postgres).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn one_shared_block_for_twenty_concurrent_assignments_sqlite() {
-    race(Backend::Sqlite).await;
+    race(Engine::Sqlite).await;
 }

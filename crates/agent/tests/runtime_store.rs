@@ -6,14 +6,15 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use pi_agent::{EmbeddedAgentBackend, RuntimeConfig};
+use pi_agent::{EmbeddedAgentBackend, EmbeddedBlockStore, RuntimeConfig};
 use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LanguageModel, ToolCall};
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentMessage, AgentSpec, BlockSpec, BlockStore, PiAgentTemplate,
 };
+use pi_domain::tools::ToolRegistry;
 use pi_domain::user::DisplayName;
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, SeaOrmAgentStore};
+use pi_store::{Engine, SeaOrmAgentStore};
 use serde_json::json;
 
 /// Answers from a queue of responses; a final text when empty.
@@ -53,21 +54,24 @@ fn spec(name: &str, shared: Vec<pi_domain::agent::BlockId>) -> AgentSpec {
     )
 }
 
-async fn story(backend: Backend) {
+async fn story(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
     db.migrate().await.unwrap();
     let script = Arc::new(Script::default());
+    let store = Arc::new(SeaOrmAgentStore::new(db.clone()));
+    let blocks = EmbeddedBlockStore::new(store.clone());
     let runtime = EmbeddedAgentBackend::new(
-        Arc::new(SeaOrmAgentStore::new(db.clone())),
+        store,
         script.clone(),
+        Arc::new(ToolRegistry::new()),
         RuntimeConfig::default(),
     );
 
     // A shared block attached to two agents at creation and to a third later.
-    let shared = runtime
+    let shared = blocks
         .create_block(BlockSpec {
             label: "qsr_real_estate_service_experience".into(),
             value: String::new(),
@@ -86,15 +90,15 @@ async fn story(backend: Backend) {
         .await
         .unwrap();
     let c = runtime.create_agent(spec("Cy", vec![])).await.unwrap();
-    runtime.attach_block(&c, &shared.id).await.unwrap();
-    runtime.attach_block(&c, &shared.id).await.unwrap(); // idempotent
-    let mut holders = runtime.agents_of_block(&shared.id).await.unwrap();
+    blocks.attach_block(&c, &shared.id).await.unwrap();
+    blocks.attach_block(&c, &shared.id).await.unwrap(); // idempotent
+    let mut holders = blocks.agents_of_block(&shared.id).await.unwrap();
     holders.sort();
     let mut expected = vec![a.clone(), b.clone(), c.clone()];
     expected.sort();
     assert_eq!(holders, expected);
     assert_eq!(
-        runtime
+        blocks
             .find_blocks_by_label("qsr_real_estate_service_experience")
             .await
             .unwrap()
@@ -143,13 +147,13 @@ async fn story(backend: Backend) {
 
     // Updating over the limit is rejected; detach removes only the link.
     assert!(matches!(
-        runtime
+        blocks
             .update_block_value(&shared.id, &"x".repeat(8001))
             .await,
         Err(AgentError::Rejected(_))
     ));
-    runtime.detach_block(&c, &shared.id).await.unwrap();
-    assert_eq!(runtime.agents_of_block(&shared.id).await.unwrap().len(), 2);
+    blocks.detach_block(&c, &shared.id).await.unwrap();
+    assert_eq!(blocks.agents_of_block(&shared.id).await.unwrap().len(), 2);
 
     // Archival: insert, list newest first, ranked search.
     for text in [
@@ -215,11 +219,11 @@ async fn story(backend: Backend) {
         Err(AgentError::NotFound(_))
     ));
     assert!(matches!(
-        runtime.get_block(&human_a.id).await,
+        blocks.get_block(&human_a.id).await,
         Err(AgentError::NotFound(_))
     ));
     assert_eq!(
-        runtime.agents_of_block(&shared.id).await.unwrap(),
+        blocks.agents_of_block(&shared.id).await.unwrap(),
         vec![b.clone()]
     );
     assert!(matches!(
@@ -287,10 +291,10 @@ async fn story(backend: Backend) {
 
 #[tokio::test]
 async fn runtime_story_sqlite() {
-    story(Backend::Sqlite).await;
+    story(Engine::Sqlite).await;
 }
 
 #[tokio::test]
 async fn runtime_story_postgres() {
-    story(Backend::Postgres).await;
+    story(Engine::Postgres).await;
 }

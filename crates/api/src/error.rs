@@ -11,6 +11,8 @@ use pi_domain::admin::AdminError;
 use pi_domain::agent::AgentError;
 use pi_domain::auth::{AuthenticateError, LoginError, SignupError};
 use pi_domain::chat::ChatError;
+use pi_domain::persona::PersonaError;
+use pi_domain::tools::ToolServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -252,6 +254,9 @@ impl From<ChatError> for ApiError {
                 "conversation_not_found",
                 "Conversation not found.",
             ),
+            ChatError::UserGone => {
+                Self::unauthenticated("Not authenticated: the account no longer exists.")
+            }
             ChatError::AgentUnavailable(reason) => {
                 tracing::warn!(%reason, "agent unavailable");
                 agent_unavailable()
@@ -269,11 +274,7 @@ impl From<ChatError> for ApiError {
 impl From<AdminError> for ApiError {
     fn from(e: AdminError) -> Self {
         match e {
-            AdminError::Forbidden => Self::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "This action requires an administrator.",
-            ),
+            AdminError::Forbidden => forbidden(),
             AdminError::NotFound => Self::agent_not_found(),
             AdminError::UserNotFound => {
                 Self::new(StatusCode::NOT_FOUND, "user_not_found", "User not found.")
@@ -284,24 +285,73 @@ impl From<AdminError> for ApiError {
                 "This user already has an agent.",
             ),
             AdminError::Invalid(errors) => Self::validation(&errors),
-            AdminError::Agent(AgentError::Timeout) => agent_timeout(),
-            AdminError::Agent(AgentError::Busy { retry_after }) => agent_busy(retry_after),
-            AdminError::Agent(AgentError::Rejected(reason)) => {
-                // The backend's own words stay in the log; clients get a stable sentence.
-                tracing::warn!(%reason, "agent backend refused the request");
-                Self::new(
-                    StatusCode::BAD_GATEWAY,
-                    "agent_rejected",
-                    "The agent backend refused the request.",
-                )
-            }
-            AdminError::Agent(AgentError::Unavailable(reason) | AgentError::NotFound(reason)) => {
-                tracing::warn!(%reason, "agent backend unavailable");
-                agent_unavailable()
-            }
+            AdminError::Agent(agent) => agent_error(agent),
             AdminError::Unexpected(_) => Self::internal(&e),
         }
     }
+}
+
+/// An agent backend failure outside a chat turn (admin and persona routes).
+fn agent_error(e: AgentError) -> ApiError {
+    match e {
+        AgentError::Timeout => agent_timeout(),
+        AgentError::Busy { retry_after } => agent_busy(retry_after),
+        AgentError::Rejected(reason) => {
+            // The backend's own words stay in the log; clients get a stable sentence.
+            tracing::warn!(%reason, "agent backend refused the request");
+            ApiError::new(
+                StatusCode::BAD_GATEWAY,
+                "agent_rejected",
+                "The agent backend refused the request.",
+            )
+        }
+        AgentError::Unavailable(reason) | AgentError::NotFound(reason) => {
+            tracing::warn!(%reason, "agent backend unavailable");
+            agent_unavailable()
+        }
+        AgentError::Store(_) => ApiError::internal(&e),
+    }
+}
+
+impl From<PersonaError> for ApiError {
+    fn from(e: PersonaError) -> Self {
+        match e {
+            PersonaError::Invalid(message) => {
+                Self::validation(&ValidationErrors::single("persona_handle", message))
+            }
+            PersonaError::NotFound(handle) => Self::new(
+                StatusCode::NOT_FOUND,
+                "persona_not_found",
+                format!("Unknown persona {handle:?}."),
+            ),
+            PersonaError::Agent(agent) => agent_error(agent),
+            PersonaError::Unexpected(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<ToolServiceError> for ApiError {
+    fn from(e: ToolServiceError) -> Self {
+        match e {
+            ToolServiceError::Forbidden => forbidden(),
+            ToolServiceError::NotFound(name) => Self::new(
+                StatusCode::NOT_FOUND,
+                "tool_not_found",
+                format!("Unknown tool {name:?}."),
+            ),
+            ToolServiceError::Invalid(errors) => Self::validation(&errors),
+            ToolServiceError::Failed(message) => Self::tool_error(message),
+        }
+    }
+}
+
+/// 403: the caller is not an administrator.
+pub(crate) fn forbidden() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "forbidden",
+        "This action requires an administrator.",
+    )
 }
 
 /// The canonical code and detail for a bare status (used to convert actix's own plain-text
@@ -333,5 +383,63 @@ pub(crate) fn canonical(status: StatusCode) -> (&'static str, &'static str) {
             "An internal error occurred. Please try again later.",
         ),
         _ => ("error", "The request could not be processed."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(e: impl Into<ApiError>) -> (u16, &'static str) {
+        let e = e.into();
+        (e.status.as_u16(), e.code)
+    }
+
+    #[test]
+    fn our_own_failures_are_500s_and_never_blame_the_agent() {
+        let store_failed = || AgentError::Store("read history".into());
+        assert_eq!(
+            status(AdminError::from(store_failed())),
+            (500, "internal_error")
+        );
+        assert_eq!(
+            status(PersonaError::Agent(store_failed())),
+            (500, "internal_error")
+        );
+        assert_eq!(
+            status(ChatError::Unexpected(anyhow::anyhow!("agent store: x"))),
+            (500, "internal_error")
+        );
+        assert_eq!(
+            status(ChatError::AgentUnavailable("down".into())),
+            (502, "agent_unavailable")
+        );
+    }
+
+    #[test]
+    fn a_deleted_user_is_unauthenticated_not_a_missing_conversation() {
+        assert_eq!(status(ChatError::UserGone), (401, "not_authenticated"));
+        assert_eq!(status(ChatError::NotFound), (404, "conversation_not_found"));
+    }
+
+    #[test]
+    fn tool_and_persona_errors_map_like_the_others() {
+        assert_eq!(status(ToolServiceError::Forbidden), (403, "forbidden"));
+        assert_eq!(
+            status(ToolServiceError::NotFound("x".into())),
+            (404, "tool_not_found")
+        );
+        assert_eq!(
+            status(ToolServiceError::Failed("bad dates".into())),
+            (422, "tool_error")
+        );
+        assert_eq!(
+            status(PersonaError::NotFound("x".into())),
+            (404, "persona_not_found")
+        );
+        assert_eq!(
+            status(PersonaError::Invalid("bad".into())),
+            (422, "validation_error")
+        );
     }
 }

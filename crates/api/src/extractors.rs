@@ -78,11 +78,7 @@ impl FromRequest for AdminUser {
             if user.is_admin {
                 Ok(AdminUser(user))
             } else {
-                Err(ApiError::new(
-                    actix_web::http::StatusCode::FORBIDDEN,
-                    "forbidden",
-                    "This action requires an administrator.",
-                ))
+                Err(crate::error::forbidden())
             }
         })
     }

@@ -7,7 +7,7 @@ use pi_domain::auth::AuthService;
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
 use pi_domain::persona::PersonaService;
-use pi_domain::tools::ToolRegistry;
+use pi_domain::tools::ToolService;
 
 /// Static facts about the running service, reported by `/health`.
 #[derive(Debug, Clone)]
@@ -29,8 +29,8 @@ pub struct AppState {
     pub chat: Arc<ChatService>,
     /// The agent admin API.
     pub admin: Arc<AgentAdminService>,
-    /// Every tool the agents can call (admins can run them directly).
-    pub tools: Arc<ToolRegistry>,
+    /// Every tool the agents can call, for admins to list and run.
+    pub tools: Arc<ToolService>,
     /// Personas and their shared memory.
     pub personas: Arc<PersonaService>,
     /// Dependencies checked by `/health/ready`.

@@ -1,4 +1,4 @@
-//! The agent admin API (SPEC §5): list, inspect, message and clean up agents.
+//! The agent admin API: list, inspect, message and clean up agents.
 //!
 //! Admins may do everything; other users may only see the overview, memory and archival of
 //! their own agent. Another user's agent looks exactly like a missing one.
@@ -9,13 +9,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures::{StreamExt, TryStreamExt};
 
+use crate::RepoError;
 use crate::ValidationErrors;
 use crate::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentProvisioner, AgentReply, AgentSummary,
     Block, Passage, ProvisionError, Provisioned,
 };
 use crate::chat::MessageContent;
-use crate::user::{DisplayName, RepoError, User, UserId, UserRepo};
+use crate::user::{DisplayName, User, UserId, UserRepo};
 
 /// Agents fetched per backend page when listing everything.
 const PAGE: usize = 100;
@@ -58,7 +59,11 @@ impl From<AgentError> for AdminError {
     fn from(e: AgentError) -> Self {
         match e {
             AgentError::NotFound(_) => Self::NotFound,
-            other => Self::Agent(other),
+            AgentError::Store(m) => Self::Unexpected(anyhow::anyhow!("agent store: {m}")),
+            AgentError::Unavailable(_)
+            | AgentError::Timeout
+            | AgentError::Rejected(_)
+            | AgentError::Busy { .. } => Self::Agent(e),
         }
     }
 }
@@ -66,7 +71,6 @@ impl From<AgentError> for AdminError {
 /// An agent with its owner, if any.
 #[derive(Debug, Clone)]
 pub struct OwnedAgent {
-    /// The agent.
     pub agent: AgentSummary,
     /// Its owner.
     pub user: Option<User>,

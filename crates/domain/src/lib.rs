@@ -10,8 +10,12 @@ pub mod auth;
 pub mod chat;
 pub mod health;
 pub mod persona;
+mod repo;
+pub mod search;
+pub mod seed;
 pub mod tools;
 pub mod user;
 pub mod validation;
 
+pub use repo::RepoError;
 pub use validation::{FieldError, ValidationErrors};

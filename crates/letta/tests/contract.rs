@@ -1,5 +1,5 @@
 //! Contract tests: the adapter against wiremock replaying requests/responses recorded from a real
-//! Letta 0.16.8 server (`tests/recordings`, copied from `../shared/letta/recordings`).
+//! Letta 0.16.8 server (`tests/recordings`; see docs/LETTA.md).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use pi_domain::agent::{
 };
 use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use pi_domain::user::DisplayName;
-use pi_letta::{LettaBackend, LettaConfig};
+use pi_letta::{LettaBackend, LettaBlockStore, LettaConfig};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -54,15 +54,22 @@ async fn replay(server: &MockServer, name: &str) {
         .await;
 }
 
-fn backend(server: &MockServer) -> LettaBackend {
-    LettaBackend::new(LettaConfig {
+fn config(server: &MockServer) -> LettaConfig {
+    LettaConfig {
         base_url: server.uri(),
         password: Some("testpass".into()),
         timeout: Duration::from_millis(500),
         model: "openai-proxy/gpt-4o-mini".into(),
         embedding: "openai/text-embedding-3-small".into(),
-    })
-    .unwrap()
+    }
+}
+
+fn backend(server: &MockServer) -> LettaBackend {
+    LettaBackend::new(config(server), Arc::new(ToolRegistry::new())).unwrap()
+}
+
+fn block_store(server: &MockServer) -> LettaBlockStore {
+    LettaBlockStore::new(config(server)).unwrap()
 }
 
 fn spec() -> AgentSpec {
@@ -146,10 +153,9 @@ async fn client_tools_run_here_through_the_approval_loop() {
         .respond_with(ResponseTemplate::new(s1).set_body_json(b1))
         .mount(&server)
         .await;
-    let letta = backend(&server);
     let mut registry = ToolRegistry::new();
     registry.register(Arc::new(FindRestaurants));
-    letta.set_tools(Arc::new(registry));
+    let letta = block_store(&server).gateway(Arc::new(registry));
     let reply = letta
         .send_message(
             &AgentId(AGENT.into()),
@@ -241,13 +247,16 @@ async fn error_shapes_map_to_typed_errors() {
         AgentError::Timeout
     );
 
-    let closed = LettaBackend::new(LettaConfig {
-        base_url: "http://127.0.0.1:9".into(),
-        password: None,
-        timeout: Duration::from_millis(500),
-        model: "m".into(),
-        embedding: "e".into(),
-    })
+    let closed = LettaBackend::new(
+        LettaConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            password: None,
+            timeout: Duration::from_millis(500),
+            model: "m".into(),
+            embedding: "e".into(),
+        },
+        Arc::new(ToolRegistry::new()),
+    )
     .unwrap();
     assert!(matches!(
         closed.get_agent(&AgentId(AGENT.into())).await,
@@ -272,8 +281,9 @@ async fn blocks_and_archival_round_trip() {
         replay(&server, name).await;
     }
     let letta = backend(&server);
+    let blocks = block_store(&server);
     let agent = AgentId(AGENT.into());
-    let block = letta
+    let block = blocks
         .create_block(BlockSpec {
             label: "trip_plan".into(),
             value: "Day 1: Louvre".into(),
@@ -286,17 +296,17 @@ async fn blocks_and_archival_round_trip() {
     assert_eq!(block.id.0, "block-91211844-496b-4a1d-82f5-683fe9d48437");
     assert_eq!(block.limit, 5000);
     assert_eq!(
-        letta.find_blocks_by_label("trip_plan").await.unwrap()[0].label,
+        blocks.find_blocks_by_label("trip_plan").await.unwrap()[0].label,
         "trip_plan"
     );
     assert_eq!(
-        letta.agents_of_block(&block.id).await.unwrap(),
+        blocks.agents_of_block(&block.id).await.unwrap(),
         vec![agent.clone()]
     );
-    letta.attach_block(&agent, &block.id).await.unwrap();
-    letta.detach_block(&agent, &block.id).await.unwrap();
+    blocks.attach_block(&agent, &block.id).await.unwrap();
+    blocks.detach_block(&agent, &block.id).await.unwrap();
     assert_eq!(
-        letta
+        blocks
             .update_block_value(&block.id, "Day 1: Louvre, Day 2: Orsay")
             .await
             .unwrap()
@@ -538,13 +548,16 @@ async fn readiness_checks_the_password_not_only_health() {
         .await;
     let ok = backend(&server).check().await.unwrap();
     assert!(ok.contains("letta 0.16.8"), "{ok}");
-    let wrong = LettaBackend::new(LettaConfig {
-        base_url: server.uri(),
-        password: Some("wrong".into()),
-        timeout: Duration::from_millis(500),
-        model: "m".into(),
-        embedding: "e".into(),
-    })
+    let wrong = LettaBackend::new(
+        LettaConfig {
+            base_url: server.uri(),
+            password: Some("wrong".into()),
+            timeout: Duration::from_millis(500),
+            model: "m".into(),
+            embedding: "e".into(),
+        },
+        Arc::new(ToolRegistry::new()),
+    )
     .unwrap();
     let err = wrong.check().await.unwrap_err();
     assert!(err.contains("LETTA_SERVER_PASSWORD"), "{err}");

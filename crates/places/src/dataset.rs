@@ -9,9 +9,11 @@ use std::collections::HashMap;
 use rstar::RTree;
 use rstar::primitives::GeomWithData;
 
+use crate::calendar::{self, DAYS};
 use crate::catalog::{CATEGORIES, CHAINS, Category, METROS, MetroDef};
-use crate::model::{self, DAYS};
 use crate::rng::{Rng, hash, normal};
+
+pub use crate::catalog::NONE;
 
 /// Size of the data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,9 +56,6 @@ impl Scale {
     }
 }
 
-/// "No chain" / "no metro" marker.
-pub const NONE: u16 = u16::MAX;
-
 /// A real ZIP code (5-digit, standard, active) with its centroid.
 #[derive(Debug, Clone)]
 pub struct Zip {
@@ -81,7 +80,6 @@ pub struct Zip {
 /// A city and its state.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct City {
-    /// City name.
     pub name: String,
     /// Two-letter state code.
     pub state: String,
@@ -103,9 +101,7 @@ pub struct Metro {
 /// A place (POI). Compact on purpose: one million of them fit in well under 300 MB.
 #[derive(Debug, Clone, Copy)]
 pub struct Poi {
-    /// Latitude.
     pub lat: f32,
-    /// Longitude.
     pub lon: f32,
     /// ZIP index.
     pub zip: u32,
@@ -119,7 +115,6 @@ pub struct Poi {
     pub chain: u16,
     /// Metro index or [`NONE`].
     pub metro: u16,
-    /// Category.
     pub category: Category,
 }
 
@@ -131,11 +126,8 @@ pub struct Dataset {
     pub scale: Scale,
     /// Seed it was built from.
     pub seed: u64,
-    /// ZIPs.
     pub zips: Vec<Zip>,
-    /// Cities.
     pub cities: Vec<City>,
-    /// Metros.
     pub metros: Vec<Metro>,
     /// Places; a place's id is `place:<index>`.
     pub pois: Vec<Poi>,
@@ -463,15 +455,21 @@ impl Dataset {
         );
         let calendar = CATEGORIES
             .iter()
-            .map(|c| (0..DAYS).map(|d| model::calendar_factor(*c, d)).collect())
+            .map(|c| {
+                (0..DAYS)
+                    .map(|d| calendar::calendar_factor(*c, d))
+                    .collect()
+            })
             .collect();
-        let day_labels = (0..DAYS).map(|d| model::date_of(d).to_string()).collect();
+        let day_labels = (0..DAYS)
+            .map(|d| calendar::date_of(d).to_string())
+            .collect();
         let year_start = DAYS - 365;
         let annual = |category: Category, chain: u16| -> f64 {
             let calendar: f64 = (year_start..DAYS)
-                .map(|d| f64::from(model::calendar_factor(category, d)))
+                .map(|d| f64::from(calendar::calendar_factor(category, d)))
                 .sum();
-            calendar * model::trend(chain, year_start + 182)
+            calendar * calendar::trend(chain, year_start + 182)
         };
         let annual_factor = CHAINS
             .iter()

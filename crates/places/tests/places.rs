@@ -3,9 +3,16 @@
 
 use std::sync::OnceLock;
 
+use pi_places::catalog::NONE;
 use pi_places::dataset::{Dataset, Scale};
 use pi_places::geo::{haversine_km, point_in_polygon};
-use pi_places::tools::{GeoFilter, TOOLS, geo_candidates, run};
+use pi_places::tools::place_summary::Benchmark;
+use pi_places::tools::{
+    AnalyticsTool, Audience, ComparePerformance, DateRangeArgs, DistanceBetween, Encoding,
+    GeoFilter, Granularity, ListMetros, NearbyCompetitors, PlaceId, PlaceSummary, PlaceSummaryArgs,
+    SearchPlaces, SearchPlacesArgs, TOOLS, TradeArea, VisitFlows, geo_candidates, run, run_json,
+    to_arguments,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
@@ -694,5 +701,193 @@ fn schemas_validate_the_examples_and_the_examples_run() {
         // A wrong type is refused by the schema too.
         assert!(!validator.is_valid(&json!({"limit": "many", "place_ids": 3, "entities": "x", "geo": 1, "origin_place_ids": 1, "place_id": 1, "from_id": 1})) || tool.name == "list_metros");
         ok(tool.name, example);
+    }
+}
+
+/// Runs a tool on JSON arguments and reads its output as the tool's output type. Encoding that
+/// again gives the very same bytes: the type holds everything the tool writes, and nothing else.
+fn read_back<T: AnalyticsTool>(args: Value) -> T::Output {
+    let (json, is_error) = run_json(data(), T::NAME, args.clone());
+    assert!(!is_error, "{}({args}) failed: {json}", T::NAME);
+    let output: T::Output = serde_json::from_str(&json)
+        .unwrap_or_else(|e| panic!("{}({args}) does not read back: {e}", T::NAME));
+    let again = match T::ENCODING {
+        Encoding::Sorted => serde_json::to_value(&output).unwrap().to_string(),
+        Encoding::Direct => serde_json::to_string(&output).unwrap(),
+    };
+    assert_eq!(again, json, "{}({args})", T::NAME);
+    output
+}
+
+#[test]
+fn every_tool_output_reads_back_as_its_type_byte_for_byte() {
+    let mut covered = Vec::new();
+    // search_places: with a point (distances), a metro and a box.
+    for args in [
+        SearchPlaces::example(),
+        json!({"geo": {"type": "metro", "name": "Austin"}, "categories": ["coffee"], "limit": 100}),
+        json!({"geo": {"type": "bounding_box", "min_lat": 24.0, "min_lon": -125.0, "max_lat": 50.0, "max_lon": -66.0}, "chains": ["Starbucks"], "offset": 3}),
+    ] {
+        let out = read_back::<SearchPlaces>(args);
+        assert!(!out.places.is_empty());
+        assert!(out.metadata.synthetic);
+    }
+    let near = read_back::<SearchPlaces>(SearchPlaces::example());
+    assert!(near.places.iter().all(|p| p.distance_km.is_some()));
+    covered.push(SearchPlaces::NAME);
+
+    // get_place_summary: every granularity, rollup, and both kinds of benchmark.
+    let rural = data().pois.iter().position(|p| p.metro == NONE).unwrap();
+    for granularity in ["day", "week", "month"] {
+        read_back::<PlaceSummary>(
+            json!({"place_ids": ["place:3", "place:1500"], "start_date": "2024-01-15", "end_date": "2024-06-10", "granularity": granularity, "include_rollup": true, "include_benchmark": true}),
+        );
+    }
+    let summary = read_back::<PlaceSummary>(
+        json!({"place_ids": ["place:5", format!("place:{rural}")], "include_benchmark": true}),
+    );
+    assert!(matches!(
+        summary.places[0].benchmark,
+        Some(Benchmark::Available(_))
+    ));
+    assert!(matches!(
+        summary.places[1].benchmark,
+        Some(Benchmark::Unavailable(_))
+    ));
+    read_back::<PlaceSummary>(PlaceSummary::example());
+    covered.push(PlaceSummary::NAME);
+
+    // compare_performance: every metric; yoy without a prior year has no totals.
+    for metric in ["visits", "visitors", "dwell", "visits_per_sqft", "yoy"] {
+        read_back::<ComparePerformance>(
+            json!({"entities": [{"type": "chain", "id": "starbucks"}, {"type": "category", "id": "qsr", "metro": "dallas"}, {"type": "place", "id": "place:0"}], "metric": metric}),
+        );
+    }
+    let early = read_back::<ComparePerformance>(
+        json!({"entities": [{"type": "chain", "id": "dunkin"}], "start_date": "2023-01-01", "end_date": "2023-03-31", "metric": "yoy"}),
+    );
+    assert_eq!(early.series[0].total, None);
+    read_back::<ComparePerformance>(ComparePerformance::example());
+    covered.push(ComparePerformance::NAME);
+
+    // get_trade_area_profile: every geography.
+    for geography in ["zip", "city", "distance_band"] {
+        read_back::<TradeArea>(
+            json!({"place_ids": ["place:0", "place:99"], "output_geography": geography}),
+        );
+    }
+    read_back::<TradeArea>(TradeArea::example());
+    covered.push(TradeArea::NAME);
+
+    // get_audience_profile: all dimensions, and some.
+    let audience = read_back::<Audience>(
+        json!({"entities": [{"type": "place", "id": "place:0"}, {"type": "chain", "id": "topgolf"}]}),
+    );
+    assert_eq!(audience.profiles[0].dimensions.len(), 6);
+    read_back::<Audience>(Audience::example());
+    covered.push(Audience::NAME);
+
+    // get_visit_flows: every direction and grouping.
+    for (direction, group_by) in [
+        ("before", "chain"),
+        ("after", "place"),
+        ("both", "category"),
+    ] {
+        let flows = read_back::<VisitFlows>(
+            json!({"origin_place_ids": ["place:0", "place:12"], "direction": direction, "group_by": group_by}),
+        );
+        assert_eq!(flows.results[0].before.is_some(), direction != "after");
+        assert_eq!(flows.results[0].after.is_some(), direction != "before");
+    }
+    read_back::<VisitFlows>(VisitFlows::example());
+    covered.push(VisitFlows::NAME);
+
+    read_back::<ListMetros>(ListMetros::example());
+    covered.push(ListMetros::NAME);
+
+    let competitors =
+        read_back::<NearbyCompetitors>(json!({"place_id": "place:0", "radius_km": 10}));
+    assert!(
+        competitors
+            .competitors
+            .iter()
+            .all(|c| c.place.distance_km.is_some())
+    );
+    read_back::<NearbyCompetitors>(NearbyCompetitors::example());
+    covered.push(NearbyCompetitors::NAME);
+
+    read_back::<DistanceBetween>(json!({"from_id": "place:10", "to_id": "metro:austin"}));
+    read_back::<DistanceBetween>(DistanceBetween::example());
+    covered.push(DistanceBetween::NAME);
+
+    let mut all: Vec<&str> = TOOLS.iter().map(|t| t.name).collect();
+    all.sort_unstable();
+    covered.sort_unstable();
+    assert_eq!(covered, all);
+}
+
+#[test]
+fn typed_arguments_encode_as_the_tools_read_them() {
+    let mut search = SearchPlacesArgs::new(GeoFilter::Metro {
+        name: "metro:austin".into(),
+    });
+    search.categories = Some(vec!["coffee".into()]);
+    search.limit = Some(3);
+    let args = to_arguments(&search).unwrap();
+    assert_eq!(
+        args,
+        json!({"geo": {"type": "metro", "name": "metro:austin"}, "categories": ["coffee"], "limit": 3})
+    );
+    assert_eq!(
+        ok("search_places", args)["places"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+
+    // The shared date range sits at the top level, as `start_date` and `end_date`.
+    let summary = PlaceSummaryArgs {
+        place_ids: vec![PlaceId::from("place:5")],
+        dates: DateRangeArgs::year(2024),
+        granularity: Some(Granularity::Week),
+        include_benchmark: None,
+        include_rollup: None,
+    };
+    let args = to_arguments(&summary).unwrap();
+    assert_eq!(
+        args,
+        json!({"place_ids": ["place:5"], "start_date": "2024-01-01", "end_date": "2024-12-31", "granularity": "week"})
+    );
+    assert_eq!(ok("get_place_summary", args)["end_date"], "2024-12-31");
+}
+
+#[test]
+fn unknown_arguments_are_named_with_the_ones_expected() {
+    // Arguments that flatten the shared date range list the expected fields too.
+    let message = err(
+        "get_place_summary",
+        json!({"place_ids": ["place:1"], "bogus": 1}),
+    );
+    assert!(message.contains("unknown field `bogus`"), "{message}");
+    for field in ["place_ids", "start_date", "end_date", "granularity"] {
+        assert!(message.contains(&format!("`{field}`")), "{message}");
+    }
+    let message = err(
+        "search_places",
+        json!({"geo": {"type": "metro", "name": "x"}, "y": 1}),
+    );
+    assert!(
+        message.contains("unknown field `y`, expected one of `geo`, `categories`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn argument_schemas_are_the_published_ones() {
+    let published: Value = serde_json::from_str(include_str!("schemas.json")).unwrap();
+    assert_eq!(published.as_object().unwrap().len(), TOOLS.len());
+    for tool in TOOLS {
+        assert_eq!((tool.schema)(), published[tool.name], "{}", tool.name);
     }
 }

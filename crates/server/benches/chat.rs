@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pi_server::config::Secret;
-use pi_server::{AgentBackend, Application, Environment, Settings};
-use pi_store::Backend;
+use pi_server::{AgentPorts, Application, Environment, Settings};
+use pi_store::Engine;
 use pi_store::testing::TestDatabase;
 use pi_testkit::FakeAgentBackend;
 use serde_json::json;
@@ -34,11 +34,11 @@ enum Agent {
     Embedded(Option<String>),
 }
 
-async fn start(backend: Backend) -> Option<Target> {
+async fn start(backend: Engine) -> Option<Target> {
     start_with(backend, Agent::Fake).await
 }
 
-async fn start_with(backend: Backend, agent: Agent) -> Option<Target> {
+async fn start_with(backend: Engine, agent: Agent) -> Option<Target> {
     let db = TestDatabase::new(backend).await?;
     let mut settings = Settings {
         database_url: Secret::new(db.url()),
@@ -52,7 +52,7 @@ async fn start_with(backend: Backend, agent: Agent) -> Option<Target> {
     let app = match agent {
         Agent::Fake => {
             let fake = Arc::new(FakeAgentBackend::new());
-            Application::build_with(settings, AgentBackend::from_adapter(fake, None))
+            Application::build_with(settings, AgentPorts::from_adapter(fake, None))
                 .await
                 .unwrap()
         }
@@ -105,7 +105,7 @@ fn report(label: &str, samples: &mut [Duration]) {
 
 /// Embedded runtime turns: offline model, and a scripted LLM calling two tools per turn.
 fn runtime_turns(rt: &tokio::runtime::Runtime, n: usize) {
-    let Some(offline) = rt.block_on(start_with(Backend::Sqlite, Agent::Embedded(None))) else {
+    let Some(offline) = rt.block_on(start_with(Engine::Sqlite, Agent::Embedded(None))) else {
         return;
     };
     let mut samples: Vec<Duration> = rt.block_on(async {
@@ -124,7 +124,7 @@ fn runtime_turns(rt: &tokio::runtime::Runtime, n: usize) {
 
     let llm = rt.block_on(pi_testkit::ScriptedLlm::start());
     let Some(scripted) = rt.block_on(start_with(
-        Backend::Sqlite,
+        Engine::Sqlite,
         Agent::Embedded(Some(llm.base_url())),
     )) else {
         return;
@@ -170,7 +170,7 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let full_run = std::env::args().any(|a| a == "--bench");
     runtime_turns(&rt, if full_run { 300 } else { 2 });
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in [Engine::Sqlite, Engine::Postgres] {
         let Some(target) = rt.block_on(start(backend)) else {
             eprintln!("SKIP {}: database unavailable", backend.as_str());
             continue;

@@ -15,9 +15,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use pi_server::config::{AgentBackend, Secret};
+use pi_server::config::{AgentRuntime, Secret};
 use pi_server::{Application, Environment, Settings};
-use pi_store::Backend;
+use pi_store::Engine;
 use pi_store::testing::TestDatabase;
 use pi_testkit::live::LettaEnv;
 use serde_json::{Value, json};
@@ -36,7 +36,7 @@ struct Target {
 }
 
 async fn start(live: LettaEnv) -> Target {
-    let db = TestDatabase::new(Backend::Sqlite).await.unwrap();
+    let db = TestDatabase::new(Engine::Sqlite).await.unwrap();
     let settings = Settings {
         database_url: Secret::new(db.url()),
         bind_addr: "127.0.0.1:0".into(),
@@ -44,7 +44,7 @@ async fn start(live: LettaEnv) -> Target {
         jwt_secret_key: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
         bcrypt_cost: 4,
         rust_log: "warn".into(),
-        agent_backend: AgentBackend::Letta,
+        agent_backend: AgentRuntime::Letta,
         letta_base_url: live.base_url.clone(),
         letta_server_password: Some(Secret::new(&live.password)),
         letta_model: live.model.clone(),

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
+use pi_domain::RepoError;
 use pi_domain::agent::{AgentGateway, AgentId, AgentSpec, BlockId, PiAgentTemplate};
 use pi_domain::persona::{
     Persona, PersonaDef, PersonaHandle, PersonaLock, PersonaLockGuard, PersonaRepo, PersonaService,
     UserPersona,
 };
-use pi_domain::user::{DisplayName, RepoError, UserId};
+use pi_domain::user::{DisplayName, UserId};
 use pi_testkit::FakeAgentBackend;
 use uuid::Uuid;
 

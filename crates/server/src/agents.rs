@@ -1,49 +1,49 @@
-//! Choosing the agent backend from configuration.
+//! The agent ports, from configuration, in the order their dependencies need:
 //!
-//! `AGENT_BACKEND=embedded` (the default) runs Pi agents in-process (`pi-agent`), thinking with
-//! the OpenAI-compatible endpoint in `LLM_BASE_URL` or, without one, the offline model.
-//! `AGENT_BACKEND=letta` uses the Letta REST adapter (`pi-letta`); when Letta is unreachable or
-//! refuses the password the server still starts, chat answers 502 JSON (the user message is kept)
-//! and `/health/ready` reports why.
+//! 1. [`AgentSetup::from_settings`] opens what `AGENT_BACKEND` names — the embedded runtime
+//!    (`pi-agent`, thinking with `LLM_BASE_URL` or the offline model) or a Letta server
+//!    (`pi-letta`) — and offers its memory [`BlockStore`] at once;
+//! 2. the persona service is built on those blocks, and the tool registry on the personas;
+//! 3. [`AgentSetup::with_tools`] builds the [`AgentGateway`] that runs those tools.
+//!
+//! When Letta is unreachable or refuses the password the server still starts: chat answers 502
+//! JSON (the user message is kept) and `/health/ready` says why.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pi_agent::offline::OfflineModel;
 use pi_agent::openai::{OpenAiClient, OpenAiConfig};
-use pi_agent::{EmbeddedAgentBackend, RuntimeConfig};
+use pi_agent::{EmbeddedAgentBackend, EmbeddedBlockStore, RuntimeConfig};
 use pi_domain::agent::runtime::LanguageModel;
-use pi_domain::tools::ToolRegistry;
-use pi_letta::{LettaBackend, LettaConfig};
-use pi_store::{Database, SeaOrmAgentStore};
-
+use pi_domain::agent::store::AgentStore;
 use pi_domain::agent::{AgentGateway, BlockStore};
 use pi_domain::health::HealthProbe;
+use pi_domain::tools::ToolRegistry;
+use pi_letta::{LettaBlockStore, LettaConfig};
+use pi_store::{Database, SeaOrmAgentStore};
 
-use crate::config::{AgentBackend as BackendKind, Settings};
+use crate::config::{AgentRuntime, Settings};
 
 /// The adapters behind the agent ports, plus how to probe them.
 #[derive(Clone)]
-pub struct AgentBackend {
-    /// Agents.
+pub struct AgentPorts {
+    /// Agents: create, message, inspect.
     pub gateway: Arc<dyn AgentGateway>,
-    /// Memory blocks.
+    /// Memory blocks, shared or not.
     pub blocks: Arc<dyn BlockStore>,
-    /// Readiness probe, reported as `agent_backend` by `/health/ready`.
+    /// Reported as `agent_backend` by `/health/ready`.
     pub probe: Option<Arc<dyn HealthProbe>>,
-    /// Hands the tool registry to a backend that runs tools itself (the embedded runtime), once
-    /// the services the tools need exist.
-    pub tool_sink: Option<Arc<dyn Fn(Arc<ToolRegistry>) + Send + Sync>>,
 }
 
-impl std::fmt::Debug for AgentBackend {
+impl std::fmt::Debug for AgentPorts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AgentBackend").finish_non_exhaustive()
+        f.debug_struct("AgentPorts").finish_non_exhaustive()
     }
 }
 
-impl AgentBackend {
-    /// A backend from any adapter implementing both ports.
+impl AgentPorts {
+    /// Both ports from one adapter that needs no tools of ours (tests' fakes).
     pub fn from_adapter<T>(adapter: Arc<T>, probe: Option<Arc<dyn HealthProbe>>) -> Self
     where
         T: AgentGateway + BlockStore + 'static,
@@ -52,17 +52,45 @@ impl AgentBackend {
             gateway: adapter.clone(),
             blocks: adapter,
             probe,
-            tool_sink: None,
         }
     }
+}
 
-    /// The backend named by `AGENT_BACKEND`, persisted in `db`, running `tools`.
+/// The agent backend before its gateway exists: its blocks are usable, its tools not yet known.
+pub enum AgentSetup {
+    /// Pi agents in-process.
+    Embedded {
+        /// Where agents, blocks and history are kept.
+        store: Arc<dyn AgentStore>,
+        /// What the agents think with.
+        llm: Arc<dyn LanguageModel>,
+        /// Limits of the agent loop.
+        config: RuntimeConfig,
+    },
+    /// Agents on a Letta server: its blocks now, its gateway from them.
+    Letta(LettaBlockStore),
+    /// Ports built elsewhere (tests).
+    Given(AgentPorts),
+}
+
+impl std::fmt::Debug for AgentSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Embedded { .. } => "AgentSetup::Embedded",
+            Self::Letta(_) => "AgentSetup::Letta",
+            Self::Given(_) => "AgentSetup::Given",
+        })
+    }
+}
+
+impl AgentSetup {
+    /// What `AGENT_BACKEND` names, kept in `db` when embedded.
     ///
     /// # Errors
-    /// When the LLM client cannot be built.
+    /// When the LLM or Letta client cannot be built.
     pub fn from_settings(settings: &Settings, db: &Database) -> anyhow::Result<Self> {
         match settings.agent_backend {
-            BackendKind::Embedded => {
+            AgentRuntime::Embedded => {
                 let llm: Arc<dyn LanguageModel> = match &settings.llm_base_url {
                     Some(base_url) => Arc::new(OpenAiClient::new(OpenAiConfig {
                         base_url: base_url.clone(),
@@ -75,22 +103,17 @@ impl AgentBackend {
                     None => Arc::new(OfflineModel),
                 };
                 tracing::info!(llm = %llm.describe(), "agent backend: embedded runtime");
-                let runtime = Arc::new(EmbeddedAgentBackend::new(
-                    Arc::new(SeaOrmAgentStore::new(db.clone())),
+                Ok(Self::Embedded {
+                    store: Arc::new(SeaOrmAgentStore::new(db.clone())),
                     llm,
-                    RuntimeConfig {
+                    config: RuntimeConfig {
                         turn_deadline: Duration::from_secs(settings.agent_turn_timeout_secs),
                         ..RuntimeConfig::default()
                     },
-                ));
-                let sink = Arc::clone(&runtime);
-                Ok(Self {
-                    tool_sink: Some(Arc::new(move |tools| sink.set_tools(tools))),
-                    ..Self::from_adapter(runtime.clone(), Some(runtime))
                 })
             }
-            BackendKind::Letta => {
-                let letta = Arc::new(LettaBackend::new(LettaConfig {
+            AgentRuntime::Letta => {
+                let letta = LettaBlockStore::new(LettaConfig {
                     base_url: settings.letta_base_url.clone(),
                     password: settings
                         .letta_server_password
@@ -99,10 +122,37 @@ impl AgentBackend {
                     timeout: Duration::from_secs(settings.letta_timeout_secs),
                     model: settings.letta_model.clone(),
                     embedding: settings.letta_embedding.clone(),
-                })?);
+                })?;
+                Ok(Self::Letta(letta))
+            }
+        }
+    }
+
+    /// The memory blocks, usable before the gateway exists.
+    pub fn blocks(&self) -> Arc<dyn BlockStore> {
+        match self {
+            Self::Embedded { store, .. } => Arc::new(EmbeddedBlockStore::new(Arc::clone(store))),
+            Self::Letta(letta) => Arc::new(letta.clone()),
+            Self::Given(ports) => Arc::clone(&ports.blocks),
+        }
+    }
+
+    /// The finished ports, with a gateway whose agents may call `tools`.
+    pub fn with_tools(self, blocks: Arc<dyn BlockStore>, tools: Arc<ToolRegistry>) -> AgentPorts {
+        match self {
+            Self::Embedded { store, llm, config } => {
+                let runtime = Arc::new(EmbeddedAgentBackend::new(store, llm, tools, config));
+                AgentPorts {
+                    gateway: runtime.clone(),
+                    blocks,
+                    probe: Some(runtime),
+                }
+            }
+            Self::Letta(letta) => {
+                let gateway = Arc::new(letta.gateway(tools));
                 // Letta may come up later: check now, log clearly, start anyway; readiness
                 // keeps reporting until it answers.
-                let probe = Arc::clone(&letta);
+                let probe = Arc::clone(&gateway);
                 tokio::spawn(async move {
                     match probe.check().await {
                         Ok(detail) => tracing::info!(%detail, "agent backend: Letta"),
@@ -112,12 +162,13 @@ impl AgentBackend {
                         ),
                     }
                 });
-                let sink = Arc::clone(&letta);
-                Ok(Self {
-                    tool_sink: Some(Arc::new(move |tools| sink.set_tools(tools))),
-                    ..Self::from_adapter(letta.clone(), Some(letta))
-                })
+                AgentPorts {
+                    gateway: gateway.clone(),
+                    blocks,
+                    probe: Some(gateway),
+                }
             }
+            Self::Given(ports) => ports,
         }
     }
 }

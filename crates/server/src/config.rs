@@ -1,4 +1,4 @@
-//! Configuration (SPEC §3): defaults < `pi.toml` (path in `PI_CONFIG`) < environment.
+//! Configuration: defaults < `pi.toml` (path in `PI_CONFIG`) < environment.
 //!
 //! Loaded once in `main` and passed down explicitly. Secrets are wrapped in [`Secret`] so that
 //! `Debug` never prints them, and the database URL's password is masked the same way.
@@ -86,10 +86,10 @@ impl Environment {
     }
 }
 
-/// Which agent backend serves Pi agents.
+/// What runs Pi agents (`AGENT_BACKEND`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum AgentBackend {
+pub enum AgentRuntime {
     /// The in-process runtime (default).
     Embedded,
     /// A Letta server over REST.
@@ -133,8 +133,8 @@ pub struct Settings {
     pub access_token_expire_minutes: i64,
     /// bcrypt cost (12 by default; at least 10 in production; 4 is fine in tests).
     pub bcrypt_cost: u32,
-    /// Agent backend.
-    pub agent_backend: AgentBackend,
+    /// `AGENT_BACKEND`: the embedded runtime (default) or Letta.
+    pub agent_backend: AgentRuntime,
     /// Letta server URL.
     pub letta_base_url: String,
     /// Letta bearer token.
@@ -229,7 +229,7 @@ impl Default for Settings {
             jwt_secret_key: None,
             access_token_expire_minutes: 60,
             bcrypt_cost: 12,
-            agent_backend: AgentBackend::Embedded,
+            agent_backend: AgentRuntime::Embedded,
             letta_base_url: "http://localhost:8283".into(),
             letta_server_password: None,
             letta_timeout_secs: 60,
@@ -554,7 +554,7 @@ mod tests {
         assert_eq!(s.bind_addr, "127.0.0.1:8000");
         assert_eq!(s.environment, Environment::Local);
         assert_eq!(s.access_token_expire_minutes, 60);
-        assert_eq!(s.agent_backend, AgentBackend::Embedded);
+        assert_eq!(s.agent_backend, AgentRuntime::Embedded);
         assert_eq!(
             s.cors_origins(),
             ["http://localhost:5173", "http://localhost:3000"]

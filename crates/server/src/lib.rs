@@ -11,6 +11,6 @@ pub mod startup;
 pub mod telemetry;
 pub mod tools;
 
-pub use agents::AgentBackend;
+pub use agents::AgentPorts;
 pub use config::{ConfigError, Environment, Settings};
 pub use startup::Application;

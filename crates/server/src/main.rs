@@ -97,7 +97,7 @@ fn main() -> ExitCode {
             }
             Command::Migrate => {
                 let db = startup::connect_and_migrate(&settings).await?;
-                tracing::info!(database = db.backend().as_str(), "migrations applied");
+                tracing::info!(database = db.engine().as_str(), "migrations applied");
                 db.close().await?;
             }
         }

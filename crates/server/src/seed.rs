@@ -1,23 +1,16 @@
-//! `pi-server seed` (`cargo xtask seed`): migrations, our persona catalogue, and one demo user per
-//! persona with a Pi agent and the persona's shared block. Idempotent: re-running creates
-//! nothing new and never changes an existing user's password.
+//! `pi-server seed` (`cargo xtask seed`): migrations, then the domain's [`DemoSeed`] with the
+//! configured (or a generated) demo password, printing one line per step.
 
 use std::io::Write;
 
-use anyhow::Context;
-use pi_domain::auth::{SignupError, SignupRequest};
 use pi_domain::persona::catalogue;
-use pi_domain::user::{Email, UserRepo};
+use pi_domain::seed::{DemoSeed, SeedEvent};
 use pi_store::SeaOrmUserRepo;
 use rand::Rng;
+use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::startup::build_state;
-
-/// Email of the demo user of a persona.
-pub fn demo_email(handle: &str) -> String {
-    format!("demo.{}@example.com", handle.replace('_', "-"))
-}
 
 fn generated_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
@@ -25,6 +18,24 @@ fn generated_password() -> String {
     (0..16)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+fn line(event: &SeedEvent) -> String {
+    match event {
+        SeedEvent::Catalogue { personas } => {
+            format!("[2/4] persona catalogue: {personas} personas present")
+        }
+        SeedEvent::UserCreated { email } => format!("      {email}: created"),
+        SeedEvent::UserExists { email } => format!("      {email}: exists (password unchanged)"),
+        SeedEvent::UserReady {
+            email,
+            persona,
+            agent,
+        } => format!("      {email}: persona {persona}, agent {agent}"),
+        SeedEvent::SharedBlocks { attached } => {
+            format!("[4/4] shared persona blocks in place ({attached} new attachments)")
+        }
+    }
 }
 
 /// Runs the seed, writing one progress line per step to `out`.
@@ -36,87 +47,56 @@ pub async fn run(settings: &Settings, out: &mut (dyn Write + Send)) -> anyhow::R
     writeln!(
         out,
         "[1/4] database ready ({}), migrations applied",
-        db.backend().as_str()
+        db.engine().as_str()
     )?;
-
-    let defs = catalogue().map_err(anyhow::Error::msg)?;
-    let personas = state.personas.ensure(defs.clone()).await?;
-    writeln!(
-        out,
-        "[2/4] persona catalogue: {} personas present",
-        personas.len()
-    )?;
-
+    let seed = DemoSeed::new(
+        state.personas.clone(),
+        state.auth.clone(),
+        Arc::new(SeaOrmUserRepo::new(db.clone())),
+        state.chat.clone(),
+    );
     let password = match &settings.persona_seed_password {
         Some(p) => p.expose().to_owned(),
         None => generated_password(),
     };
-    let users = SeaOrmUserRepo::new(db.clone());
-    let mut created = 0;
-    let mut password_used = false;
-    for def in &defs {
-        let handle = def.persona_handle.as_str();
-        let email = demo_email(handle);
-        let parsed = Email::parse(&email).map_err(|e| anyhow::anyhow!(e.message))?;
-        let user = match users.find_by_email(&parsed).await? {
-            Some(user) => {
-                writeln!(out, "      {email}: exists (password unchanged)")?;
-                user
-            }
-            None => {
-                let display = format!("Demo {}", def.professional_role.replace('_', " "));
-                match state
-                    .auth
-                    .signup(SignupRequest {
-                        email: email.clone(),
-                        password: password.clone(),
-                        display_name: display,
-                    })
-                    .await
-                {
-                    Ok(session) => {
-                        created += 1;
-                        password_used = true;
-                        writeln!(out, "      {email}: created")?;
-                        session.user
-                    }
-                    Err(SignupError::EmailTaken) => users
-                        .find_by_email(&parsed)
-                        .await?
-                        .context("demo user vanished")?,
-                    Err(e) => return Err(e.into()),
+    let generated = settings.persona_seed_password.is_none();
+    let (mut created, mut existing) = (0, 0);
+    let mut failed_write = None;
+    let mut progress = |event: SeedEvent| {
+        let mut text = Vec::new();
+        match &event {
+            SeedEvent::UserCreated { .. } => created += 1,
+            SeedEvent::UserExists { .. } => existing += 1,
+            SeedEvent::SharedBlocks { .. } => {
+                text.push(format!(
+                    "[3/4] demo users: {created} created, {existing} already present"
+                ));
+                if created > 0 && generated {
+                    text.push(format!(
+                        "      generated password for the new demo users (shown once): {password}"
+                    ));
                 }
             }
-        };
-        state.personas.assign(user.id, handle, 1.0).await?;
-        let agent = state.chat.ensure_agent(&user).await?;
-        writeln!(out, "      {email}: persona {handle}, agent {agent}")?;
+            SeedEvent::Catalogue { .. } | SeedEvent::UserReady { .. } => {}
+        }
+        text.push(line(&event));
+        for t in text {
+            if failed_write.is_none()
+                && let Err(e) = writeln!(out, "{t}")
+            {
+                failed_write = Some(e);
+            }
+        }
+    };
+    seed.run(
+        catalogue().map_err(anyhow::Error::msg)?,
+        &password,
+        &mut progress,
+    )
+    .await?;
+    if let Some(e) = failed_write {
+        return Err(e.into());
     }
-    writeln!(
-        out,
-        "[3/4] demo users: {} created, {} already present",
-        created,
-        defs.len() - created
-    )?;
-    if password_used && settings.persona_seed_password.is_none() {
-        writeln!(
-            out,
-            "      generated password for the new demo users (shown once): {password}"
-        )?;
-    }
-
-    let mut attached = 0;
-    for def in &defs {
-        let report = state
-            .personas
-            .attach_shared_block(&def.persona_handle)
-            .await?;
-        attached += report.attached.len();
-    }
-    writeln!(
-        out,
-        "[4/4] shared persona blocks in place ({attached} new attachments)"
-    )?;
     db.close().await?;
     Ok(())
 }

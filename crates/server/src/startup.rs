@@ -15,6 +15,7 @@ use pi_domain::auth::{AuthService, ThrottlePolicy};
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
 use pi_domain::persona::PersonaService;
+use pi_domain::tools::ToolService;
 use pi_store::{
     Database, DatabaseProbe, PersonaLocks, SeaOrmAttemptCounter, SeaOrmChatRepo,
     SeaOrmDeploymentRepo, SeaOrmPersonaRepo, SeaOrmUserRepo,
@@ -24,7 +25,7 @@ use pi_store::{
 const PERSONA_FANOUT: usize = 32;
 use rand::RngCore;
 
-use crate::agents::AgentBackend;
+use crate::agents::{AgentPorts, AgentSetup};
 use crate::config::{Environment, Settings, redact_url};
 use crate::tools::{build_registry, places_scale};
 use pi_places::PlacesData;
@@ -96,8 +97,8 @@ async fn deployment_id(settings: &Settings, db: &Database) -> anyhow::Result<Dep
 /// When the database is unusable, the template is broken or the LLM client cannot be built.
 pub async fn build_state(
     settings: &Settings,
-    agents: Option<AgentBackend>,
-) -> anyhow::Result<(Database, AppState, AgentBackend)> {
+    agents: Option<AgentPorts>,
+) -> anyhow::Result<(Database, AppState, AgentPorts)> {
     let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
     let db = connect_and_migrate(settings).await?;
 
@@ -124,13 +125,16 @@ pub async fn build_state(
         ),
     );
     let chat_repo = Arc::new(SeaOrmChatRepo::new(db.clone()));
-    let agents = match agents {
-        Some(agents) => agents,
-        None => AgentBackend::from_settings(settings, &db)?,
+    // Blocks first (personas need them), then the tools (persona tools need the personas),
+    // then the gateway that runs those tools.
+    let setup = match agents {
+        Some(ports) => AgentSetup::Given(ports),
+        None => AgentSetup::from_settings(settings, &db)?,
     };
+    let blocks = setup.blocks();
     let personas = Arc::new(PersonaService::new(
         Arc::new(SeaOrmPersonaRepo::new(db.clone())),
-        agents.blocks.clone(),
+        blocks.clone(),
         Arc::new(PersonaLocks::new(db.clone())),
         PERSONA_FANOUT,
     ));
@@ -138,9 +142,7 @@ pub async fn build_state(
     let places = PlacesData::new(places_scale(settings), settings.places_seed);
     places.spawn_build();
     let registry = Arc::new(build_registry(&places, &personas));
-    if let Some(sink) = &agents.tool_sink {
-        sink(registry.clone());
-    }
+    let agents = setup.with_tools(blocks, registry.clone());
     let tools = registry.schemas();
     let deployment = deployment_id(settings, &db).await?;
     // One provisioning step for chat's lazy creation and the admin route.
@@ -173,7 +175,7 @@ pub async fn build_state(
         auth,
         chat,
         admin,
-        tools: registry,
+        tools: Arc::new(ToolService::new(registry)),
         personas,
         probes,
         info: ServiceInfo {
@@ -199,11 +201,11 @@ impl Application {
     /// # Errors
     /// When the database is unusable, the agent template is broken, or the address cannot be
     /// bound.
-    pub async fn build_with(settings: Settings, agents: AgentBackend) -> anyhow::Result<Self> {
+    pub async fn build_with(settings: Settings, agents: AgentPorts) -> anyhow::Result<Self> {
         Self::assemble(settings, Some(agents)).await
     }
 
-    async fn assemble(settings: Settings, agents: Option<AgentBackend>) -> anyhow::Result<Self> {
+    async fn assemble(settings: Settings, agents: Option<AgentPorts>) -> anyhow::Result<Self> {
         let (db, state, agents) = build_state(&settings, agents).await?;
         let auth = Arc::clone(&state.auth);
 
@@ -233,7 +235,7 @@ impl Application {
 
         tracing::info!(
             port,
-            database = db.backend().as_str(),
+            database = db.engine().as_str(),
             environment = settings.environment.as_str(),
             "pi-backend listening"
         );

@@ -2,13 +2,14 @@
 
 use async_trait::async_trait;
 use chrono::Utc;
-use pi_domain::agent::runtime::{ToolCall, query_terms, rank_bm25};
+use pi_domain::agent::runtime::ToolCall;
 use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
 use pi_domain::agent::{AgentError, AgentId, Block, BlockId, Passage};
+use pi_domain::search::{query_terms, rank_bm25};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, TransactionTrait,
+    QueryOrder, QuerySelect, Select, SqlErr, TransactionTrait,
 };
 
 use crate::Database;
@@ -34,7 +35,7 @@ impl SeaOrmAgentStore {
 fn unavailable(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> AgentError {
     move |e| {
         tracing::error!(error = %e, context, "agent store failed");
-        AgentError::Unavailable(format!("agent store: {context}"))
+        AgentError::Store(context.to_owned())
     }
 }
 
@@ -122,6 +123,43 @@ fn any_term<C: ColumnTrait>(column: C, query: &str) -> Option<Condition> {
         cond = cond.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern));
     }
     Some(cond)
+}
+
+impl SeaOrmAgentStore {
+    /// Full-text search over `select`: SQL keeps the newest rows sharing a term with `query`
+    /// (at most [`SEARCH_CANDIDATES`]), BM25 ranks them, the best `limit` are returned.
+    async fn search<E, C>(
+        &self,
+        select: Select<E>,
+        (content_column, id_column): (C, C),
+        content: impl Fn(&E::Model) -> &str,
+        query: &str,
+        limit: u64,
+    ) -> Result<Vec<E::Model>, sea_orm::DbErr>
+    where
+        E: EntityTrait,
+        C: ColumnTrait,
+    {
+        let Some(cond) = any_term(content_column, query) else {
+            return Ok(Vec::new());
+        };
+        let mut rows: Vec<Option<E::Model>> = select
+            .filter(cond)
+            .order_by_desc(id_column)
+            .limit(SEARCH_CANDIDATES)
+            .all(self.db.connection())
+            .await?
+            .into_iter()
+            .map(Some)
+            .collect();
+        let docs: Vec<&str> = rows.iter().flatten().map(&content).collect();
+        let ranked = rank_bm25(query, &docs);
+        Ok(ranked
+            .into_iter()
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .filter_map(|(i, _)| rows.get_mut(i).and_then(Option::take))
+            .collect())
+    }
 }
 
 async fn next_position<C: ConnectionTrait>(conn: &C, agent: &str) -> Result<i32, AgentError> {
@@ -426,25 +464,19 @@ impl AgentStore for SeaOrmAgentStore {
         query: &str,
         limit: u64,
     ) -> Result<Vec<AgentHistoryMessage>, AgentError> {
-        let Some(cond) = any_term(messages::Column::Content, query) else {
-            return Ok(Vec::new());
-        };
-        let rows = messages::Entity::find()
-            .filter(messages::Column::AgentId.eq(agent.0.clone()))
-            .filter(messages::Column::Role.is_in(["user", "assistant"]))
-            .filter(cond)
-            .order_by_desc(messages::Column::Id)
-            .limit(SEARCH_CANDIDATES)
-            .all(self.db.connection())
+        let rows = self
+            .search(
+                messages::Entity::find()
+                    .filter(messages::Column::AgentId.eq(agent.0.clone()))
+                    .filter(messages::Column::Role.is_in(["user", "assistant"])),
+                (messages::Column::Content, messages::Column::Id),
+                |m: &messages::Model| &m.content,
+                query,
+                limit,
+            )
             .await
             .map_err(unavailable("search history"))?;
-        let docs: Vec<&str> = rows.iter().map(|r| r.content.as_str()).collect();
-        let ranked = rank_bm25(query, &docs);
-        Ok(ranked
-            .into_iter()
-            .take(limit as usize)
-            .filter_map(|(i, _)| history(rows[i].clone()))
-            .collect())
+        Ok(rows.into_iter().filter_map(history).collect())
     }
 
     async fn insert_passage(&self, agent: &AgentId, p: Passage) -> Result<(), AgentError> {
@@ -480,23 +512,17 @@ impl AgentStore for SeaOrmAgentStore {
         query: &str,
         limit: u64,
     ) -> Result<Vec<Passage>, AgentError> {
-        let Some(cond) = any_term(passages::Column::Content, query) else {
-            return Ok(Vec::new());
-        };
-        let rows = passages::Entity::find()
-            .filter(passages::Column::AgentId.eq(agent.0.clone()))
-            .filter(cond)
-            .order_by_desc(passages::Column::Id)
-            .limit(SEARCH_CANDIDATES)
-            .all(self.db.connection())
+        let rows = self
+            .search(
+                passages::Entity::find().filter(passages::Column::AgentId.eq(agent.0.clone())),
+                (passages::Column::Content, passages::Column::Id),
+                |m: &passages::Model| &m.content,
+                query,
+                limit,
+            )
             .await
             .map_err(unavailable("search passages"))?;
-        let docs: Vec<&str> = rows.iter().map(|r| r.content.as_str()).collect();
-        Ok(rank_bm25(query, &docs)
-            .into_iter()
-            .take(limit as usize)
-            .map(|(i, _)| passage(rows[i].clone()))
-            .collect())
+        Ok(rows.into_iter().map(passage).collect())
     }
 }
 

@@ -1,11 +1,12 @@
 //! `ConversationRepo` and `MessageRepo` over SeaORM.
 
 use async_trait::async_trait;
+use pi_domain::RepoError;
 use pi_domain::chat::{
     Conversation, ConversationCursor, ConversationId, ConversationRepo, Message, MessageId,
     MessageRepo, Role,
 };
-use pi_domain::user::{RepoError, UserId};
+use pi_domain::user::UserId;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,

@@ -10,16 +10,16 @@ use pi_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
 
-/// Which SQL backend a [`Database`] talks to.
+/// The SQL engine a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
+pub enum Engine {
     /// Embedded SQLite file.
     Sqlite,
     /// PostgreSQL server.
     Postgres,
 }
 
-impl Backend {
+impl Engine {
     /// Lower-case name, for logs and health output.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,10 +36,10 @@ pub enum StoreError {
     #[error("unsupported database URL scheme (expected sqlite:// or postgres://)")]
     UnsupportedUrl,
     /// Connecting failed.
-    #[error("could not connect to the {backend} database: {source}")]
+    #[error("could not connect to the {engine} database: {source}")]
     Connect {
-        /// The backend that was tried.
-        backend: &'static str,
+        /// The engine that was tried.
+        engine: &'static str,
         /// The driver's error.
         #[source]
         source: DbErr,
@@ -49,11 +49,11 @@ pub enum StoreError {
     Migrate(#[source] DbErr),
 }
 
-/// An open connection pool plus the backend it talks to.
+/// An open connection pool plus the engine it talks to.
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
-    backend: Backend,
+    engine: Engine,
     statements: Arc<AtomicU64>,
 }
 
@@ -68,10 +68,10 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 /// # Errors
 /// [`StoreError::UnsupportedUrl`] or [`StoreError::Connect`].
 pub async fn connect(url: &str) -> Result<Database, StoreError> {
-    let backend = if url.starts_with("sqlite:") {
-        Backend::Sqlite
+    let engine = if url.starts_with("sqlite:") {
+        Engine::Sqlite
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Backend::Postgres
+        Engine::Postgres
     } else {
         return Err(StoreError::UnsupportedUrl);
     };
@@ -80,8 +80,8 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10));
-    match backend {
-        Backend::Sqlite => {
+    match engine {
+        Engine::Sqlite => {
             options
                 .max_connections(8)
                 .min_connections(1)
@@ -92,14 +92,14 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
                         .foreign_keys(true)
                 });
         }
-        Backend::Postgres => {
+        Engine::Postgres => {
             options.max_connections(20).min_connections(1);
         }
     }
     let mut conn = sea_orm::Database::connect(options)
         .await
         .map_err(|source| StoreError::Connect {
-            backend: backend.as_str(),
+            engine: engine.as_str(),
             source,
         })?;
     let statements = Arc::new(AtomicU64::new(0));
@@ -118,7 +118,7 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
     });
     Ok(Database {
         conn,
-        backend,
+        engine,
         statements,
     })
 }
@@ -140,9 +140,9 @@ impl Database {
         self.statements.load(Ordering::Relaxed)
     }
 
-    /// The backend in use.
-    pub fn backend(&self) -> Backend {
-        self.backend
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
     /// The underlying pool, for adapters in this crate and for tests.
@@ -246,23 +246,23 @@ impl HealthProbe for DatabaseProbe {
             Some(Ok(_)) => {}
             Some(Err(e)) => {
                 tracing::warn!(error = %e, ?backend, "database readiness check failed");
-                return Err(format!("{} unreachable", self.db.backend.as_str()));
+                return Err(format!("{} unreachable", self.db.engine.as_str()));
             }
             None => {
                 return Err(format!(
                     "{} did not answer in time",
-                    self.db.backend.as_str()
+                    self.db.engine.as_str()
                 ));
             }
         }
-        if self.db.backend == Backend::Sqlite {
+        if self.db.engine == Engine::Sqlite {
             match tokio_timeout(self.sqlite_problem()).await {
                 Some(None) => {}
                 Some(Some(problem)) => return Err(problem),
                 None => return Err("sqlite did not answer in time".to_owned()),
             }
         }
-        Ok(format!("ok ({})", self.db.backend.as_str()))
+        Ok(format!("ok ({})", self.db.engine.as_str()))
     }
 }
 

@@ -1,8 +1,8 @@
 //! `DeploymentRepo` over the one-row `deployment` table.
 
 use async_trait::async_trait;
+use pi_domain::RepoError;
 use pi_domain::agent::{DeploymentId, DeploymentRepo};
-use pi_domain::user::RepoError;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::Database;

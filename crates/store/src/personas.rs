@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use dashmap::DashMap;
+use pi_domain::RepoError;
 use pi_domain::agent::{AgentId, BlockId};
 use pi_domain::persona::{
     Persona, PersonaDef, PersonaHandle, PersonaLock, PersonaLockGuard, PersonaRepo, UserPersona,
 };
-use pi_domain::user::{RepoError, UserId};
+use pi_domain::user::UserId;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::sqlx::{Postgres, pool::PoolConnection};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -17,7 +18,7 @@ use uuid::Uuid;
 use crate::entities::personas::{persona_rows as personas, user_personas};
 use crate::entities::users;
 use crate::users::now;
-use crate::{Backend, Database};
+use crate::{Database, Engine};
 
 /// [`PersonaRepo`] on `personas` / `user_personas`.
 #[derive(Debug, Clone)]
@@ -235,7 +236,7 @@ pub struct PersonaLocks {
 }
 
 impl PersonaLocks {
-    /// Locks for `db`'s backend.
+    /// Locks for `db`'s engine.
     pub fn new(db: Database) -> Self {
         Self {
             db,
@@ -285,8 +286,8 @@ impl Drop for AdvisoryGuard {
 #[async_trait]
 impl PersonaLock for PersonaLocks {
     async fn lock(&self, handle: &PersonaHandle) -> Result<Box<dyn PersonaLockGuard>, RepoError> {
-        match self.db.backend() {
-            Backend::Sqlite => {
+        match self.db.engine() {
+            Engine::Sqlite => {
                 let mutex = Arc::clone(
                     self.local
                         .entry(handle.as_str().to_owned())
@@ -295,7 +296,7 @@ impl PersonaLock for PersonaLocks {
                 );
                 Ok(Box::new(LocalGuard(mutex.lock_owned().await)))
             }
-            Backend::Postgres => {
+            Engine::Postgres => {
                 let pool = self.db.connection().get_postgres_connection_pool();
                 let mut conn = pool.acquire().await.map_err(|e| {
                     RepoError(anyhow::Error::new(e).context("no connection for the persona lock"))

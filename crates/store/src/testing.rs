@@ -6,7 +6,7 @@
 
 use sea_orm::{ConnectionTrait, Database as SeaDatabase};
 
-use crate::Backend;
+use crate::Engine;
 
 /// Default server for PostgreSQL test databases.
 pub const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -104,11 +104,11 @@ impl TestDatabase {
         })
     }
 
-    /// A fresh database of `backend`, or `None` when PostgreSQL is skipped.
-    pub async fn new(backend: Backend) -> Option<Self> {
-        match backend {
-            Backend::Sqlite => Some(Self::sqlite()),
-            Backend::Postgres => Self::postgres().await,
+    /// A fresh database on `engine`, or `None` when PostgreSQL is skipped.
+    pub async fn new(engine: Engine) -> Option<Self> {
+        match engine {
+            Engine::Sqlite => Some(Self::sqlite()),
+            Engine::Postgres => Self::postgres().await,
         }
     }
 

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use pi_domain::RepoError;
 use pi_domain::auth::{AttemptCount, AttemptCounter, ThrottleKey};
-use pi_domain::user::RepoError;
 use sea_orm::{ConnectionTrait, Statement, Value};
 
 use crate::Database;

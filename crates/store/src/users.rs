@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
+use pi_domain::RepoError;
 use pi_domain::user::{
-    CreateUserError, DisplayName, Email, NewUser, PasswordHash, RepoError, User, UserId, UserRepo,
+    CreateUserError, DisplayName, Email, NewUser, PasswordHash, User, UserId, UserRepo,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, SqlErr};

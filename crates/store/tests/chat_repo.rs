@@ -4,7 +4,7 @@
 use pi_domain::chat::{ConversationCursor, ConversationId, ConversationRepo, MessageRepo, Role};
 use pi_domain::user::{DisplayName, Email, NewUser, PasswordHash, UserId, UserRepo};
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, SeaOrmChatRepo, SeaOrmUserRepo};
+use pi_store::{Engine, SeaOrmChatRepo, SeaOrmUserRepo};
 
 async fn user(repo: &SeaOrmUserRepo, email: &str) -> UserId {
     repo.create(NewUser {
@@ -19,7 +19,7 @@ async fn user(repo: &SeaOrmUserRepo, email: &str) -> UserId {
     .id
 }
 
-async fn chat_story(backend: Backend) {
+async fn chat_story(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
@@ -175,10 +175,10 @@ async fn chat_story(backend: Backend) {
 
 #[tokio::test]
 async fn chat_story_sqlite() {
-    chat_story(Backend::Sqlite).await;
+    chat_story(Engine::Sqlite).await;
 }
 
 #[tokio::test]
 async fn chat_story_postgres() {
-    chat_story(Backend::Postgres).await;
+    chat_story(Engine::Postgres).await;
 }

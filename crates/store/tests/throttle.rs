@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use pi_domain::auth::{AttemptCounter, ThrottleKey};
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, SeaOrmAttemptCounter};
+use pi_store::{Engine, SeaOrmAttemptCounter};
 
 const WINDOW: Duration = Duration::from_secs(900);
 
-async fn counter_story(backend: Backend) {
+async fn counter_story(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
@@ -69,10 +69,10 @@ async fn counter_story(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_counter_story() {
-    counter_story(Backend::Sqlite).await;
+    counter_story(Engine::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_counter_story() {
-    counter_story(Backend::Postgres).await;
+    counter_story(Engine::Postgres).await;
 }

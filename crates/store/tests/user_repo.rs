@@ -5,7 +5,7 @@ use pi_domain::user::{
     CreateUserError, DisplayName, Email, NewUser, PasswordHash, UserId, UserRepo,
 };
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, SeaOrmUserRepo};
+use pi_store::{Engine, SeaOrmUserRepo};
 
 fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -17,12 +17,12 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
-async fn user_story(backend: Backend) {
+async fn user_story(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
-    assert_eq!(db.backend(), backend);
+    assert_eq!(db.engine(), backend);
     db.migrate().await.unwrap();
     // Migrating twice is a no-op.
     db.migrate().await.unwrap();
@@ -64,12 +64,12 @@ async fn user_story(backend: Backend) {
 
 #[tokio::test]
 async fn user_story_sqlite() {
-    user_story(Backend::Sqlite).await;
+    user_story(Engine::Sqlite).await;
 }
 
 #[tokio::test]
 async fn user_story_postgres() {
-    user_story(Backend::Postgres).await;
+    user_story(Engine::Postgres).await;
 }
 
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! The agent admin API (SPEC §5): `/letta/agents…` (the path is kept for the existing UI; it
+//! The agent admin API: `/letta/agents…` (the path is kept for the existing UI; it
 //! works the same on every agent backend).
 
 use actix_web::{HttpResponse, web};
@@ -24,9 +24,7 @@ fn agent_in_path(raw: String) -> Result<AgentId, ApiError> {
 pub struct AgentUserResponse {
     /// User id.
     pub id: Uuid,
-    /// Email.
     pub email: String,
-    /// Display name.
     pub display_name: String,
 }
 
@@ -45,7 +43,6 @@ impl From<&User> for AgentUserResponse {
 pub struct AgentSummaryResponse {
     /// Agent id.
     pub id: String,
-    /// Name.
     pub name: String,
     /// RFC 3339, UTC.
     pub created_at: DateTime<Utc>,
@@ -67,7 +64,6 @@ impl From<&OwnedAgent> for AgentSummaryResponse {
 /// All agents.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AgentListResponse {
-    /// Agents.
     pub agents: Vec<AgentSummaryResponse>,
 }
 
@@ -76,11 +72,8 @@ pub struct AgentListResponse {
 pub struct BlockResponse {
     /// Block id (the same id under several agents means the block is shared).
     pub id: String,
-    /// Label.
     pub label: String,
-    /// Description.
     pub description: String,
-    /// Value.
     pub value: String,
     /// Maximum length.
     pub limit: usize,
@@ -106,7 +99,6 @@ impl From<Block> for BlockResponse {
 pub struct AgentOverviewResponse {
     /// Agent id.
     pub id: String,
-    /// Name.
     pub name: String,
     /// RFC 3339, UTC.
     pub created_at: DateTime<Utc>,
@@ -184,11 +176,7 @@ pub struct AgentMessageBody {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentStepResponse {
     /// Private reasoning.
-    Reasoning {
-        /// Text.
-        text: String,
-    },
-    /// A tool call.
+    Reasoning { text: String },
     ToolCall {
         /// Pairs with the return.
         call_id: String,
@@ -209,10 +197,7 @@ pub enum AgentStepResponse {
         is_error: bool,
     },
     /// Text for the user.
-    Assistant {
-        /// Text.
-        text: String,
-    },
+    Assistant { text: String },
 }
 
 impl From<AgentStep> for AgentStepResponse {
@@ -254,7 +239,6 @@ pub struct AgentStepsResponse {
 /// An agent's memory.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MemoryResponse {
-    /// Agent id.
     pub agent_id: String,
     /// Core memory blocks.
     pub blocks: Vec<BlockResponse>,
@@ -279,7 +263,6 @@ pub struct ArchivalEntry {
     pub id: String,
     /// Text.
     pub content: String,
-    /// Tags.
     pub tags: Vec<String>,
     /// RFC 3339, UTC.
     pub created_at: DateTime<Utc>,
@@ -299,7 +282,6 @@ impl From<Passage> for ArchivalEntry {
 /// Archival passages of an agent.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ArchivalResponse {
-    /// Agent id.
     pub agent_id: String,
     /// Passages.
     pub entries: Vec<ArchivalEntry>,

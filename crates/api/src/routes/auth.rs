@@ -74,7 +74,6 @@ pub struct UserPublic {
     pub id: Uuid,
     /// Email (lower-case).
     pub email: String,
-    /// Display name.
     pub display_name: String,
     /// The user's agent, once created.
     pub agent_id: Option<String>,

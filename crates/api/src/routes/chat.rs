@@ -1,11 +1,11 @@
-//! Conversations and messages (SPEC §5, §5.1).
+//! Conversations and messages.
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
 use futures::StreamExt as _;
-use pi_domain::agent::AgentStep;
+use pi_domain::agent::{AgentStep, ReplyText};
 use pi_domain::chat::{
     ChatError, ChatEvent, ChatObserver, Conversation, ConversationId, Exchange, Message,
     MessageContent,
@@ -22,7 +22,6 @@ use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
 /// A conversation.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationResponse {
-    /// Id.
     pub id: Uuid,
     /// Owner.
     pub user_id: Uuid,
@@ -97,7 +96,6 @@ pub struct ListConversationsQuery {
 /// A message.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
-    /// Id.
     pub id: Uuid,
     /// Conversation.
     pub conversation_id: Uuid,
@@ -392,10 +390,10 @@ fn sse(event: &str, data: &impl Serialize) -> String {
 }
 
 /// Turns items into Server-Sent Events; the `assistant_delta` texts concatenate to the stored
-/// reply (non-empty parts, trimmed, joined by a blank line).
+/// reply ([`ReplyText`]).
 #[derive(Default)]
 struct SseWriter {
-    assistant_started: bool,
+    reply: ReplyText,
     finished: bool,
 }
 
@@ -405,24 +403,16 @@ impl SseWriter {
             StreamItem::Event(ChatEvent::UserMessage(m)) => {
                 sse("user_message", &MessageResponse::from(m))
             }
-            StreamItem::Event(ChatEvent::Step(AgentStep::Assistant { text })) => {
-                let part = text.trim();
-                if part.is_empty() {
-                    return String::new();
-                }
-                let delta = if self.assistant_started {
-                    format!("\n\n{part}")
-                } else {
-                    part.to_owned()
-                };
-                self.assistant_started = true;
-                sse("assistant_delta", &serde_json::json!({ "text": delta }))
-            }
             StreamItem::Event(ChatEvent::Step(step)) => {
                 let name = match &step {
+                    AgentStep::Assistant { text } => {
+                        return self.reply.push(text).map_or_else(String::new, |delta| {
+                            sse("assistant_delta", &serde_json::json!({ "text": delta }))
+                        });
+                    }
                     AgentStep::Reasoning { .. } => "reasoning",
                     AgentStep::ToolCall { .. } => "tool_call",
-                    _ => "tool_return",
+                    AgentStep::ToolReturn { .. } => "tool_return",
                 };
                 sse(name, &AgentStepResponse::from(step))
             }

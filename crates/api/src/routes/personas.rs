@@ -13,11 +13,8 @@ use crate::{ApiError, AppState, AuthUser, ErrorBody};
 pub struct PersonaResponse {
     /// e.g. `qsr_real_estate`.
     pub persona_handle: String,
-    /// Industry.
     pub industry: String,
-    /// Professional role.
     pub professional_role: String,
-    /// Description.
     pub description: String,
     /// KPIs they track.
     pub typical_kpis: Vec<String>,
@@ -67,11 +64,7 @@ pub(crate) async fn list_personas(
     state: web::Data<AppState>,
     _user: AuthUser,
 ) -> Result<web::Json<PersonaListResponse>, ApiError> {
-    let personas = state
-        .personas
-        .list()
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let personas = state.personas.list().await?;
     Ok(web::Json(PersonaListResponse {
         personas: personas.into_iter().map(Into::into).collect(),
     }))

@@ -1,8 +1,6 @@
-//! Admin access to the tool registry (SPEC §7.2): list schemas, run one tool.
+//! Admin access to the tool registry: list schemas, run one tool.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use pi_domain::tools::ToolContext;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -14,7 +12,6 @@ use crate::{AdminUser, ApiError, AppState, ErrorBody};
 /// A tool's schema.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ToolResponse {
-    /// Name.
     pub name: String,
     /// What it does.
     pub description: String,
@@ -42,10 +39,9 @@ pub(crate) async fn list_tools(
     state: web::Data<AppState>,
     user: AdminUser,
 ) -> Result<web::Json<ToolListResponse>, ApiError> {
+    let tools = state.tools.list(&user.0)?;
     Ok(web::Json(ToolListResponse {
-        tools: state
-            .tools
-            .schemas()
+        tools: tools
             .into_iter()
             .map(|t| ToolResponse {
                 name: t.name,
@@ -76,40 +72,13 @@ pub(crate) async fn list_tools(
 pub(crate) async fn run_tool(
     state: web::Data<AppState>,
     name: web::Path<String>,
+    // The admin check comes before the body is read: a non-admin learns nothing about it.
     AdminWith(user, body): AdminWith<OptionalJsonBody<Value>>,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = ToolContext {
-        user_id: Some(user.0.id),
-        agent_id: None,
-    };
-    // No body or `null`: no arguments.
-    let args = body.0.unwrap_or_else(|| Value::Object(Default::default()));
-    if !args.is_object() {
-        return Err(ApiError::validation(&pi_domain::ValidationErrors::single(
-            "body",
-            "tool arguments must be a JSON object",
-        )));
-    }
-    let result = state.tools.call(&name, &ctx, args).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "tool_not_found",
-            format!("{}.", capitalise(&e.to_string())),
-        )
-    })?;
-    if let Some(message) = result.error_message() {
-        return Err(ApiError::tool_error(message));
-    }
+    let output = state.tools.run(&user.0, &name, body.0).await?;
     Ok(HttpResponse::Ok()
         .content_type("application/json")
-        .body(result.json().to_owned()))
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
+        .body(output.json().to_owned()))
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 
-use crate::user::RepoError;
+use crate::RepoError;
 
 /// A deployment's id: 1–64 characters of `a-z`, `0-9` and `-`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

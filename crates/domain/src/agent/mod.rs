@@ -85,7 +85,6 @@ pub struct BlockSpec {
 pub struct Block {
     /// Backend id.
     pub id: BlockId,
-    /// Label.
     pub label: String,
     /// Current value.
     pub value: String,
@@ -113,7 +112,6 @@ pub struct ToolSchema {
 pub struct AgentSpec {
     /// Agent name.
     pub name: String,
-    /// System prompt.
     pub system_prompt: String,
     /// Blocks created for (and owned by) this agent.
     pub memory_blocks: Vec<BlockSpec>,
@@ -136,13 +134,11 @@ pub struct AgentSpec {
 pub struct AgentSummary {
     /// Backend id.
     pub id: AgentId,
-    /// Name.
     pub name: String,
     /// Creation time.
     pub created_at: DateTime<Utc>,
     /// Last update, when the backend reports one.
     pub updated_at: Option<DateTime<Utc>>,
-    /// Tags.
     pub tags: Vec<String>,
 }
 
@@ -166,7 +162,6 @@ pub enum AgentStep {
     },
     /// A tool's result.
     ToolReturn {
-        /// Call id.
         call_id: String,
         /// Tool name.
         name: String,
@@ -185,11 +180,8 @@ pub enum AgentStep {
 /// Token usage of one turn.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
-    /// Prompt tokens.
     pub prompt_tokens: u64,
-    /// Completion tokens.
     pub completion_tokens: u64,
-    /// Total tokens.
     pub total_tokens: u64,
     /// LLM calls made.
     pub step_count: u32,
@@ -200,21 +192,53 @@ pub struct Usage {
 pub struct AgentReply {
     /// Every step, in order.
     pub steps: Vec<AgentStep>,
-    /// Usage.
     pub usage: Usage,
 }
 
 impl AgentReply {
-    /// All assistant texts joined with blank lines: what the user sees.
+    /// All assistant texts as the user sees them (see [`ReplyText`]).
     pub fn assistant_text(&self) -> String {
-        self.steps
-            .iter()
-            .filter_map(|s| match s {
-                AgentStep::Assistant { text } if !text.trim().is_empty() => Some(text.trim()),
-                _ => None,
-            })
-            .collect::<Vec<_>>()
-            .join("\n\n")
+        let mut text = ReplyText::default();
+        for step in &self.steps {
+            if let AgentStep::Assistant { text: part } = step {
+                text.push(part);
+            }
+        }
+        text.into_string()
+    }
+}
+
+/// The one rule for a reply's text, used by the stored reply and by streaming alike: the
+/// assistant parts, trimmed, empty ones skipped, separated by a blank line. The deltas
+/// [`ReplyText::push`] returns concatenate to [`ReplyText::into_string`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyText(String);
+
+impl ReplyText {
+    /// Adds an assistant part; returns the text to append on the client (`None` if the part
+    /// adds nothing).
+    pub fn push(&mut self, part: &str) -> Option<String> {
+        let part = part.trim();
+        if part.is_empty() {
+            return None;
+        }
+        let delta = if self.0.is_empty() {
+            part.to_owned()
+        } else {
+            format!("\n\n{part}")
+        };
+        self.0.push_str(&delta);
+        Some(delta)
+    }
+
+    /// The text so far.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The whole text.
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -234,7 +258,6 @@ pub struct Passage {
     pub id: String,
     /// Text.
     pub content: String,
-    /// Tags.
     pub tags: Vec<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
@@ -264,6 +287,9 @@ pub enum AgentError {
     /// The backend refused the request (e.g. invalid model, value over a block's limit).
     #[error("agent backend rejected the request: {0}")]
     Rejected(String),
+    /// The embedded runtime's own database failed: a fault of this service, not of the agent.
+    #[error("agent store failed: {0}")]
+    Store(String),
     /// The backend (or its LLM) is rate-limited and asked to wait longer than the turn has
     /// left: failing now beats waiting past the deadline.
     #[error("agent backend busy; retry after {}s", retry_after.as_secs())]
@@ -494,7 +520,29 @@ pub trait BlockStore: Send + Sync {
 
 #[cfg(test)]
 mod tests {
-    use super::AgentId;
+    use super::{AgentId, AgentReply, AgentStep, ReplyText};
+
+    #[test]
+    fn streamed_deltas_concatenate_to_the_stored_reply() {
+        let parts = ["  First part. ", "", "   ", "Second\npart", " Third "];
+        let mut text = ReplyText::default();
+        let deltas: Vec<String> = parts.iter().filter_map(|p| text.push(p)).collect();
+        assert_eq!(deltas, ["First part.", "\n\nSecond\npart", "\n\nThird"]);
+        let reply = AgentReply {
+            steps: parts
+                .iter()
+                .map(|p| AgentStep::Assistant {
+                    text: (*p).to_owned(),
+                })
+                .chain([AgentStep::Reasoning {
+                    text: "not shown".into(),
+                }])
+                .collect(),
+            usage: Default::default(),
+        };
+        assert_eq!(deltas.concat(), reply.assistant_text());
+        assert_eq!(text.as_str(), "First part.\n\nSecond\npart\n\nThird");
+    }
 
     #[test]
     fn client_agent_ids_are_plain_tokens() {

@@ -12,7 +12,8 @@ use super::{
     AgentError, AgentGateway, AgentId, AgentSpec, BlockId, DeploymentId, PiAgentTemplate,
     ToolSchema,
 };
-use crate::user::{DisplayName, RepoError, User, UserId, UserRepo};
+use crate::RepoError;
+use crate::user::{DisplayName, User, UserId, UserRepo};
 
 /// Label of the block that describes the user's professional persona.
 pub const PROFILE_BLOCK: &str = "user_persona_profile";
@@ -143,7 +144,7 @@ impl AgentProvisioner {
         spec
     }
 
-    /// The user's agent, created exactly once (SPEC §5.1).
+    /// The user's agent, created exactly once.
     ///
     /// # Errors
     /// [`ProvisionError::UserGone`], [`ProvisionError::Agent`], [`ProvisionError::Unexpected`].

@@ -10,15 +10,12 @@ use super::{AgentError, AgentId, Block, BlockId, Passage};
 pub struct AgentRecord {
     /// Id (`agent-<uuid>`).
     pub id: AgentId,
-    /// Name.
     pub name: String,
-    /// System prompt.
     pub system_prompt: String,
     /// Model handle.
     pub model: String,
     /// Tool names the agent may call.
     pub tools: Vec<String>,
-    /// Tags.
     pub tags: Vec<String>,
     /// Metadata (e.g. `pi_user_id`).
     pub metadata: serde_json::Map<String, serde_json::Value>,
@@ -31,7 +28,6 @@ pub struct AgentRecord {
 /// Who wrote a stored agent message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageRole {
-    /// The user.
     User,
     /// The model (text and/or tool calls).
     Assistant,
@@ -63,7 +59,6 @@ impl MessageRole {
 /// One message of an agent's history (the model's view of the conversation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentHistoryMessage {
-    /// Role.
     pub role: MessageRole,
     /// Text (assistant text, user text, or tool output).
     pub content: String,
@@ -79,7 +74,7 @@ pub struct AgentHistoryMessage {
 
 /// Persistence of embedded agents, blocks, links, histories and archival passages.
 ///
-/// Every method fails with [`AgentError::Unavailable`] when the database fails.
+/// Every method fails with [`AgentError::Store`] when the database fails.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait AgentStore: Send + Sync {

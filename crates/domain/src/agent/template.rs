@@ -1,4 +1,4 @@
-//! The Pi agent template (SPEC §6): an asset file loaded and validated at start-up.
+//! The Pi agent template: an asset file loaded and validated at start-up.
 
 use serde::Deserialize;
 
@@ -30,7 +30,6 @@ pub enum TemplateError {
 pub struct PiAgentTemplate {
     /// Agent name prefix.
     pub name: String,
-    /// System prompt.
     pub system_prompt: String,
     /// Model handle.
     pub model: String,

@@ -8,10 +8,10 @@ use super::{
     AttemptCounter, HashError, IssuedToken, PasswordHasher, ThrottleKey, ThrottlePolicy,
     TokenError, TokenService,
 };
+use crate::RepoError;
 use crate::ValidationErrors;
 use crate::user::{
-    CreateUserError, DisplayName, Email, NewUser, Password, PasswordHash, RepoError, User, UserId,
-    UserRepo,
+    CreateUserError, DisplayName, Email, NewUser, Password, PasswordHash, User, UserId, UserRepo,
 };
 
 /// Raw signup input, validated by [`AuthService::signup`].

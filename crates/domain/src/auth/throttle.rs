@@ -6,7 +6,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::user::RepoError;
+use crate::RepoError;
 
 /// What a counter counts: one account (the email as the client typed it, normalised, whether
 /// or not an account has it, so the answer is the same for unknown emails) or one client address.

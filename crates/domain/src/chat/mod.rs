@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::user::{RepoError, UserId};
+use crate::RepoError;
+use crate::user::UserId;
 
 /// A conversation's id (UUID v7: time-ordered).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,7 +59,6 @@ impl Default for MessageId {
 /// A conversation of one user with their agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Conversation {
-    /// Id.
     pub id: ConversationId,
     /// Owner.
     pub user_id: UserId,
@@ -73,11 +73,9 @@ pub struct Conversation {
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// The user.
     User,
     /// The system (notices).
     System,
-    /// The agent.
     Agent,
 }
 
@@ -105,7 +103,6 @@ impl Role {
 /// A message in a conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
-    /// Id.
     pub id: MessageId,
     /// Conversation.
     pub conversation_id: ConversationId,

@@ -1,4 +1,4 @@
-//! The central use case (SPEC §5.1): conversations, and sending a message to the user's agent.
+//! The central use case: conversations, and sending a message to the user's agent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,12 +7,13 @@ use super::{
     Conversation, ConversationCursor, ConversationId, ConversationRepo, ConversationTitle, Message,
     MessageContent, MessageRepo, Role, title_from_message,
 };
+use crate::RepoError;
 use crate::ValidationErrors;
 use crate::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentProvisioner, AgentStep, ProvisionError,
     StepObserver,
 };
-use crate::user::{RepoError, User, UserRepo};
+use crate::user::{User, UserRepo};
 
 /// Errors of the chat use cases.
 #[derive(Debug, thiserror::Error)]
@@ -23,6 +24,9 @@ pub enum ChatError {
     /// No such conversation for this user.
     #[error("conversation not found")]
     NotFound,
+    /// The signed-in user was deleted while the request ran.
+    #[error("user not found")]
+    UserGone,
     /// The agent backend failed; the user message is stored.
     #[error("agent unavailable: {0}")]
     AgentUnavailable(String),
@@ -54,6 +58,7 @@ fn agent_failure(e: AgentError) -> ChatError {
         AgentError::Unavailable(m) | AgentError::Rejected(m) | AgentError::NotFound(m) => {
             ChatError::AgentUnavailable(m)
         }
+        AgentError::Store(m) => ChatError::Unexpected(anyhow::anyhow!("agent store: {m}")),
     }
 }
 
@@ -255,7 +260,7 @@ impl ChatService {
         Ok(self.messages.list(id).await?)
     }
 
-    /// Sends a message (SPEC §5.1). The user message is stored first, so an agent failure never
+    /// Sends a message. The user message is stored first, so an agent failure never
     /// loses it; no agent reply is stored unless the agent answered. The agent is called outside
     /// any database transaction.
     ///
@@ -372,14 +377,14 @@ impl ChatService {
         }
     }
 
-    /// The user's agent id, creating the agent exactly once (SPEC §5.1).
+    /// The user's agent id, creating the agent exactly once.
     ///
     /// # Errors
     /// Agent failures as [`ChatError::AgentUnavailable`]/[`ChatError::AgentTimeout`].
     pub async fn ensure_agent(&self, user: &User) -> Result<AgentId, ChatError> {
         match self.provisioner.ensure_for(user).await {
             Ok(provisioned) => Ok(provisioned.agent().clone()),
-            Err(ProvisionError::UserGone) => Err(ChatError::NotFound),
+            Err(ProvisionError::UserGone) => Err(ChatError::UserGone),
             Err(ProvisionError::Agent(e)) => Err(agent_failure(e)),
             Err(ProvisionError::Unexpected(e)) => Err(ChatError::Unexpected(e)),
         }

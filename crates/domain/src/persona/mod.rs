@@ -1,4 +1,4 @@
-//! Personas (SPEC §7.1, §9): professional profiles shared across users, each with a shared memory
+//! Personas: professional profiles shared across users, each with a shared memory
 //! block that every agent serving that persona reads and writes (anonymised lessons, never PII).
 
 mod service;
@@ -11,8 +11,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::RepoError;
 use crate::agent::{AgentId, BlockId};
-use crate::user::{RepoError, UserId};
+use crate::user::UserId;
 
 /// A persona handle: `<industry>_<professional_role>`, lower-case words joined by `_`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -86,11 +87,8 @@ impl std::fmt::Display for PersonaHandle {
 pub struct PersonaDef {
     /// Handle.
     pub persona_handle: PersonaHandle,
-    /// Industry.
     pub industry: String,
-    /// Professional role.
     pub professional_role: String,
-    /// Description.
     pub description: String,
     /// KPIs.
     #[serde(default)]
@@ -135,7 +133,6 @@ pub fn catalogue() -> Result<Vec<PersonaDef>, String> {
 /// A stored persona.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Persona {
-    /// Id.
     pub id: Uuid,
     /// Definition.
     pub def: PersonaDef,
@@ -150,7 +147,6 @@ pub struct Persona {
 /// A user's link to a persona.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPersona {
-    /// The persona.
     pub persona: Persona,
     /// 0.0–1.0.
     pub confidence_score: f64,

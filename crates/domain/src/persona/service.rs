@@ -6,11 +6,12 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use super::{Persona, PersonaDef, PersonaHandle, PersonaLock, PersonaRepo, UserPersona};
+use crate::RepoError;
 use crate::agent::{
     AgentError, AgentId, BlockId, BlockSpec, BlockStore, PROFILE_BLOCK, PersonaMemory,
     PersonaMemorySeed,
 };
-use crate::user::{RepoError, UserId};
+use crate::user::UserId;
 
 /// Limit of a shared block, characters.
 pub const SHARED_BLOCK_LIMIT: usize = 8000;
@@ -87,7 +88,6 @@ pub fn profile_text(personas: &[UserPersona]) -> Option<String> {
 /// Result of assigning a persona to a user.
 #[derive(Debug, Clone)]
 pub struct AssignOutcome {
-    /// The persona.
     pub persona: Persona,
     /// Stored confidence.
     pub confidence_score: f64,

@@ -1,4 +1,4 @@
-//! The persona tools (SPEC §7.1). They act for the owner of the calling agent, never for a user
+//! The persona tools. They act for the owner of the calling agent, never for a user
 //! named in the arguments.
 
 use std::sync::Arc;

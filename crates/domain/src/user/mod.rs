@@ -5,6 +5,8 @@ mod values;
 pub use values::{DisplayName, Email, Password, PasswordHash, UserId};
 
 use async_trait::async_trait;
+
+use crate::RepoError;
 use chrono::{DateTime, Utc};
 
 /// A registered user.
@@ -35,7 +37,6 @@ pub struct NewUser {
     pub id: UserId,
     /// Unique email.
     pub email: Email,
-    /// Display name.
     pub display_name: DisplayName,
     /// bcrypt hash.
     pub password_hash: PasswordHash,
@@ -53,11 +54,6 @@ pub enum CreateUserError {
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
 }
-
-/// Errors of user look-ups and updates: only infrastructure failures; "not found" is `Ok(None)`.
-#[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct RepoError(#[from] pub anyhow::Error);
 
 /// Persistence of users.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]

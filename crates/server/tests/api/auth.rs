@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_EMAIL, TestApp, error_body};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     signup_returns_201_with_a_token_and_the_public_user,
     register_is_an_alias_of_signup,
     signup_then_login_then_me,
@@ -20,7 +20,7 @@ crate::backend_tests!(
     login_refuses_a_longer_password_sharing_the_first_72_bytes,
     login_and_me_return_one_user_object,
     failed_logins_are_throttled_per_account_across_replicas,
-);
+]);
 
 async fn signup_returns_201_with_a_token_and_the_public_user(app: TestApp) {
     let response = app

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     every_route_answers_bad_input_with_a_json_4xx,
     nul_bytes_are_refused_before_any_write,
     out_of_range_cursors_are_422_naming_before,
     admin_routes_refuse_users_before_reading_the_body,
     a_null_body_is_no_body,
     archival_search_text_is_validated,
-);
+]);
 
 /// One bad request and what must come back.
 struct Case {

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, error_body, run_with};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     full_chat_flow,
     conversation_title_is_validated_and_kept,
     pagination_walks_every_conversation_once_newest_activity_first,
@@ -21,7 +21,7 @@ crate::backend_tests!(
     chat_routes_require_a_token,
     one_message_costs_a_fixed_number_of_sql_statements,
     thirty_two_concurrent_senders_on_one_conversation_all_succeed,
-);
+]);
 
 async fn full_chat_flow(app: TestApp) {
     let token = app.signup_token("chat@example.com").await;
@@ -409,7 +409,7 @@ async fn chat_routes_require_a_token(app: TestApp) {
     }
 }
 
-/// SPEC §10: the write path never answers "database is locked" (SQLite) or deadlocks.
+/// The write path never answers "database is locked" (SQLite) or deadlocks.
 async fn thirty_two_concurrent_senders_on_one_conversation_all_succeed(app: TestApp) {
     let token = app.signup_token("crowd@example.com").await;
     let id = app.conversation_id(&token).await;
@@ -445,7 +445,7 @@ async fn server_without_a_reachable_agent_backend_answers_502_and_is_not_ready()
     let mode = AgentMode::Letta {
         base_url: "http://127.0.0.1:9".into(),
     };
-    run_with(pi_store::Backend::Sqlite, mode, |app| async move {
+    run_with(pi_store::Engine::Sqlite, mode, |app| async move {
         let token = app.signup_token("x@example.com").await;
         let id = app.conversation_id(&token).await;
         error_body(
@@ -481,7 +481,7 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
     let mode = AgentMode::Letta {
         base_url: letta.uri(),
     };
-    run_with(pi_store::Backend::Sqlite, mode, move |app| async move {
+    run_with(pi_store::Engine::Sqlite, mode, move |app| async move {
         let token = app.signup_token("l@example.com").await;
         let id = app.conversation_id(&token).await;
         let response = app

@@ -2,13 +2,13 @@
 
 use crate::helpers::{TestApp, error_body};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     unknown_route_is_json_404,
     wrong_method_is_json_405,
     malformed_json_is_400,
     missing_or_wrong_content_type_is_415,
     oversized_body_is_413,
-);
+]);
 
 async fn unknown_route_is_json_404(app: TestApp) {
     let body = error_body(app.get("/no/such/route").await, 404, "not_found").await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use pi_server::Settings;
-use pi_store::Backend;
+use pi_store::Engine;
 use pi_testkit::{LlmStep, ScriptedLlm};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
@@ -25,7 +25,7 @@ fn short_turns(settings: &mut Settings) {
     settings.llm_timeout_secs = 60;
 }
 
-async fn with_faulty_llm<F, Fut>(backend: Backend, test: F)
+async fn with_faulty_llm<F, Fut>(backend: Engine, test: F)
 where
     F: FnOnce(TestApp, Arc<ScriptedLlm>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -43,7 +43,7 @@ macro_rules! llm_fault_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::with_faulty_llm(pi_store::Backend::Sqlite, super::$name).await;
+                    super::with_faulty_llm(pi_store::Engine::Sqlite, super::$name).await;
                 }
             )*
         }
@@ -51,7 +51,7 @@ macro_rules! llm_fault_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    super::with_faulty_llm(pi_store::Backend::Postgres, super::$name).await;
+                    super::with_faulty_llm(pi_store::Engine::Postgres, super::$name).await;
                 }
             )*
         }
@@ -159,7 +159,7 @@ where
     let mode = AgentMode::Letta {
         base_url: letta.uri(),
     };
-    run_configured(Backend::Sqlite, mode, configure, test).await;
+    run_configured(Engine::Sqlite, mode, configure, test).await;
 }
 
 /// Letta slower than `LETTA_TIMEOUT_SECS`: 504, message kept.

@@ -4,12 +4,12 @@ use serde_json::Value;
 
 use crate::helpers::TestApp;
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     health_reports_service_facts,
     healthz_is_an_alias,
     ready_checks_the_database,
     ready_is_503_when_the_database_is_down,
-);
+]);
 
 async fn health_reports_service_facts(app: TestApp) {
     let response = app.get("/health").await;
@@ -52,7 +52,7 @@ async fn ready_is_503_when_the_database_is_down(app: TestApp) {
 /// would go to an unlinked file and vanish at restart; readiness says so within one probe.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ready_is_503_when_the_sqlite_file_is_gone() {
-    crate::helpers::run_on(pi_store::Backend::Sqlite, |app| async move {
+    crate::helpers::run_on(pi_store::Engine::Sqlite, |app| async move {
         assert_eq!(app.get("/health/ready").await.status(), 200);
         let url = app.settings.database_url.expose().to_owned();
         let file = url

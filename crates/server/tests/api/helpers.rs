@@ -4,9 +4,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use pi_server::config::Secret;
-use pi_server::{AgentBackend, Application, Environment, Settings};
+use pi_server::{AgentPorts, Application, Environment, Settings};
 use pi_store::testing::TestDatabase;
-use pi_store::{Backend, Database};
+use pi_store::{Database, Engine};
 use pi_testkit::FakeAgentBackend;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
@@ -22,7 +22,7 @@ pub const UI_ORIGIN: &str = "http://localhost:5173";
 pub struct TestApp {
     pub address: String,
     pub client: Client,
-    pub backend: Backend,
+    pub backend: Engine,
     pub db: Database,
     /// The scriptable agent backend behind this app (in `AgentMode::Fake`).
     pub agents: Arc<FakeAgentBackend>,
@@ -65,7 +65,7 @@ pub enum AgentMode {
 /// PostgreSQL is skipped.
 /// Settings are adjusted by `configure` first.
 pub async fn spawn_app_configured(
-    backend: Backend,
+    backend: Engine,
     mode: AgentMode,
     configure: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
@@ -76,7 +76,7 @@ pub async fn spawn_app_configured(
     let app = match &mode {
         AgentMode::Fake => Application::build_with(
             settings.clone(),
-            AgentBackend::from_adapter(agents.clone(), None),
+            AgentPorts::from_adapter(agents.clone(), None),
         )
         .await
         .expect("application builds"),
@@ -87,7 +87,7 @@ pub async fn spawn_app_configured(
                 .expect("application builds")
         }
         AgentMode::Letta { base_url } => {
-            settings.agent_backend = pi_server::config::AgentBackend::Letta;
+            settings.agent_backend = pi_server::config::AgentRuntime::Letta;
             settings.letta_base_url = base_url.clone();
             settings.letta_server_password = Some(Secret::new("testpass"));
             Application::build(settings.clone())
@@ -95,7 +95,7 @@ pub async fn spawn_app_configured(
                 .expect("application builds")
         }
         AgentMode::LettaLive(live) => {
-            settings.agent_backend = pi_server::config::AgentBackend::Letta;
+            settings.agent_backend = pi_server::config::AgentRuntime::Letta;
             settings.letta_base_url = live.base_url.clone();
             settings.letta_server_password = Some(Secret::new(&live.password));
             settings.letta_model = live.model.clone();
@@ -127,7 +127,7 @@ pub async fn spawn_app_configured(
 
 /// Runs `test` against a fresh app on `backend`, then removes the database even if the test
 /// panicked (the panic is re-raised afterwards).
-pub async fn run_on<F, Fut>(backend: Backend, test: F)
+pub async fn run_on<F, Fut>(backend: Engine, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -136,7 +136,7 @@ where
 }
 
 /// [`run_on`] with an agent backend of choice.
-pub async fn run_with<F, Fut>(backend: Backend, mode: AgentMode, test: F)
+pub async fn run_with<F, Fut>(backend: Engine, mode: AgentMode, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -146,7 +146,7 @@ where
 
 /// [`run_with`], with settings adjusted by `configure`.
 pub async fn run_configured<F, Fut>(
-    backend: Backend,
+    backend: Engine,
     mode: AgentMode,
     configure: impl FnOnce(&mut Settings),
     test: F,
@@ -441,28 +441,48 @@ pub async fn error_body(response: Response, status: u16, code: &str) -> Value {
     body
 }
 
-/// Declares each listed `async fn name(app: TestApp)` as two tests,
-/// `sqlite::name` and `postgres::name`.
+/// Runs each listed test on both engines, as `sqlite::NAME` and `postgres::NAME`:
+/// `RUNNER(engine, "NAME", super::NAME)`. Groups with different runners share the two modules:
+///
+/// `engine_tests!(crate::helpers::run_named => [a, b], super::with_llm => [c]);`
 #[macro_export]
-macro_rules! backend_tests {
-    ($($name:ident),* $(,)?) => {
+macro_rules! engine_tests {
+    ($($runner:path => [$($name:ident),* $(,)?]),+ $(,)?) => {
         mod sqlite {
-            $(
+            $($(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::helpers::run_on(pi_store::Backend::Sqlite, super::$name).await;
+                    $runner(pi_store::Engine::Sqlite, stringify!($name), super::$name).await;
                 }
-            )*
+            )*)+
         }
         mod postgres {
-            $(
+            $($(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    $crate::helpers::run_on(pi_store::Backend::Postgres, super::$name).await;
+                    $runner(pi_store::Engine::Postgres, stringify!($name), super::$name).await;
                 }
-            )*
+            )*)+
         }
     };
+}
+
+/// [`run_on`] as an [`engine_tests!`] runner.
+pub async fn run_named<F, Fut>(engine: Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_on(engine, test).await;
+}
+
+/// The embedded runtime with the offline model, as an [`engine_tests!`] runner.
+pub async fn run_offline<F, Fut>(engine: Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    run_with(engine, AgentMode::Embedded { llm_base_url: None }, test).await;
 }
 
 /// `(status, body)` of a response recorded from a real Letta 0.16.8.

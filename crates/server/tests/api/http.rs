@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, UI_ORIGIN, error_body};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     every_response_has_a_request_id,
     an_incoming_request_id_is_honoured,
     preflight_from_the_ui_origin_is_allowed_without_a_token,
@@ -12,7 +12,7 @@ crate::backend_tests!(
     other_origins_get_no_cors_grant,
     openapi_documents_every_route_and_the_bearer_scheme,
     docs_page_is_served,
-);
+]);
 
 async fn every_response_has_a_request_id(app: TestApp) {
     for response in [

@@ -55,41 +55,34 @@ impl LiveLetta {
 
     /// The adapter itself, configured like the app's.
     pub fn adapter(&self) -> pi_letta::LettaBackend {
-        pi_letta::LettaBackend::new(pi_letta::LettaConfig {
-            base_url: self.base_url.clone(),
-            password: Some(self.password.clone()),
-            timeout: std::time::Duration::from_secs(60),
-            model: self.model.clone(),
-            embedding: self.embedding.clone(),
-        })
+        pi_letta::LettaBackend::new(
+            pi_letta::LettaConfig {
+                base_url: self.base_url.clone(),
+                password: Some(self.password.clone()),
+                timeout: std::time::Duration::from_secs(60),
+                model: self.model.clone(),
+                embedding: self.embedding.clone(),
+            },
+            std::sync::Arc::new(pi_domain::tools::ToolRegistry::new()),
+        )
         .unwrap()
     }
 }
 
-macro_rules! live_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(live) = super::LiveLetta::from_env(stringify!($name)) else { return };
-                    $crate::helpers::run_with(pi_store::Backend::Sqlite, $crate::helpers::AgentMode::LettaLive(live.clone()), move |app| super::$name(app, live)).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(live) = super::LiveLetta::from_env(stringify!($name)) else { return };
-                    $crate::helpers::run_with(pi_store::Backend::Postgres, $crate::helpers::AgentMode::LettaLive(live.clone()), move |app| super::$name(app, live)).await;
-                }
-            )*
-        }
+/// A live-Letta test on `engine`, skipped (with a SKIP line) unless `LETTA_IT=1`.
+async fn with_live_letta<F, Fut>(engine: pi_store::Engine, name: &str, test: F)
+where
+    F: FnOnce(TestApp, LiveLetta) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(live) = LiveLetta::from_env(name) else {
+        return;
     };
+    let mode = crate::helpers::AgentMode::LettaLive(live.clone());
+    crate::helpers::run_with(engine, mode, move |app| test(app, live)).await;
 }
 
-live_tests!(
+crate::engine_tests!(super::with_live_letta => [
     ready_reports_the_letta_server,
     first_message_creates_one_agent_with_the_three_pi_blocks,
     client_tool_turn_runs_search_places_here,
@@ -101,7 +94,7 @@ live_tests!(
     lettas_own_memory_tool_records_personal_facts,
     only_this_deployments_agents_are_listed_and_cleaned_up,
     unknown_or_malformed_agent_ids_are_404,
-);
+]);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_password_is_reported_and_chat_keeps_the_message() {
@@ -110,7 +103,7 @@ async fn a_wrong_password_is_reported_and_chat_keeps_the_message() {
     };
     live.0.password = "not-the-password".into();
     crate::helpers::run_with(
-        pi_store::Backend::Sqlite,
+        pi_store::Engine::Sqlite,
         AgentMode::LettaLive(live),
         |app| async move {
             let ready = app.get("/health/ready").await;

@@ -1,5 +1,5 @@
 //! HTTP integration tests: the real application on port 0, against a fresh SQLite file and a
-//! fresh PostgreSQL database. Every test in `backend_tests!` runs once per backend.
+//! fresh PostgreSQL database. Every test in `engine_tests!` runs once per database engine.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;

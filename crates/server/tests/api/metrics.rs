@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, error_body};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     requests_are_counted_by_route_pattern,
     a_metrics_token_is_required_once_configured,
-);
+]);
 
 async fn requests_are_counted_by_route_pattern(app: TestApp) {
     for _ in 0..2 {

@@ -205,7 +205,7 @@ async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
 
 /// Issue 11: SIGKILL while 32 senders are mid-turn. After a restart on the same database every
 /// acknowledged turn (201) is there exactly once with its reply; no message is stored twice.
-async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Backend) {
+async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Engine) {
     use serde_json::{Value, json};
     let Some(test_db) = pi_store::testing::TestDatabase::new(backend).await else {
         return;
@@ -339,10 +339,10 @@ async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Backen
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_turn_sqlite() {
-    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Backend::Sqlite).await;
+    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Engine::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_under_load_loses_no_acknowledged_turn_postgres() {
-    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Backend::Postgres).await;
+    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Engine::Postgres).await;
 }

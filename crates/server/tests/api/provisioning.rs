@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, block, memory, run_with};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     assigning_a_persona_rewrites_the_agents_profile_block,
     admin_created_agents_get_the_users_persona_blocks_and_profile,
     chat_created_agents_get_the_users_persona_blocks_and_profile,
-);
+]);
 
 async fn assign(app: &TestApp, token: &str, handle: &str, confidence: f64) {
     let response = app
@@ -89,7 +89,7 @@ async fn chat_created_agents_get_the_users_persona_blocks_and_profile(app: TestA
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeded_demo_agents_know_their_persona() {
     let mode = AgentMode::Embedded { llm_base_url: None };
-    run_with(pi_store::Backend::Sqlite, mode, |app| async move {
+    run_with(pi_store::Engine::Sqlite, mode, |app| async move {
         let settings = pi_server::Settings {
             persona_seed_password: Some(pi_server::config::Secret::new("demo-password-123")),
             ..app.settings.clone()

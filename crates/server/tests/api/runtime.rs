@@ -4,13 +4,13 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use pi_store::Backend;
+use pi_store::Engine;
 use pi_testkit::{LlmStep, ScriptedLlm};
 use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, ask, block, error_body, memory, run_with};
 
-async fn with_llm<F, Fut>(backend: Backend, test: F)
+async fn with_llm<F, Fut>(backend: Engine, _name: &str, test: F)
 where
     F: FnOnce(TestApp, Arc<ScriptedLlm>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -22,41 +22,8 @@ where
     run_with(backend, mode, move |app| test(app, llm)).await;
 }
 
-macro_rules! runtime_tests {
-    (offline: [$($offline:ident),*], llm: [$($llm:ident),*]) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $offline() {
-                    $crate::helpers::run_with(pi_store::Backend::Sqlite, $crate::helpers::AgentMode::Embedded { llm_base_url: None }, super::$offline).await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $llm() {
-                    super::with_llm(pi_store::Backend::Sqlite, super::$llm).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $offline() {
-                    $crate::helpers::run_with(pi_store::Backend::Postgres, $crate::helpers::AgentMode::Embedded { llm_base_url: None }, super::$offline).await;
-                }
-            )*
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $llm() {
-                    super::with_llm(pi_store::Backend::Postgres, super::$llm).await;
-                }
-            )*
-        }
-    };
-}
-
-runtime_tests!(
-    offline: [
+crate::engine_tests!(
+    crate::helpers::run_offline => [
         offline_answers_coffee_question_with_real_places,
         offline_records_personal_facts_in_the_human_block,
         offline_is_reported_by_readiness,
@@ -64,7 +31,7 @@ runtime_tests!(
         two_users_state_the_same_role_and_share_one_persona_block,
         a_new_agent_gets_its_users_persona_blocks_at_creation
     ],
-    llm: [
+    super::with_llm => [
         llm_loop_runs_tools_and_returns_the_final_text,
         read_only_block_edit_is_refused_with_a_readable_error,
         memory_edit_persists_across_a_restart,
@@ -524,7 +491,7 @@ async fn llm_down_is_agent_unavailable() {
     let mode = AgentMode::Embedded {
         llm_base_url: Some("http://127.0.0.1:9/v1".into()),
     };
-    run_with(Backend::Sqlite, mode, |app| async move {
+    run_with(Engine::Sqlite, mode, |app| async move {
         let token = app.signup_token("down@example.com").await;
         let conv = app.conversation_id(&token).await;
         error_body(

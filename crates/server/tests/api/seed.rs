@@ -1,7 +1,7 @@
 //! `pi-server seed` is idempotent on both databases.
 
 use pi_server::config::Secret;
-use pi_store::Backend;
+use pi_store::Engine;
 use pi_store::testing::TestDatabase;
 use sea_orm::{ConnectionTrait, Statement};
 
@@ -34,7 +34,7 @@ async fn counts(url: &str) -> Vec<(String, i64)> {
     out
 }
 
-async fn seed_twice(backend: Backend) {
+async fn seed_twice(backend: Engine) {
     let Some(test_db) = TestDatabase::new(backend).await else {
         return;
     };
@@ -79,10 +79,10 @@ async fn seed_twice(backend: Backend) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_twice_changes_nothing_sqlite() {
-    seed_twice(Backend::Sqlite).await;
+    seed_twice(Engine::Sqlite).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seed_twice_changes_nothing_postgres() {
-    seed_twice(Backend::Postgres).await;
+    seed_twice(Engine::Postgres).await;
 }

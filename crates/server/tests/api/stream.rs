@@ -1,16 +1,16 @@
 //! `POST /chat/conversations/{id}/messages/stream`: the exchange as Server-Sent Events.
 
 use pi_domain::agent::{AgentError, AgentReply, AgentStep, Usage};
-use pi_store::Backend;
+use pi_store::Engine;
 use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, error_body, run_with, sse_events};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     steps_stream_in_order_then_the_stored_reply,
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
-);
+]);
 
 fn names(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(e, _)| e.as_str()).collect()
@@ -131,7 +131,7 @@ async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: Test
 /// The embedded runtime reports tool calls as its loop runs them (offline model).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_runtime_streams_its_tool_steps() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
+    for backend in [Engine::Sqlite, Engine::Postgres] {
         run_with(
             backend,
             AgentMode::Embedded { llm_base_url: None },

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{JWT_SECRET, TestApp, error_body};
 
-crate::backend_tests!(
+crate::engine_tests!(crate::helpers::run_named => [
     missing_or_malformed_authorization_is_401,
     expired_token_is_401,
     tampered_signature_is_401,
@@ -15,7 +15,7 @@ crate::backend_tests!(
     token_signed_with_another_secret_is_401,
     token_for_an_unknown_user_is_401,
     valid_forged_token_with_the_right_secret_works,
-);
+]);
 
 fn forge(secret: &str, sub: &str, exp_offset_secs: i64) -> String {
     let now = chrono::Utc::now().timestamp();

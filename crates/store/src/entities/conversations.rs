@@ -11,7 +11,6 @@ pub struct Model {
     pub id: Uuid,
     /// Owner.
     pub user_id: Uuid,
-    /// Title.
     pub title: Option<String>,
     /// Creation time.
     pub created_at: DateTimeUtc,

@@ -14,7 +14,6 @@ pub mod persona_rows {
         /// Unique handle.
         #[sea_orm(unique)]
         pub persona_handle: String,
-        /// Industry.
         pub industry: String,
         /// Role.
         pub professional_role: String,

@@ -11,7 +11,6 @@ pub mod agents {
         /// Id.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// Name.
         pub name: String,
         /// System prompt.
         #[sea_orm(column_type = "Text")]
@@ -51,7 +50,6 @@ pub mod blocks {
         /// Id.
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// Label.
         pub label: String,
         /// Value.
         #[sea_orm(column_type = "Text")]

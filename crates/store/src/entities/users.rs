@@ -12,7 +12,6 @@ pub struct Model {
     /// Unique, lower-case.
     #[sea_orm(unique)]
     pub email: String,
-    /// Display name.
     pub display_name: String,
     /// bcrypt hash.
     pub hashed_password: String,

@@ -329,3 +329,34 @@ async fn an_empty_agent_answer_is_a_failure_not_a_blank_reply() {
     assert!(matches!(err, ChatError::AgentUnavailable(_)));
     assert_eq!(log.lock().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_failing_agent_store_is_our_fault_not_the_agents() {
+    let u = user(Some("agent-1"));
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_send_message()
+        .returning(|_, _| Err(AgentError::Store("read history".into())));
+    let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
+    let err = svc
+        .send_message(&u, ConversationId::new(), "hello".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::Unexpected(_)), "{err:?}");
+    assert_eq!(log.lock().unwrap().len(), 1, "the user message is kept");
+}
+
+#[tokio::test]
+async fn a_user_deleted_mid_turn_is_not_a_missing_conversation() {
+    let u = user(None);
+    let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut users = MockUserRepo::new();
+    users.expect_find_by_id().returning(|_| Ok(None));
+    let svc = service(users, messages_for(u.id, log), MockAgentGateway::new());
+    let err = svc
+        .send_message(&u, ConversationId::new(), "hello".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::UserGone), "{err:?}");
+}

@@ -1,9 +1,13 @@
-//! The tool registry (SPEC §7.2): tools the agents call, run in this service.
+//! The tool registry: tools the agents call, run in this service.
 //!
 //! A tool has a name, a description, a JSON Schema of its arguments and an async handler that
 //! receives a [`ToolContext`] naming the user it acts for (the owner of the calling agent — never
 //! an argument the model could forge). Tool failures are returned to the model as
 //! `{"error": "..."}` JSON, not as Rust errors.
+
+mod service;
+
+pub use service::{ToolService, ToolServiceError};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

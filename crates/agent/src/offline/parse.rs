@@ -1,0 +1,292 @@
+//! Reading the user's text: the analytics question (intent, brands, categories, metro, year),
+//! personal facts for the `human` block, and professional persona statements.
+
+use pi_places::catalog::{CHAINS, Category, METROS};
+
+/// What the user asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Intent {
+    /// The busiest places (or chains) of a brand or category.
+    Busiest,
+    /// A foot-traffic summary of a brand's place.
+    Summary,
+    /// Brands side by side.
+    Compare,
+    /// Where a place's visitors live.
+    TradeArea,
+    /// Who visits a brand or a place.
+    Audience,
+    /// Where visitors go before and after.
+    Flows,
+    /// The metros covered.
+    Metros,
+}
+
+/// An analytics question, as far as keywords tell.
+#[derive(Debug, Clone)]
+pub(super) struct Query {
+    pub(super) intent: Intent,
+    /// (slug, name) of the chains named.
+    pub(super) brands: Vec<(&'static str, &'static str)>,
+    pub(super) categories: Vec<Category>,
+    /// (slug, name) of the metro named.
+    pub(super) metro: Option<(&'static str, &'static str)>,
+    pub(super) year: Option<i32>,
+    /// The user asks about chains or brands rather than single places.
+    pub(super) wants_chains: bool,
+}
+
+/// Lower case, words only, single spaces, with a space at both ends (for [`has`]).
+fn normalise(text: &str) -> String {
+    let cleaned: String = text
+        .to_lowercase()
+        .chars()
+        .filter(|c| *c != '\'' && *c != '’')
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    format!(
+        " {} ",
+        cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+    )
+}
+
+/// Whether normalised text contains the phrase as whole words.
+fn has(text: &str, phrase: &str) -> bool {
+    text.contains(&format!(" {phrase} "))
+}
+
+const CATEGORY_WORDS: &[(&str, Category)] = &[
+    ("coffee", Category::Coffee),
+    ("cafe", Category::Coffee),
+    ("cafes", Category::Coffee),
+    ("fast food", Category::Qsr),
+    ("qsr", Category::Qsr),
+    ("burger", Category::Qsr),
+    ("burgers", Category::Qsr),
+    ("fast casual", Category::FastCasual),
+    ("grocery", Category::Grocery),
+    ("groceries", Category::Grocery),
+    ("supermarket", Category::Grocery),
+    ("supermarkets", Category::Grocery),
+    ("gym", Category::Fitness),
+    ("gyms", Category::Fitness),
+    ("fitness", Category::Fitness),
+    ("cinema", Category::Cinema),
+    ("cinemas", Category::Cinema),
+    ("movie", Category::Cinema),
+    ("movies", Category::Cinema),
+    ("theaters", Category::Cinema),
+    ("mall", Category::Mall),
+    ("malls", Category::Mall),
+    ("pharmacy", Category::Pharmacy),
+    ("pharmacies", Category::Pharmacy),
+    ("drugstore", Category::Pharmacy),
+    ("convenience", Category::Convenience),
+    ("gas station", Category::Convenience),
+    ("bar", Category::Bar),
+    ("bars", Category::Bar),
+    ("pub", Category::Bar),
+    ("pubs", Category::Bar),
+    ("golf", Category::Golf),
+    ("big box", Category::BigBox),
+    ("wholesale", Category::WholesaleClub),
+    ("warehouse club", Category::WholesaleClub),
+    ("home improvement", Category::HomeImprovement),
+    ("hardware", Category::HomeImprovement),
+];
+
+/// The analytics question in the user's text, if any.
+pub(super) fn parse_query(text: &str) -> Option<Query> {
+    let t = normalise(text);
+    let mut brands = Vec::new();
+    for c in CHAINS {
+        let name = normalise(c.name);
+        let slug = normalise(&c.slug.replace('-', " "));
+        if t.contains(name.as_str()) || t.contains(slug.as_str()) {
+            brands.push((c.slug, c.name));
+        }
+    }
+    let mut categories = Vec::new();
+    for (word, cat) in CATEGORY_WORDS {
+        if has(&t, word) && !categories.contains(cat) {
+            categories.push(*cat);
+        }
+    }
+    let metro = METROS
+        .iter()
+        .filter(|m| t.contains(normalise(m.name).as_str()))
+        .max_by_key(|m| m.name.len())
+        .map(|m| (m.slug, m.name));
+    let year = ["2023", "2024", "2025"]
+        .iter()
+        .find(|y| has(&t, y))
+        .and_then(|y| y.parse().ok());
+    let any = |words: &[&str]| words.iter().any(|w| has(&t, w));
+    let intent = if any(&["metros", "markets", "cities do you cover"])
+        && brands.is_empty()
+        && categories.is_empty()
+    {
+        Intent::Metros
+    } else if brands.len() >= 2 && any(&["compare", "vs", "versus", "against", "or"]) {
+        Intent::Compare
+    } else if any(&["trade area", "come from", "live", "home zips", "drive from"]) {
+        Intent::TradeArea
+    } else if any(&[
+        "audience",
+        "demographic",
+        "demographics",
+        "who visits",
+        "income",
+        "customers like",
+    ]) {
+        Intent::Audience
+    } else if any(&[
+        "before",
+        "after",
+        "journey",
+        "journeys",
+        "cross shop",
+        "flows",
+        "also visit",
+    ]) {
+        Intent::Flows
+    } else if any(&[
+        "summary",
+        "how many visits",
+        "foot traffic",
+        "traffic at",
+        "perform",
+        "performance",
+        "visits to",
+        "how busy",
+    ]) && !brands.is_empty()
+    {
+        Intent::Summary
+    } else if !brands.is_empty() || !categories.is_empty() {
+        Intent::Busiest
+    } else {
+        return None;
+    };
+    Some(Query {
+        intent,
+        brands,
+        categories,
+        metro,
+        year,
+        wants_chains: any(&["chain", "chains", "brand", "brands"]),
+    })
+}
+
+/// Personal facts stated by the user, as lines for the `human` block.
+pub(super) fn personal_facts(text: &str) -> Vec<String> {
+    let lower = text.to_lowercase();
+    let mut facts = Vec::new();
+    let words_after = |marker: &str| -> Option<String> {
+        let at = lower.find(marker)? + marker.len();
+        let rest = &text[at..];
+        let end = rest
+            .find(['.', ',', '!', '?', ';', '\n'])
+            .unwrap_or(rest.len());
+        let mut phrase = rest[..end].trim().to_owned();
+        for stop in [" and i ", " and my ", " but "] {
+            if let Some(i) = phrase.to_lowercase().find(stop) {
+                phrase.truncate(i);
+            }
+        }
+        let phrase = phrase.trim().chars().take(80).collect::<String>();
+        (!phrase.is_empty()).then_some(phrase)
+    };
+    if let Some(name) = words_after("my name is ").or_else(|| words_after("call me ")) {
+        let name: Vec<&str> = name
+            .split_whitespace()
+            .take_while(|w| {
+                w.chars().next().is_some_and(char::is_alphabetic)
+                    && !matches!(w.to_lowercase().as_str(), "and" | "i" | "but")
+            })
+            .take(3)
+            .collect();
+        if !name.is_empty() {
+            facts.push(format!("Name: {}", name.join(" ")));
+        }
+    }
+    for (marker, label) in [
+        ("i like ", "Likes"),
+        ("i love ", "Likes"),
+        ("i enjoy ", "Likes"),
+        ("i prefer ", "Prefers"),
+    ] {
+        if let Some(what) = words_after(marker) {
+            facts.push(format!("{label}: {what}"));
+        }
+    }
+    facts
+}
+
+const INDUSTRIES: &[(&str, &str)] = &[
+    ("qsr", "qsr"),
+    ("quick service", "qsr"),
+    ("fast food", "qsr"),
+    ("restaurant chain", "qsr"),
+    ("tobacco", "tobacco"),
+    ("cpg", "cpg"),
+    ("consumer packaged", "cpg"),
+    ("reit", "retail_reit"),
+    ("mall", "mall"),
+    ("malls", "mall"),
+    ("grocery", "grocery"),
+    ("supermarket", "grocery"),
+    ("fitness", "fitness"),
+    ("gym", "fitness"),
+    ("cinema", "cinema"),
+    ("movie theater", "cinema"),
+    ("theater chain", "cinema"),
+    ("city", "municipal"),
+    ("county", "municipal"),
+    ("municipal", "municipal"),
+];
+
+const ROLES: &[(&str, &str)] = &[
+    ("real estate", "real_estate"),
+    ("consumer insights", "consumer_insights"),
+    ("insights", "consumer_insights"),
+    ("asset management", "asset_management"),
+    ("asset manager", "asset_management"),
+    ("leasing", "leasing"),
+    ("site selection", "site_selection"),
+    ("franchise development", "franchise_development"),
+    ("programming", "programming"),
+    ("economic development", "economic_development"),
+    ("marketing", "marketing"),
+];
+
+/// A persona handle from statements like "I lead real estate for a QSR chain".
+pub(super) fn persona_statement(text: &str) -> Option<String> {
+    let t = normalise(text);
+    let about_me = [
+        "i lead", "i work", "i m", "im", "i am", "i run", "i head", "my role", "i manage", "i do",
+    ]
+    .iter()
+    .any(|p| t.contains(&format!(" {p} ")));
+    if !about_me {
+        return None;
+    }
+    let role = ROLES.iter().find(|(w, _)| has(&t, w)).map(|(_, r)| *r)?;
+    // "economic development" at a city: the role names the industry too.
+    let industry = INDUSTRIES
+        .iter()
+        .find(|(w, _)| has(&t, w))
+        .map(|(_, i)| *i)
+        .or((role == "economic_development").then_some("municipal"))?;
+    Some(format!("{industry}_{role}"))
+}
+
+/// Whether the text asks something (rather than only stating facts).
+pub(super) fn is_question(text: &str) -> bool {
+    let t = normalise(text);
+    text.contains('?')
+        || [
+            "which", "what", "how", "where", "who", "compare", "show", "list",
+        ]
+        .iter()
+        .any(|w| t.starts_with(&format!(" {w} ")))
+}

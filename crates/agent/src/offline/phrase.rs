@@ -1,0 +1,288 @@
+//! Phrasing: an answer sentence from each tool's result, read through the tools' output types.
+//!
+//! A result that is `{"error": …}` is reported as such; one that does not match its tool's
+//! output type is reported as unreadable rather than phrased with blanks.
+
+use pi_places::tools::audience::Segment;
+use pi_places::tools::place_summary::Benchmark;
+use pi_places::tools::{
+    AudienceOutput, ComparePerformanceOutput, Dimension, ListMetrosOutput, Place,
+    PlaceSummaryOutput, SearchPlacesOutput, TradeAreaOutput, VisitFlowsOutput,
+};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::parse::Query;
+use super::tools::{MemoryEdited, PersonaAssigned, Tool};
+
+/// A number with thousands separators, rounded to a whole number.
+pub(super) fn thousands(n: f64) -> String {
+    let n = n.round() as i64;
+    let s = n.abs().to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// A number as JSON writes it (`142.0`), the way index values have always been shown.
+fn json_number(x: f64) -> String {
+    Value::from(x).to_string()
+}
+
+/// One line about a place: name, address, annual visits, distance, id.
+pub(super) fn place_line(p: &Place) -> String {
+    let mut line = format!(
+        "{} ({}, {}, {} {}) — {} visits/yr",
+        p.name,
+        p.address,
+        p.city,
+        p.state,
+        p.zip,
+        thousands(p.annual_visits as f64),
+    );
+    if let Some(d) = p.distance_km {
+        line.push_str(&format!(", {d:.1} km away"));
+    }
+    line.push_str(&format!(" [{}]", p.id));
+    line
+}
+
+fn where_(q: &Query) -> String {
+    q.metro.map_or_else(
+        || "across the covered U.S. metros".to_owned(),
+        |(_, name)| format!("in the {name} metro"),
+    )
+}
+
+/// A result read as its tool's output type.
+fn read<T: DeserializeOwned>(result: &Value) -> Result<T, String> {
+    T::deserialize(result).map_err(|e| e.to_string())
+}
+
+/// The first item of a list the output always has at least one of.
+fn first<'a, T>(items: &'a [T], what: &str) -> Result<&'a T, String> {
+    items.first().ok_or_else(|| format!("no {what}"))
+}
+
+/// The answer's part about one tool result.
+pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String {
+    if let Some(e) = result.get("error").and_then(Value::as_str) {
+        return format!("The {name} tool could not answer: {e}.");
+    }
+    let Some(tool) = Tool::from_name(name) else {
+        return format!("{name} returned data.");
+    };
+    let text = match tool {
+        Tool::MemoryAppend => read(result).map(|r| memory_append(&r)),
+        Tool::PersonaUpdate => read(result).map(|r| persona_update(&r)),
+        Tool::SearchPlaces => read(result).map(|r| search_places(q, &r)),
+        Tool::PlaceSummary => read(result).and_then(|r| place_summary(&r)),
+        Tool::ComparePerformance => read(result).map(|r| compare_performance(&r)),
+        Tool::TradeArea => read(result).and_then(|r| trade_area(&r)),
+        Tool::Audience => read(result).and_then(|r| audience(&r)),
+        Tool::VisitFlows => read(result).and_then(|r| visit_flows(&r)),
+        Tool::ListMetros => read(result).map(|r| list_metros(&r)),
+    };
+    text.unwrap_or_else(|e| format!("I could not read the result of the {name} tool ({e})."))
+}
+
+fn memory_append(r: &MemoryEdited) -> String {
+    let mut last: Vec<&str> = r.value.lines().rev().take(2).collect();
+    last.reverse();
+    format!(
+        "I've noted this in your profile so I remember it next time:\n{}",
+        last.join("\n")
+    )
+}
+
+fn persona_update(r: &PersonaAssigned) -> String {
+    format!(
+        "I've recorded your professional persona as {} (industry: {}, role: {}; confidence {}). I now share the {}_service_experience memory with the other agents serving this persona ({} agent(s) updated), so lessons learned serving people like you carry over — never personal details.",
+        r.persona_handle,
+        r.industry.replace('_', " "),
+        r.professional_role.replace('_', " "),
+        r.confidence_score,
+        r.persona_handle,
+        r.agents_attached + r.agents_already_attached,
+    )
+}
+
+fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
+    if r.places.is_empty() {
+        return "I found no matching places.".into();
+    }
+    let what = q.map_or("places".to_owned(), |q| {
+        let mut parts: Vec<String> = q.brands.iter().map(|b| b.1.to_owned()).collect();
+        parts.extend(q.categories.iter().map(|c| c.as_str().replace('_', " ")));
+        if parts.is_empty() {
+            "places".into()
+        } else {
+            format!("{} locations", parts.join(" / "))
+        }
+    });
+    let scope = q.map_or_else(String::new, where_);
+    let mut text = format!("I found {} {what} {scope}.", r.total);
+    if q.is_some_and(|q| q.wants_chains) {
+        // (name, annual visits, locations) per brand among the places found.
+        let mut chains: Vec<(&str, f64, usize)> = Vec::new();
+        for p in &r.places {
+            let v = p.annual_visits as f64;
+            match chains.iter_mut().find(|c| c.0 == p.name) {
+                Some(c) => {
+                    c.1 += v;
+                    c.2 += 1;
+                }
+                None => chains.push((&p.name, v, 1)),
+            }
+        }
+        chains.sort_by(|a, b| b.1.total_cmp(&a.1));
+        text.push_str(" Busiest brands by total annual visits among the top locations:");
+        for (i, (name, visits, n)) in chains.iter().take(5).enumerate() {
+            text.push_str(&format!(
+                "\n{}. {name} — {} visits/yr across {n} location{}",
+                i + 1,
+                thousands(*visits),
+                if *n == 1 { "" } else { "s" }
+            ));
+        }
+        text.push_str("\nBusiest single locations:");
+    } else {
+        text.push_str(" The busiest:");
+    }
+    for (i, p) in r.places.iter().take(5).enumerate() {
+        text.push_str(&format!("\n{}. {}", i + 1, place_line(p)));
+    }
+    text
+}
+
+fn place_summary(r: &PlaceSummaryOutput) -> Result<String, String> {
+    let p = first(&r.places, "place")?;
+    let mut text = format!(
+        "{} at {}, {}: {} visits from {} to {} ({} per day), about {} unique visitors (each visiting {:.1} times), median dwell {} min.",
+        p.place.name,
+        p.place.address,
+        p.place.city,
+        thousands(p.visits.total as f64),
+        r.start_date,
+        r.end_date,
+        thousands(p.visits.daily_average),
+        thousands(p.visitors as f64),
+        p.visit_frequency,
+        p.dwell.median_minutes,
+    );
+    if let Some(yoy) = p.trend.yoy_change_pct {
+        text.push_str(&format!(" Year over year: {yoy:+.1}%."));
+    }
+    if let Some(Benchmark::Available(b)) = &p.benchmark {
+        text.push_str(&format!(
+            " Benchmark index vs the same category in its metro: {:.0} (100 = average).",
+            b.index
+        ));
+    }
+    Ok(text)
+}
+
+fn compare_performance(r: &ComparePerformanceOutput) -> String {
+    let mut text = format!("Visits from {} to {}, ranked:", r.start_date, r.end_date);
+    for ranked in r.rankings.iter().take(1).flat_map(|k| &k.ranked) {
+        let s = r.series.iter().find(|s| s.entity == ranked.entity);
+        text.push_str(&format!(
+            "\n{}. {} — {} visits across {} locations ({} per location)",
+            ranked.rank,
+            s.map_or(ranked.entity.as_str(), |s| s.name.as_str()),
+            thousands(ranked.value),
+            s.map_or(0, |s| s.place_count),
+            thousands(s.map_or(0.0, |s| s.visits_per_place)),
+        ));
+    }
+    text
+}
+
+fn trade_area(r: &TradeAreaOutput) -> Result<String, String> {
+    let p = first(&r.profiles, "profile")?;
+    let mut text = format!(
+        "Trade area of {}: median visitor travel distance {:.1} km; {} home ZIPs contribute visits.",
+        p.place_name, p.median_distance_km, p.home_zip_count,
+    );
+    for u in p.geo_units.iter().take(3) {
+        text.push_str(&format!(
+            "\n- ZIP {} ({}): {:.1}% of visits, {:.1} km away",
+            u.id,
+            u.name.as_deref().unwrap_or(""),
+            u.share * 100.0,
+            u.distance_km.unwrap_or(0.0)
+        ));
+    }
+    Ok(text)
+}
+
+fn audience(r: &AudienceOutput) -> Result<String, String> {
+    let p = first(&r.profiles, "profile")?;
+    let segments = |d: Dimension| p.dimensions.get(&d).map_or(&[][..], Vec::as_slice);
+    let mut lifestyle: Vec<&Segment> = segments(Dimension::Lifestyle).iter().collect();
+    lifestyle.sort_by(|a, b| b.index.total_cmp(&a.index));
+    let mut text = format!(
+        "Audience of {}: the most over-represented lifestyle segments (index vs U.S. = 100):",
+        p.name
+    );
+    for s in lifestyle.iter().take(3) {
+        text.push_str(&format!(
+            "\n- {}: {:.0}% of visitors, index {}",
+            s.segment,
+            s.share * 100.0,
+            json_number(s.index)
+        ));
+    }
+    if let Some(rich) = segments(Dimension::Income).last() {
+        text.push_str(&format!(
+            "\nHouseholds earning $150k+: {:.0}% (index {}).",
+            rich.share * 100.0,
+            json_number(rich.index)
+        ));
+    }
+    Ok(text)
+}
+
+fn visit_flows(r: &VisitFlowsOutput) -> Result<String, String> {
+    let r = first(&r.results, "origin")?;
+    let mut text = format!("Where visitors of {} go within two hours:", r.origin.name);
+    for (flows, label) in [(&r.before, "Before"), (&r.after, "After")] {
+        let flows = flows.as_ref().map_or(&[][..], |f| f.flows.as_slice());
+        if !flows.is_empty() {
+            text.push_str(&format!("\n{label}: "));
+            text.push_str(
+                &flows
+                    .iter()
+                    .take(3)
+                    .map(|f| {
+                        format!(
+                            "{} ({:.1}% of visits)",
+                            f.name,
+                            f.share_of_origin_visits * 100.0
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            );
+        }
+    }
+    Ok(text)
+}
+
+fn list_metros(r: &ListMetrosOutput) -> String {
+    format!(
+        "I cover {} U.S. metros, the largest being {}.",
+        r.metros.len(),
+        r.metros
+            .iter()
+            .take(5)
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}

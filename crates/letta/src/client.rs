@@ -1,0 +1,360 @@
+//! HTTP to Letta: routes (ids encoded as path segments, values as query pairs), the headers every
+//! request carries, retries where repeating is safe, and error answers as the port's errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use pi_domain::agent::AgentError;
+use reqwest::{Method, StatusCode, Url};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+/// Retries after a failed first attempt, for requests that are safe to repeat.
+const RETRIES: u32 = 2;
+
+/// Settings of the adapter.
+#[derive(Clone)]
+pub struct LettaConfig {
+    /// e.g. `http://localhost:8283`.
+    pub base_url: String,
+    /// `LETTA_SERVER_PASSWORD` (or a Letta Cloud key).
+    pub password: Option<String>,
+    /// Per-request timeout.
+    pub timeout: Duration,
+    /// Model handle for new agents.
+    pub model: String,
+    /// Embedding handle for new agents.
+    pub embedding: String,
+}
+
+impl fmt::Debug for LettaConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LettaConfig")
+            .field("base_url", &self.base_url)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("timeout", &self.timeout)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A route under `/v1/`: path segments, each encoded as one segment, then query pairs.
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    segments: Vec<String>,
+    trailing_slash: bool,
+    query: Vec<(&'static str, String)>,
+}
+
+impl Route {
+    /// `/v1/<segments>`.
+    pub(crate) fn item(segments: &[&str]) -> Self {
+        Self {
+            segments: segments.iter().map(|s| (*s).to_owned()).collect(),
+            trailing_slash: false,
+            query: Vec::new(),
+        }
+    }
+
+    /// `/v1/<segments>/`: Letta's collection routes need the trailing slash.
+    pub(crate) fn collection(segments: &[&str]) -> Self {
+        Self {
+            trailing_slash: true,
+            ..Self::item(segments)
+        }
+    }
+
+    /// Adds `key=value` to the query.
+    pub(crate) fn query(mut self, key: &'static str, value: impl ToString) -> Self {
+        self.query.push((key, value.to_string()));
+        self
+    }
+
+    fn url(&self, base_url: &str) -> Result<Url, AgentError> {
+        // Empty and dot segments cannot be encoded as segments (URLs drop dot segments): no
+        // Letta id is one.
+        if let Some(bad) = self
+            .segments
+            .iter()
+            .find(|s| matches!(s.as_str(), "" | "." | ".."))
+        {
+            return Err(AgentError::NotFound(format!("{bad:?} is not a Letta id")));
+        }
+        let unusable = |reason: String| {
+            AgentError::Unavailable(format!("cannot reach Letta at {base_url}: {reason}"))
+        };
+        let mut url = Url::parse(base_url).map_err(|e| unusable(e.to_string()))?;
+        {
+            let mut path = url
+                .path_segments_mut()
+                .map_err(|()| unusable("not an HTTP URL".into()))?;
+            path.pop_if_empty().push("v1").extend(&self.segments);
+            if self.trailing_slash {
+                path.push("");
+            }
+        }
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
+        Ok(url)
+    }
+}
+
+/// The path, unencoded and without the query (which may carry user text): for logs and errors.
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/v1/{}", self.segments.join("/"))?;
+        if self.trailing_slash {
+            f.write_str("/")?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a failed request may be sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// Reads and idempotent writes: retried twice, with backoff, when Letta is unavailable.
+    Safe,
+    /// Sent once: a failed message send is never repeated blindly.
+    Never,
+}
+
+/// The HTTP client of one Letta server (clones share the connection pool).
+#[derive(Clone)]
+pub(crate) struct Client {
+    http: reqwest::Client,
+    config: LettaConfig,
+}
+
+impl Client {
+    pub(crate) fn new(config: LettaConfig) -> Result<Self, AgentError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| AgentError::Unavailable(format!("cannot build the Letta client: {e}")))?;
+        Ok(Self { http, config })
+    }
+
+    pub(crate) fn config(&self) -> &LettaConfig {
+        &self.config
+    }
+
+    /// `GET`, retried, its answer decoded.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, route: &Route) -> Result<T, AgentError> {
+        let text = self
+            .request(Method::GET, route, None::<&()>, Repeat::Safe)
+            .await?;
+        decode(&Method::GET, route, &text)
+    }
+
+    /// `GET`, retried; the answer only has to be a success.
+    pub(crate) async fn get_ok(&self, route: &Route) -> Result<(), AgentError> {
+        self.call::<()>(Method::GET, route, None, Repeat::Safe)
+            .await
+    }
+
+    /// A write, sent once, its answer decoded.
+    pub(crate) async fn send<B, T>(
+        &self,
+        method: Method,
+        route: &Route,
+        body: &B,
+    ) -> Result<T, AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+        T: DeserializeOwned,
+    {
+        let text = self
+            .request(method.clone(), route, Some(body), Repeat::Never)
+            .await?;
+        decode(&method, route, &text)
+    }
+
+    /// A request whose answer only has to be a success.
+    pub(crate) async fn call<B>(
+        &self,
+        method: Method,
+        route: &Route,
+        body: Option<&B>,
+        repeat: Repeat,
+    ) -> Result<(), AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
+        self.request(method, route, body, repeat).await.map(drop)
+    }
+
+    /// The answer's text, after retries where `repeat` allows them.
+    async fn request<B>(
+        &self,
+        method: Method,
+        route: &Route,
+        body: Option<&B>,
+        repeat: Repeat,
+    ) -> Result<String, AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
+        let url = route.url(&self.config.base_url)?;
+        let mut attempt = 0u32;
+        loop {
+            match self.request_once(method.clone(), url.clone(), body).await {
+                Err(AgentError::Unavailable(reason))
+                    if repeat == Repeat::Safe && attempt < RETRIES =>
+                {
+                    tracing::warn!(%reason, attempt, path = %route, "Letta call failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(150 * 2u64.pow(attempt))).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn request_once<B>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<String, AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
+        let mut request = self
+            .http
+            .request(method, url)
+            .header("X-Stainless-Package-Version", "1.0.0");
+        if let Some(password) = &self.config.password {
+            request = request.bearer_auth(password);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                AgentError::Timeout
+            } else {
+                AgentError::Unavailable(format!(
+                    "cannot reach Letta at {}: {e}",
+                    self.config.base_url
+                ))
+            }
+        })?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| {
+            if e.is_timeout() {
+                AgentError::Timeout
+            } else {
+                AgentError::Unavailable(e.to_string())
+            }
+        })?;
+        if status.is_success() {
+            Ok(text)
+        } else {
+            Err(error_of(status, &ErrorBody::parse(&text)))
+        }
+    }
+}
+
+/// An answer Letta sent with success but that does not have the expected shape is a failure of
+/// the backend, not of the request.
+fn decode<T: DeserializeOwned>(
+    method: &Method,
+    route: &Route,
+    text: &str,
+) -> Result<T, AgentError> {
+    serde_json::from_str(text).map_err(|e| {
+        AgentError::Unavailable(format!(
+            "Letta's answer to {method} {route} is not what the adapter expects: {e}"
+        ))
+    })
+}
+
+/// Maps a Letta error answer to the port's typed errors.
+fn error_of(status: StatusCode, body: &ErrorBody) -> AgentError {
+    if let Some(llm) = body.llm_error() {
+        return AgentError::Unavailable(format!(
+            "Letta's LLM failed ({}): {}",
+            llm.kind, llm.message
+        ));
+    }
+    let detail = body.detail();
+    match status {
+        StatusCode::NOT_FOUND => AgentError::NotFound(detail.to_owned()),
+        // A path id that cannot be a Letta id (`agent-<uuid4>`) names no agent.
+        StatusCode::UNPROCESSABLE_ENTITY if detail.contains("('path',") => {
+            AgentError::NotFound(detail.to_owned())
+        }
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => AgentError::Unavailable(
+            "Letta refused the credentials: check LETTA_SERVER_PASSWORD".into(),
+        ),
+        s if s.is_server_error() => {
+            AgentError::Unavailable(format!("Letta failed ({s}): {detail}"))
+        }
+        s => AgentError::Rejected(format!("Letta refused the request ({s}): {detail}")),
+    }
+}
+
+/// An error answer: `{"detail": "…"}`, `{"detail": {"code", "message"}}` or, for LLM failures,
+/// `{"error": {"type", "message"}}`. Read leniently: any other body is an error without details.
+#[derive(Debug, Default, Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    detail: Option<Detail>,
+    #[serde(default)]
+    error: Option<ErrorField>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Detail {
+    Text(String),
+    Object {
+        #[serde(default)]
+        message: String,
+    },
+    Other(IgnoredAny),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ErrorField {
+    Llm(LlmError),
+    Other(IgnoredAny),
+}
+
+/// Letta's LLM failed (`llm_error`, `llm_rate_limit`, `llm_timeout`, …).
+#[derive(Debug, Deserialize)]
+struct LlmError {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    message: String,
+}
+
+impl ErrorBody {
+    /// Reads an error answer; a body that is not one gives an empty error.
+    fn parse(text: &str) -> Self {
+        serde_json::from_str(text).unwrap_or_default()
+    }
+
+    /// The `detail` text (empty when there is none).
+    fn detail(&self) -> &str {
+        match &self.detail {
+            Some(Detail::Text(text) | Detail::Object { message: text }) => text,
+            Some(Detail::Other(_)) | None => "",
+        }
+    }
+
+    /// The LLM failure, if that is what this is.
+    fn llm_error(&self) -> Option<&LlmError> {
+        match &self.error {
+            Some(ErrorField::Llm(e)) => Some(e),
+            Some(ErrorField::Other(_)) | None => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

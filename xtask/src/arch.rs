@@ -1,0 +1,466 @@
+//! `cargo xtask arch`: the architecture of docs/ARCHITECTURE.md as rules over each crate's direct
+//! dependencies (from `cargo metadata`), the domain's transitive ones (from `cargo tree`), and the
+//! analytics crate's sources. Every violation names the crate and what it must not use.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Which workspace crates each workspace crate may depend on (normal and build edges).
+const LAYERS: &[(&str, &[&str])] = &[
+    ("pi-domain", &[]),
+    ("pi-migration", &[]),
+    ("pi-store", &["pi-domain", "pi-migration"]),
+    ("pi-auth", &["pi-domain"]),
+    ("pi-api", &["pi-domain"]),
+    ("pi-places", &["pi-domain"]),
+    ("pi-agent", &["pi-domain", "pi-places"]),
+    ("pi-letta", &["pi-domain"]),
+    ("pi-testkit", &["pi-domain", "pi-agent"]),
+    (
+        "pi-server",
+        &[
+            "pi-domain",
+            "pi-store",
+            "pi-auth",
+            "pi-api",
+            "pi-places",
+            "pi-agent",
+            "pi-letta",
+        ],
+    ),
+    ("xtask", &[]),
+];
+
+/// Infrastructure crates and the only crates that may use them directly.
+const OWNERS: &[(&str, &[&str])] = &[
+    ("actix-web", &["pi-api", "pi-server"]),
+    ("actix-cors", &["pi-api"]),
+    ("tracing-actix-web", &["pi-api"]),
+    ("utoipa", &["pi-api"]),
+    ("utoipa-swagger-ui", &["pi-api"]),
+    ("sea-orm", &["pi-store"]),
+    ("sea-orm-migration", &["pi-migration"]),
+    ("sqlx", &["pi-store"]),
+    ("reqwest", &["pi-letta", "pi-agent"]),
+    ("jsonwebtoken", &["pi-auth"]),
+    ("bcrypt", &["pi-auth"]),
+];
+
+/// Crates the domain must not reach even transitively.
+pub const FORBIDDEN_IN_DOMAIN: &[&str] = &[
+    "sea-orm",
+    "sqlx",
+    "actix-web",
+    "reqwest",
+    "jsonwebtoken",
+    "bcrypt",
+];
+
+/// Source text that means I/O, which the analytics crate never does.
+const IO_IN_PLACES: &[&str] = &[
+    "std::fs",
+    "std::net",
+    "std::process",
+    "tokio::fs",
+    "tokio::net",
+    "tokio::process",
+    "File::open",
+    "File::create",
+];
+
+/// One dependency edge of a workspace crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    /// A dev-dependency (tests, benches, examples only).
+    pub dev: bool,
+}
+
+/// The direct dependency edges of every workspace crate, from `cargo metadata --no-deps` JSON.
+pub fn edges(metadata: &Value) -> Vec<Edge> {
+    let mut out = Vec::new();
+    for package in metadata["packages"].as_array().into_iter().flatten() {
+        let from = package["name"].as_str().unwrap_or_default();
+        for dep in package["dependencies"].as_array().into_iter().flatten() {
+            out.push(Edge {
+                from: from.to_owned(),
+                to: dep["name"].as_str().unwrap_or_default().to_owned(),
+                dev: dep["kind"].as_str() == Some("dev"),
+            });
+        }
+    }
+    out
+}
+
+/// Every rule `edges` break, one sentence each.
+pub fn violations(edges: &[Edge]) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in edges {
+        if e.to == "pi-testkit" && !e.dev {
+            out.push(format!(
+                "{} depends on pi-testkit outside [dev-dependencies]: test fakes must not ship",
+                e.from
+            ));
+        }
+        if e.dev {
+            continue;
+        }
+        if e.to.starts_with("pi-") {
+            match LAYERS.iter().find(|(name, _)| *name == e.from) {
+                Some((_, allowed)) if allowed.contains(&e.to.as_str()) => {}
+                Some((_, allowed)) => out.push(format!(
+                    "{} depends on {}: it may use only {:?} (dependencies point inward)",
+                    e.from, e.to, allowed
+                )),
+                None => out.push(format!(
+                    "{} is not in xtask/src/arch.rs LAYERS: say which crates it may use",
+                    e.from
+                )),
+            }
+        }
+        if let Some((_, owners)) = OWNERS.iter().find(|(name, _)| *name == e.to)
+            && !owners.contains(&e.from.as_str())
+        {
+            out.push(format!(
+                "{} depends on {}: only {:?} may use it",
+                e.from, e.to, owners
+            ));
+        }
+    }
+    out
+}
+
+/// I/O found in the analytics crate's sources under `dir`, as `file: text` lines.
+pub fn io_in_places(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&path) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap_or_default();
+                for needle in IO_IN_PLACES {
+                    if text.contains(needle) {
+                        out.push(format!(
+                            "pi-places does I/O ({needle} in {}): it must stay pure",
+                            p.display()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A crate's source files as modules: `tools/mod.rs` is `tools`, `tools/search.rs` is
+/// `tools::search`, `lib.rs` and `main.rs` are the root (empty path).
+fn modules(src: &Path) -> Vec<(Vec<String>, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    let mut stack = vec![src.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_none_or(|x| x != "rs") {
+                continue;
+            }
+            let Ok(rel) = p.strip_prefix(src) else {
+                continue;
+            };
+            let mut path: Vec<String> = rel
+                .with_extension("")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            if matches!(
+                path.last().map(String::as_str),
+                Some("mod" | "lib" | "main")
+            ) {
+                path.pop();
+            }
+            // `bin/*.rs` are crates of their own.
+            if path.first().is_some_and(|f| f == "bin") {
+                continue;
+            }
+            out.push((path, p));
+        }
+    }
+    out
+}
+
+/// Module paths a source file names through `crate::…` and `super::…` (first segments of
+/// `{…}` groups included), before `#[cfg(test)]`.
+fn references(text: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
+    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut out = Vec::new();
+    let ident = |s: &str| -> Vec<String> {
+        let mut path = Vec::new();
+        for seg in s.split("::") {
+            let name: String = seg
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if name.is_empty() || name != seg.trim_end_matches([';', ',', ')', '}', ' ']) {
+                if !name.is_empty() {
+                    path.push(name);
+                }
+                break;
+            }
+            path.push(name);
+        }
+        path
+    };
+    for (start, _) in text
+        .match_indices("crate::")
+        .chain(text.match_indices("super::"))
+    {
+        if start > 0
+            && text[..start]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$')
+        {
+            continue;
+        }
+        let rest = &text[start..];
+        let (base, after): (Vec<String>, &str) = if let Some(r) = rest.strip_prefix("crate::") {
+            (Vec::new(), r)
+        } else {
+            let mut base = module.to_vec();
+            // In `x.rs`, `super` is x's parent; in `x/mod.rs` as well.
+            let _ = is_mod_file;
+            base.pop();
+            let mut r = &rest["super::".len()..];
+            while let Some(more) = r.strip_prefix("super::") {
+                base.pop();
+                r = more;
+            }
+            (base, r)
+        };
+        if let Some(group) = after.strip_prefix('{') {
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in group.chars() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let mut path = base.clone();
+                        path.extend(ident(item.trim()));
+                        out.push(path);
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                item.push(c);
+            }
+            let mut path = base.clone();
+            path.extend(ident(item.trim()));
+            out.push(path);
+        } else {
+            let mut path = base;
+            path.extend(ident(after));
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Import cycles between a crate's files (a module and its own ancestors or descendants may
+/// name each other: a parent re-exports its children, children use their parent's items).
+pub fn file_cycles(krate: &str, src: &Path) -> Vec<String> {
+    let mods = modules(src);
+    let names: Vec<&Vec<String>> = mods.iter().map(|(m, _)| m).collect();
+    let owner = |path: &[String]| -> Option<usize> {
+        (0..=path.len())
+            .rev()
+            .find_map(|n| names.iter().position(|m| m.as_slice() == &path[..n]))
+    };
+    let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let mut edges: Vec<Vec<usize>> = vec![Vec::new(); mods.len()];
+    for (i, (module, file)) in mods.iter().enumerate() {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        let is_mod = file.file_name().is_some_and(|f| f == "mod.rs");
+        for path in references(&text, module, is_mod) {
+            if let Some(j) = owner(&path)
+                && j != i
+                && !related(module, &mods[j].0)
+                && !edges[i].contains(&j)
+            {
+                edges[i].push(j);
+            }
+        }
+    }
+    // A cycle exists where a module reaches itself again.
+    let mut out = Vec::new();
+    for start in 0..mods.len() {
+        let mut seen = vec![false; mods.len()];
+        let mut stack: Vec<(usize, Vec<usize>)> = vec![(start, vec![start])];
+        while let Some((at, trail)) = stack.pop() {
+            for &next in &edges[at] {
+                if next == start {
+                    // Report each cycle once, from its smallest module.
+                    if trail.iter().all(|&m| m >= start) {
+                        let shown: Vec<String> = trail
+                            .iter()
+                            .chain([&start])
+                            .map(|&m| display(&mods[m].0))
+                            .collect();
+                        out.push(format!(
+                            "{krate} has an import cycle between files: {}",
+                            shown.join(" -> ")
+                        ));
+                    }
+                } else if !seen[next] {
+                    seen[next] = true;
+                    let mut t = trail.clone();
+                    t.push(next);
+                    stack.push((next, t));
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn display(module: &[String]) -> String {
+    if module.is_empty() {
+        "crate".to_owned()
+    } else {
+        module.join("::")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn metadata(extra: (&str, &str, Option<&str>)) -> Value {
+        let (from, to, kind) = extra;
+        json!({"packages": [
+            {"name": "pi-domain", "dependencies": [{"name": "serde", "kind": null}]},
+            {"name": "pi-api", "dependencies": [
+                {"name": "pi-domain", "kind": null},
+                {"name": "actix-web", "kind": null}
+            ]},
+            {"name": "pi-server", "dependencies": [
+                {"name": "pi-testkit", "kind": "dev"},
+                {"name": "reqwest", "kind": "dev"}
+            ]},
+            {"name": from, "dependencies": [{"name": to, "kind": kind}]}
+        ]})
+    }
+
+    #[test]
+    fn the_real_shape_passes() {
+        assert!(violations(&edges(&metadata(("pi-agent", "pi-places", None)))).is_empty());
+    }
+
+    #[test]
+    fn each_wrong_dependency_is_named() {
+        for (from, to, kind, says) in [
+            ("pi-domain", "sea-orm", None, "pi-domain depends on sea-orm"),
+            ("pi-places", "reqwest", None, "pi-places depends on reqwest"),
+            (
+                "pi-agent",
+                "actix-web",
+                None,
+                "pi-agent depends on actix-web",
+            ),
+            ("pi-letta", "sqlx", None, "pi-letta depends on sqlx"),
+            ("pi-api", "pi-store", None, "pi-api depends on pi-store"),
+            (
+                "pi-domain",
+                "pi-places",
+                None,
+                "pi-domain depends on pi-places",
+            ),
+            (
+                "pi-server",
+                "pi-testkit",
+                Some("normal"),
+                "pi-server depends on pi-testkit outside",
+            ),
+            ("pi-new", "pi-domain", None, "pi-new is not in"),
+        ] {
+            let found = violations(&edges(&metadata((from, to, kind))));
+            assert!(
+                found.iter().any(|v| v.starts_with(says)),
+                "{from} -> {to}: {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_cycle_between_sibling_files_is_found_and_parent_child_links_are_not() {
+        let dir = std::env::temp_dir().join(format!("xtask-cycles-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("tools")).unwrap();
+        std::fs::write(dir.join("lib.rs"), "mod model;\nmod dataset;\nmod tools;").unwrap();
+        std::fs::write(dir.join("model.rs"), "use crate::dataset::Poi;").unwrap();
+        std::fs::write(dir.join("dataset.rs"), "pub struct Poi;").unwrap();
+        std::fs::write(
+            dir.join("tools/mod.rs"),
+            "mod a;\npub use a::Run;\npub struct Args;",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("tools/a.rs"),
+            "use super::Args;\nuse crate::{model, dataset::Poi};",
+        )
+        .unwrap();
+        assert!(file_cycles("demo", &dir).is_empty());
+        std::fs::write(
+            dir.join("dataset.rs"),
+            "use crate::{tools::a::Run, model::visits};\npub struct Poi;",
+        )
+        .unwrap();
+        let found = file_cycles("demo", &dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(
+            found.iter().any(|c| c.contains("model -> dataset -> model")
+                || c.contains("dataset -> model -> dataset")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().all(|c| !c.contains("tools ->")),
+            "a parent and its child may name each other: {found:?}"
+        );
+    }
+
+    #[test]
+    fn io_in_the_analytics_sources_is_found() {
+        let dir = std::env::temp_dir().join(format!("xtask-arch-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("tools")).unwrap();
+        std::fs::write(dir.join("lib.rs"), "pub fn pure() {}").unwrap();
+        assert!(io_in_places(&dir).is_empty());
+        std::fs::write(
+            dir.join("tools/load.rs"),
+            "fn f() { std::fs::read(\"x\"); }",
+        )
+        .unwrap();
+        let found = io_in_places(&dir);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].contains("std::fs"));
+    }
+}
