@@ -69,6 +69,53 @@ const IO_IN_PLACES: &[&str] = &[
     "File::create",
 ];
 
+/// Source text without comments and without `#[cfg(test)]` modules (`mod x;` or `mod x {…}`).
+fn production(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("#[cfg(test)]") {
+        out.push_str(&rest[..at]);
+        let after = rest[at + "#[cfg(test)]".len()..].trim_start();
+        if !after.starts_with("mod ") {
+            // Some other test-only item: keep scanning after the attribute.
+            rest = after;
+            continue;
+        }
+        let semi = after.find(';');
+        let brace = after.find('{');
+        rest = match (semi, brace) {
+            (Some(s), b) if b.is_none_or(|b| s < b) => &after[s + 1..],
+            (_, Some(b)) => {
+                let mut depth = 0usize;
+                let mut end = after.len();
+                for (i, c) in after[b..].char_indices() {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = b + i + 1;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                &after[end..]
+            }
+            _ => "",
+        };
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| match l.find("//") {
+            Some(at) => &l[..at],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// One dependency edge of a workspace crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edge {
@@ -145,14 +192,31 @@ pub fn io_in_places(dir: &Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else if p.extension().is_some_and(|x| x == "rs") {
-                let text = std::fs::read_to_string(&p).unwrap_or_default();
-                for needle in IO_IN_PLACES {
-                    if text.contains(needle) {
-                        out.push(format!(
-                            "pi-places does I/O ({needle} in {}): it must stay pure",
-                            p.display()
-                        ));
+                let text = production(&std::fs::read_to_string(&p).unwrap_or_default());
+                let mut found: Vec<String> = IO_IN_PLACES
+                    .iter()
+                    .filter(|needle| text.contains(**needle))
+                    .map(|needle| (*needle).to_owned())
+                    .collect();
+                // `use std::{fs, …}` / `tokio::{net, …}`
+                for root in ["std", "tokio"] {
+                    let open = format!("{root}::{{");
+                    for (at, _) in text.match_indices(&open) {
+                        let group = &text[at + open.len()..];
+                        let group = &group[..group.find('}').unwrap_or(group.len())];
+                        for item in group.split(',') {
+                            let head = item.trim().split("::").next().unwrap_or_default();
+                            if matches!(head, "fs" | "net" | "process") {
+                                found.push(format!("{root}::{head}"));
+                            }
+                        }
                     }
+                }
+                for what in found {
+                    out.push(format!(
+                        "pi-places does I/O ({what} in {}): it must stay pure",
+                        p.display()
+                    ));
                 }
             }
         }
@@ -192,8 +256,9 @@ fn modules(src: &Path) -> Vec<(Vec<String>, std::path::PathBuf)> {
             ) {
                 path.pop();
             }
-            // `bin/*.rs` are crates of their own.
-            if path.first().is_some_and(|f| f == "bin") {
+            // `bin/*.rs` are crates of their own; `tests.rs` files are test modules.
+            if path.first().is_some_and(|f| f == "bin") || path.last().is_some_and(|f| f == "tests")
+            {
                 continue;
             }
             out.push((path, p));
@@ -203,9 +268,10 @@ fn modules(src: &Path) -> Vec<(Vec<String>, std::path::PathBuf)> {
 }
 
 /// Module paths a source file names through `crate::…` and `super::…` (first segments of
-/// `{…}` groups included), before `#[cfg(test)]`.
+/// `{…}` groups included), outside comments and test modules.
 fn references(text: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<String>> {
-    let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let text = production(text);
+    let text = text.as_str();
     let mut out = Vec::new();
     let ident = |s: &str| -> Vec<String> {
         let mut path = Vec::new();
@@ -282,6 +348,67 @@ fn references(text: &str, module: &[String], is_mod_file: bool) -> Vec<Vec<Strin
     out
 }
 
+/// What a module re-exports: `(name, path of the item)`, paths made absolute.
+fn reexports(text: &str, module: &[String]) -> Vec<(String, Vec<String>)> {
+    let absolute = |path: &str| -> Vec<String> {
+        let mut segs: Vec<&str> = path.split("::").map(str::trim).collect();
+        let mut base: Vec<String> = match segs.first() {
+            Some(&"crate") => {
+                segs.remove(0);
+                Vec::new()
+            }
+            Some(&"self") => {
+                segs.remove(0);
+                module.to_vec()
+            }
+            _ => module.to_vec(),
+        };
+        while segs.first() == Some(&"super") {
+            segs.remove(0);
+            base.pop();
+        }
+        base.extend(
+            segs.into_iter()
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+        base
+    };
+    let mut out = Vec::new();
+    for keyword in ["pub use ", "pub(crate) use ", "pub(super) use "] {
+        for (at, _) in text.match_indices(keyword) {
+            let stmt = &text[at + keyword.len()..];
+            let stmt = &stmt[..stmt.find(';').unwrap_or(stmt.len())];
+            let (prefix, items): (&str, Vec<&str>) = match stmt.find('{') {
+                Some(open) => (
+                    stmt[..open].trim_end_matches("::"),
+                    stmt[open + 1..stmt.rfind('}').unwrap_or(stmt.len())]
+                        .split(',')
+                        .collect(),
+                ),
+                None => ("", vec![stmt]),
+            };
+            for item in items {
+                let item = item.trim();
+                if item.is_empty() || item.contains('{') || item.ends_with('*') {
+                    continue;
+                }
+                let (path, name) = match item.split_once(" as ") {
+                    Some((path, alias)) => (path.trim(), alias.trim()),
+                    None => (item, item.rsplit("::").next().unwrap_or(item)),
+                };
+                let full = if prefix.is_empty() {
+                    path.to_owned()
+                } else {
+                    format!("{prefix}::{path}")
+                };
+                out.push((name.to_owned(), absolute(&full)));
+            }
+        }
+    }
+    out
+}
+
 /// Import cycles between a crate's files (a module and its own ancestors or descendants may
 /// name each other: a parent re-exports its children, children use their parent's items).
 pub fn file_cycles(krate: &str, src: &Path) -> Vec<String> {
@@ -293,12 +420,39 @@ pub fn file_cycles(krate: &str, src: &Path) -> Vec<String> {
             .find_map(|n| names.iter().position(|m| m.as_slice() == &path[..n]))
     };
     let related = |a: &[String], b: &[String]| a.starts_with(b) || b.starts_with(a);
+    let texts: Vec<String> = mods
+        .iter()
+        .map(|(_, file)| production(&std::fs::read_to_string(file).unwrap_or_default()))
+        .collect();
+    let exported: Vec<Vec<(String, Vec<String>)>> = mods
+        .iter()
+        .zip(&texts)
+        .map(|((module, _), text)| reexports(text, module))
+        .collect();
+    // The module that defines what `path` names, following re-exports.
+    let resolve = |mut path: Vec<String>| -> Option<usize> {
+        for _ in 0..8 {
+            let j = owner(&path)?;
+            let depth = mods[j].0.len();
+            let Some(item) = path.get(depth) else {
+                return Some(j);
+            };
+            match exported[j].iter().find(|(name, _)| name == item) {
+                Some((_, target)) if *target != path[..=depth] => {
+                    let mut next = target.clone();
+                    next.extend(path[depth + 1..].iter().cloned());
+                    path = next;
+                }
+                _ => return Some(j),
+            }
+        }
+        owner(&path)
+    };
     let mut edges: Vec<Vec<usize>> = vec![Vec::new(); mods.len()];
     for (i, (module, file)) in mods.iter().enumerate() {
-        let text = std::fs::read_to_string(file).unwrap_or_default();
         let is_mod = file.file_name().is_some_and(|f| f == "mod.rs");
-        for path in references(&text, module, is_mod) {
-            if let Some(j) = owner(&path)
+        for path in references(&texts[i], module, is_mod) {
+            if let Some(j) = resolve(path)
                 && j != i
                 && !related(module, &mods[j].0)
                 && !edges[i].contains(&j)
@@ -435,7 +589,28 @@ mod tests {
         )
         .unwrap();
         let found = file_cycles("demo", &dir);
+        // Through a re-export of the crate root: `crate::Visits` is `model::Visits`.
+        std::fs::write(
+            dir.join("lib.rs"),
+            "mod model;\nmod dataset;\nmod tools;\npub use model::Visits;",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("dataset.rs"),
+            "use crate::Visits;\npub struct Poi;",
+        )
+        .unwrap();
+        let through_root = file_cycles("demo", &dir);
+        // A test module may use anything.
+        std::fs::write(
+            dir.join("dataset.rs"),
+            "pub struct Poi;\n#[cfg(test)]\nmod tests {\n    use crate::model::Visits;\n}\n// crate::model::x in a comment",
+        )
+        .unwrap();
+        let only_tests = file_cycles("demo", &dir);
         std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(through_root.len(), 1, "{through_root:?}");
+        assert!(only_tests.is_empty(), "{only_tests:?}");
         assert!(
             found.iter().any(|c| c.contains("model -> dataset -> model")
                 || c.contains("dataset -> model -> dataset")),
@@ -454,13 +629,21 @@ mod tests {
         std::fs::write(dir.join("lib.rs"), "pub fn pure() {}").unwrap();
         assert!(io_in_places(&dir).is_empty());
         std::fs::write(
+            dir.join("lib.rs"),
+            "// std::fs is not for us\npub fn pure() {}",
+        )
+        .unwrap();
+        assert!(io_in_places(&dir).is_empty(), "a comment is not I/O");
+        std::fs::write(
             dir.join("tools/load.rs"),
             "fn f() { std::fs::read(\"x\"); }",
         )
         .unwrap();
+        std::fs::write(dir.join("tools/net.rs"), "use std::{io, net::TcpStream};").unwrap();
         let found = io_in_places(&dir);
         std::fs::remove_dir_all(&dir).unwrap();
-        assert_eq!(found.len(), 1, "{found:?}");
-        assert!(found[0].contains("std::fs"));
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found.iter().any(|f| f.contains("std::fs")));
+        assert!(found.iter().any(|f| f.contains("std::net")));
     }
 }

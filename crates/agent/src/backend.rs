@@ -157,11 +157,11 @@ impl EmbeddedAgentBackend {
         observer: Option<StepObserver>,
     ) -> Result<AgentReply, AgentError> {
         let owner = message.on_behalf_of.or_else(|| owner_of(agent));
-        let deadline = Instant::now() + self.config.turn_deadline;
         let history = self
             .store
             .recent_history(&agent.id, self.config.history_messages)
             .await?;
+        let deadline = Instant::now() + self.config.turn_deadline;
         let mut turn = Turn::begin(
             agent,
             message.content,

@@ -59,8 +59,10 @@ async fn node(url: &str) -> Node {
     }
 }
 
-async fn race(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [one_shared_block_for_twenty_concurrent_assignments]);
+
+async fn one_shared_block_for_twenty_concurrent_assignments(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
@@ -68,7 +70,7 @@ async fn race(backend: Engine) {
     let users = SeaOrmUserRepo::new(db.clone());
     // Two independent pools on PostgreSQL; one process (one lock table) on SQLite.
     let a = Arc::new(node(test_db.url()).await);
-    let b = if backend == Engine::Postgres {
+    let b = if engine == Engine::Postgres {
         Arc::new(node(test_db.url()).await)
     } else {
         Arc::clone(&a)
@@ -158,14 +160,4 @@ async fn race(backend: Engine) {
     assert!((mine[0].confidence_score - 0.95).abs() < 1e-9);
 
     test_db.destroy().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_shared_block_for_twenty_concurrent_assignments_postgres() {
-    race(Engine::Postgres).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn one_shared_block_for_twenty_concurrent_assignments_sqlite() {
-    race(Engine::Sqlite).await;
 }

@@ -54,8 +54,10 @@ fn spec(name: &str, shared: Vec<pi_domain::agent::BlockId>) -> AgentSpec {
     )
 }
 
-async fn story(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [runtime_story]);
+
+async fn runtime_story(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
@@ -287,14 +289,4 @@ async fn story(backend: Engine) {
 
     db.close().await.unwrap();
     test_db.destroy().await;
-}
-
-#[tokio::test]
-async fn runtime_story_sqlite() {
-    story(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn runtime_story_postgres() {
-    story(Engine::Postgres).await;
 }

@@ -18,7 +18,7 @@ pub enum SeedError {
     #[error(transparent)]
     Persona(#[from] PersonaError),
     /// A demo user could not be created.
-    #[error("demo user {email}: {source}")]
+    #[error("cannot create demo user {email}")]
     Signup {
         /// The demo user's address.
         email: String,
@@ -26,7 +26,7 @@ pub enum SeedError {
         source: SignupError,
     },
     /// A demo user's agent could not be created.
-    #[error("agent of demo user {email}: {source}")]
+    #[error("cannot create the agent of demo user {email}")]
     Agent {
         /// The demo user's address.
         email: String,
@@ -55,6 +55,14 @@ pub enum SeedEvent {
     UserExists {
         /// Their address.
         email: String,
+    },
+    /// Every demo user exists (the password of new ones can be shown now, before anything
+    /// later can fail).
+    UsersDone {
+        /// Created by this run, with the seed's password.
+        created: usize,
+        /// Already there, passwords unchanged.
+        existing: usize,
     },
     /// A demo user holds their persona and has an agent.
     UserReady {
@@ -126,7 +134,7 @@ impl DemoSeed {
     /// `progress`.
     ///
     /// # Errors
-    /// [`SeedError`] naming the step and the user that failed.
+    /// [`SeedError`]: persona, signup (naming the user), agent (naming the user) or store.
     pub async fn run(
         &self,
         catalogue: Vec<PersonaDef>,
@@ -175,6 +183,10 @@ impl DemoSeed {
                 agent,
             });
         }
+        progress(SeedEvent::UsersDone {
+            created: report.created,
+            existing: report.existing,
+        });
         for def in &catalogue {
             let attached = self
                 .personas

@@ -235,9 +235,11 @@ impl Client {
             if e.is_timeout() {
                 AgentError::Timeout
             } else {
+                // Without the URL: its query may hold user text (search queries, tags).
                 AgentError::Unavailable(format!(
-                    "cannot reach Letta at {}: {e}",
-                    self.config.base_url
+                    "cannot reach Letta at {}: {}",
+                    self.config.base_url,
+                    e.without_url()
                 ))
             }
         })?;
@@ -246,7 +248,7 @@ impl Client {
             if e.is_timeout() {
                 AgentError::Timeout
             } else {
-                AgentError::Unavailable(e.to_string())
+                AgentError::Unavailable(e.without_url().to_string())
             }
         })?;
         if status.is_success() {
@@ -292,9 +294,13 @@ fn error_of(status: StatusCode, body: &ErrorBody) -> AgentError {
         s if s.is_server_error() => {
             AgentError::Unavailable(format!("Letta failed ({s}): {detail}"))
         }
+        StatusCode::CONFLICT => AgentError::Rejected(format!("{CONFLICT}: {detail}")),
         s => AgentError::Rejected(format!("Letta refused the request ({s}): {detail}")),
     }
 }
+
+/// How a 409 answer starts (Letta's `PENDING_APPROVAL`: the agent waits on a tool result).
+pub(crate) const CONFLICT: &str = "Letta refused the request (409 Conflict)";
 
 /// An error answer: `{"detail": "…"}`, `{"detail": {"code", "message"}}` or, for LLM failures,
 /// `{"error": {"type", "message"}}`. Read leniently: any other body is an error without details.

@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::LettaBackend;
-use crate::client::{Repeat, Route};
+use crate::client::{CONFLICT, Repeat, Route};
 use crate::wire::{
     AgentRef, AgentState, BlockResponse, CreateAgent, CreateBlock, CreatePassage, LettaMessage,
     LettaResponse, MessageCreate, PassageResponse, SearchResponse, SendMessages, ToolCall,
@@ -62,20 +62,25 @@ impl LettaBackend {
                 Vec::new()
             }
         };
-        if pending.is_empty() {
+        self.refuse(agent, pending, "interrupted").await;
+    }
+
+    /// Answers tool calls Letta waits on with an error, without running them.
+    async fn refuse(&self, agent: &AgentId, calls: Vec<ToolCall>, why: &str) {
+        if calls.is_empty() {
             return;
         }
-        let tool_returns = pending
+        let tool_returns = calls
             .into_iter()
             .map(|call| ToolReturn {
                 tool_call_id: call.tool_call_id,
-                tool_return: json!({"error": "interrupted"}).to_string(),
+                tool_return: json!({ "error": why }).to_string(),
                 status: ToolStatus::Error,
             })
             .collect();
         let answer = MessageCreate::ToolReturns(ToolReturns { tool_returns });
         if let Err(e) = self.post_messages(agent, answer).await {
-            tracing::warn!(agent_id = %agent, error = %e, "cannot close the pending approval");
+            tracing::warn!(agent_id = %agent, error = %e, "cannot answer the pending approval");
         }
     }
 
@@ -218,7 +223,7 @@ impl AgentGateway for LettaBackend {
             })
         };
         let mut response = match self.post_messages(agent, user()).await {
-            Err(AgentError::Rejected(m)) if m.contains("409") => {
+            Err(AgentError::Rejected(m)) if m.starts_with(CONFLICT) => {
                 tracing::warn!(agent_id = %agent, "resolving a pending approval before sending");
                 self.close_pending_approval(agent).await;
                 self.post_messages(agent, user()).await?
@@ -227,13 +232,19 @@ impl AgentGateway for LettaBackend {
         };
         let mut steps = StepLog::new(Some(observer));
         let mut usage = Usage::default();
-        for _ in 0..MAX_APPROVALS {
+        for round in 0..=MAX_APPROVALS {
             let approvals = steps_of(response, &mut steps, &mut usage);
             if approvals.is_empty() {
                 return Ok(AgentReply {
                     steps: steps.into_steps(),
                     usage,
                 });
+            }
+            if round == MAX_APPROVALS {
+                // Out of rounds: answer what Letta still waits on so the agent is not left
+                // stuck on a pending approval (the next message would get a 409).
+                self.refuse(agent, approvals, "too many tool rounds").await;
+                break;
             }
             let mut tool_returns = Vec::new();
             for call in approvals {

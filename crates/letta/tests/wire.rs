@@ -392,3 +392,77 @@ async fn unknown_fields_and_message_types_are_ignored() {
     assert_eq!(reply.steps.len(), 2, "{:?}", reply.steps);
     assert_eq!(reply.usage.total_tokens, 7);
 }
+
+fn approval_request(round: usize) -> Value {
+    json!({
+        "messages": [{
+            "id": format!("message-{round}"),
+            "message_type": "approval_request_message",
+            "tool_call": {"name": "no_such_tool", "arguments": "{}", "tool_call_id": format!("call-{round}")},
+        }],
+        "stop_reason": {"message_type": "stop_reason", "stop_reason": "requires_approval"},
+        "usage": {"message_type": "usage_statistics", "completion_tokens": 1, "prompt_tokens": 1, "total_tokens": 2, "step_count": 1},
+    })
+}
+
+#[tokio::test]
+async fn an_agent_that_never_stops_calling_tools_is_not_left_waiting() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/agents/{AGENT}/messages")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(approval_request(0)))
+        .mount(&server)
+        .await;
+    let reply = backend(&server)
+        .send_message(
+            &AgentId(AGENT.into()),
+            AgentMessage {
+                content: "loop forever".into(),
+                on_behalf_of: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        reply
+            .assistant_text()
+            .starts_with("I stopped after 8 tool rounds"),
+        "{reply:?}"
+    );
+    let posts = server.received_requests().await.unwrap();
+    // The message, 8 rounds of tool results, then the last call refused so Letta stops waiting.
+    assert_eq!(posts.len(), 10);
+    let last: Value = serde_json::from_slice(&posts[9].body).unwrap();
+    assert_eq!(last["messages"][0]["tool_returns"][0]["status"], "error");
+    assert!(
+        last["messages"][0]["tool_returns"][0]["tool_return"]
+            .as_str()
+            .unwrap()
+            .contains("too many tool rounds")
+    );
+}
+
+#[tokio::test]
+async fn only_a_409_means_a_pending_approval() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/agents/{AGENT}/messages")))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(json!({"detail": "run-409 is not valid"})),
+        )
+        .mount(&server)
+        .await;
+    let err = backend(&server)
+        .send_message(
+            &AgentId(AGENT.into()),
+            AgentMessage {
+                content: "hi".into(),
+                on_behalf_of: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, AgentError::Rejected(_)), "{err:?}");
+    let requests = server.received_requests().await.unwrap();
+    assert_eq!(requests.len(), 1, "no pending-approval recovery for a 400");
+}

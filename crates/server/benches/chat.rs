@@ -34,12 +34,12 @@ enum Agent {
     Embedded(Option<String>),
 }
 
-async fn start(backend: Engine) -> Option<Target> {
-    start_with(backend, Agent::Fake).await
+async fn start(engine: Engine) -> Option<Target> {
+    start_with(engine, Agent::Fake).await
 }
 
-async fn start_with(backend: Engine, agent: Agent) -> Option<Target> {
-    let db = TestDatabase::new(backend).await?;
+async fn start_with(engine: Engine, agent: Agent) -> Option<Target> {
+    let db = TestDatabase::new(engine).await?;
     let mut settings = Settings {
         database_url: Secret::new(db.url()),
         bind_addr: "127.0.0.1:0".into(),
@@ -170,9 +170,9 @@ fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let full_run = std::env::args().any(|a| a == "--bench");
     runtime_turns(&rt, if full_run { 300 } else { 2 });
-    for backend in [Engine::Sqlite, Engine::Postgres] {
-        let Some(target) = rt.block_on(start(backend)) else {
-            eprintln!("SKIP {}: database unavailable", backend.as_str());
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        let Some(target) = rt.block_on(start(engine)) else {
+            eprintln!("SKIP {}: database unavailable", engine.as_str());
             continue;
         };
         if full_run {
@@ -188,13 +188,13 @@ fn bench(c: &mut Criterion) {
             let (p50, p99) = percentiles(&mut samples);
             println!(
                 "chat turn, zero-latency agent, {}: p50 {:.3} ms, p99 {:.3} ms (n={})",
-                backend.as_str(),
+                engine.as_str(),
                 p50.as_secs_f64() * 1e3,
                 p99.as_secs_f64() * 1e3,
                 samples.len()
             );
         }
-        c.bench_function(&format!("post_message/{}", backend.as_str()), |b| {
+        c.bench_function(&format!("post_message/{}", engine.as_str()), |b| {
             b.to_async(&rt).iter(|| send(&target));
         });
         rt.block_on(target._db.destroy());

@@ -27,6 +27,9 @@ fn line(event: &SeedEvent) -> String {
         }
         SeedEvent::UserCreated { email } => format!("      {email}: created"),
         SeedEvent::UserExists { email } => format!("      {email}: exists (password unchanged)"),
+        SeedEvent::UsersDone { created, existing } => {
+            format!("[3/4] demo users: {created} created, {existing} already present")
+        }
         SeedEvent::UserReady {
             email,
             persona,
@@ -59,27 +62,18 @@ pub async fn run(settings: &Settings, out: &mut (dyn Write + Send)) -> anyhow::R
         Some(p) => p.expose().to_owned(),
         None => generated_password(),
     };
-    let generated = settings.persona_seed_password.is_none();
-    let (mut created, mut existing) = (0, 0);
+    // A generated password is shown with the first user it is given to, so that no later
+    // failure can leave users behind with a password nobody saw.
+    let mut unshown = settings.persona_seed_password.is_none();
     let mut failed_write = None;
     let mut progress = |event: SeedEvent| {
-        let mut text = Vec::new();
-        match &event {
-            SeedEvent::UserCreated { .. } => created += 1,
-            SeedEvent::UserExists { .. } => existing += 1,
-            SeedEvent::SharedBlocks { .. } => {
-                text.push(format!(
-                    "[3/4] demo users: {created} created, {existing} already present"
-                ));
-                if created > 0 && generated {
-                    text.push(format!(
-                        "      generated password for the new demo users (shown once): {password}"
-                    ));
-                }
-            }
-            SeedEvent::Catalogue { .. } | SeedEvent::UserReady { .. } => {}
+        let mut text = vec![line(&event)];
+        if matches!(event, SeedEvent::UserCreated { .. }) && unshown {
+            unshown = false;
+            text.push(format!(
+                "      generated password for the new demo users (shown once): {password}"
+            ));
         }
-        text.push(line(&event));
         for t in text {
             if failed_write.is_none()
                 && let Err(e) = writeln!(out, "{t}")

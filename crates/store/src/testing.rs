@@ -151,6 +151,41 @@ impl TestDatabase {
     }
 }
 
+/// Runs each listed test on both engines, as `sqlite::NAME` and `postgres::NAME`:
+/// `RUNNER(engine, "NAME", super::NAME)`. Groups with different runners share the two modules:
+///
+/// `pi_store::engine_tests!(crate::helpers::run_named => [a, b], super::with_llm => [c]);`
+#[macro_export]
+macro_rules! engine_tests {
+    ($($runner:path => [$($name:ident),* $(,)?]),+ $(,)?) => {
+        mod sqlite {
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $runner($crate::Engine::Sqlite, stringify!($name), super::$name).await;
+                }
+            )*)+
+        }
+        mod postgres {
+            $($(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    $runner($crate::Engine::Postgres, stringify!($name), super::$name).await;
+                }
+            )*)+
+        }
+    };
+}
+
+/// A test that sets itself up on `engine`, as an [`engine_tests!`] runner.
+pub async fn on_engine<F, Fut>(engine: Engine, _name: &str, test: F)
+where
+    F: FnOnce(Engine) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    test(engine).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

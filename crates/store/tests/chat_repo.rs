@@ -19,8 +19,10 @@ async fn user(repo: &SeaOrmUserRepo, email: &str) -> UserId {
     .id
 }
 
-async fn chat_story(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [chat_story]);
+
+async fn chat_story(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
@@ -171,14 +173,4 @@ async fn chat_story(backend: Engine) {
 
     db.close().await.unwrap();
     test_db.destroy().await;
-}
-
-#[tokio::test]
-async fn chat_story_sqlite() {
-    chat_story(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn chat_story_postgres() {
-    chat_story(Engine::Postgres).await;
 }

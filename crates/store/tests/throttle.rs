@@ -11,8 +11,10 @@ use pi_store::{Engine, SeaOrmAttemptCounter};
 
 const WINDOW: Duration = Duration::from_secs(900);
 
-async fn counter_story(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [counter_story]);
+
+async fn counter_story(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let first = pi_store::connect(test_db.url()).await.unwrap();
@@ -65,14 +67,4 @@ async fn counter_story(backend: Engine) {
     first.close().await.unwrap();
     second.close().await.unwrap();
     test_db.destroy().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_counter_story() {
-    counter_story(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_counter_story() {
-    counter_story(Engine::Postgres).await;
 }

@@ -17,12 +17,14 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
-async fn user_story(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [user_story]);
+
+async fn user_story(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let db = pi_store::connect(test_db.url()).await.unwrap();
-    assert_eq!(db.engine(), backend);
+    assert_eq!(db.engine(), engine);
     db.migrate().await.unwrap();
     // Migrating twice is a no-op.
     db.migrate().await.unwrap();
@@ -60,16 +62,6 @@ async fn user_story(backend: Engine) {
 
     db.close().await.unwrap();
     test_db.destroy().await;
-}
-
-#[tokio::test]
-async fn user_story_sqlite() {
-    user_story(Engine::Sqlite).await;
-}
-
-#[tokio::test]
-async fn user_story_postgres() {
-    user_story(Engine::Postgres).await;
 }
 
 #[tokio::test]

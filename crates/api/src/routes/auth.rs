@@ -135,11 +135,7 @@ impl TokenResponse {
 
 /// The one public view of a user, with their personas: login, signup and `/auth/me` agree.
 async fn public_user(state: &AppState, user: User) -> Result<UserPublic, ApiError> {
-    let mut personas = state
-        .personas
-        .personas_of(user.id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let mut personas = state.personas.personas_of(user.id).await?;
     personas.sort_by(|a, b| b.confidence_score.total_cmp(&a.confidence_score));
     let mut public = UserPublic::from(user);
     public.personas = personas

@@ -97,7 +97,6 @@ pub struct ListConversationsQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MessageResponse {
     pub id: Uuid,
-    /// Conversation.
     pub conversation_id: Uuid,
     /// `user`, `agent` or `system`.
     #[schema(example = "user")]

@@ -357,6 +357,9 @@ impl StepLog {
 }
 
 /// Agents: create, message, inspect, delete; archival memory.
+///
+/// Besides the errors each method lists, any may fail with [`AgentError::Store`] when the
+/// embedded runtime's own database fails.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait AgentGateway: Send + Sync {
@@ -466,6 +469,9 @@ pub trait AgentGateway: Send + Sync {
 }
 
 /// Memory blocks, including blocks shared by several agents.
+///
+/// Besides the errors each method lists, any may fail with [`AgentError::Store`] when the
+/// embedded runtime's own database fails.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait BlockStore: Send + Sync {

@@ -104,7 +104,6 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub id: MessageId,
-    /// Conversation.
     pub conversation_id: ConversationId,
     /// Author.
     pub role: Role,

@@ -85,7 +85,6 @@ impl std::fmt::Display for PersonaHandle {
 /// A persona definition (catalogue entry or derived from a handle).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct PersonaDef {
-    /// Handle.
     pub persona_handle: PersonaHandle,
     pub industry: String,
     pub professional_role: String,
@@ -134,13 +133,10 @@ pub fn catalogue() -> Result<Vec<PersonaDef>, String> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Persona {
     pub id: Uuid,
-    /// Definition.
     pub def: PersonaDef,
     /// Its shared block, once created.
     pub shared_block_id: Option<BlockId>,
-    /// Created.
     pub created_at: DateTime<Utc>,
-    /// Updated.
     pub updated_at: DateTime<Utc>,
 }
 

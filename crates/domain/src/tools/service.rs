@@ -77,7 +77,9 @@ impl ToolService {
             .map_err(|e| ToolServiceError::NotFound(e.0))?;
         match output.error_message() {
             Some(message) => Err(ToolServiceError::Failed(message)),
-            None if output.is_error() => Err(ToolServiceError::Failed(output.json().to_owned())),
+            None if output.is_error() => Err(ToolServiceError::Failed(
+                "the tool failed without saying why".to_owned(),
+            )),
             None => Ok(output),
         }
     }

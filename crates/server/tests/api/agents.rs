@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     admin_only_routes_are_403_for_users_and_401_without_a_token,
     users_see_their_own_agent_memory_and_archival_only,
     archival_limit_and_query,

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_EMAIL, TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     signup_returns_201_with_a_token_and_the_public_user,
     register_is_an_alias_of_signup,
     signup_then_login_then_me,

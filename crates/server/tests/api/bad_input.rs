@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     every_route_answers_bad_input_with_a_json_4xx,
     nul_bytes_are_refused_before_any_write,
     out_of_range_cursors_are_422_naming_before,

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, error_body, run_with};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     full_chat_flow,
     conversation_title_is_validated_and_kept,
     pagination_walks_every_conversation_once_newest_activity_first,
@@ -435,7 +435,7 @@ async fn one_message_costs_a_fixed_number_of_sql_statements(app: TestApp) {
         201
     );
     let used = app.db.statements_executed() - before;
-    assert_eq!(used, 5, "statements for one message on {:?}", app.backend);
+    assert_eq!(used, 5, "statements for one message on {:?}", app.engine);
 }
 
 /// `AGENT_BACKEND=letta` with no Letta listening: the server starts, chat answers 502 JSON with

@@ -2,7 +2,7 @@
 
 use crate::helpers::{TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     unknown_route_is_json_404,
     wrong_method_is_json_405,
     malformed_json_is_400,

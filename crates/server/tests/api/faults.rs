@@ -25,7 +25,7 @@ fn short_turns(settings: &mut Settings) {
     settings.llm_timeout_secs = 60;
 }
 
-async fn with_faulty_llm<F, Fut>(backend: Engine, test: F)
+async fn with_faulty_llm<F, Fut>(engine: Engine, _name: &str, test: F)
 where
     F: FnOnce(TestApp, Arc<ScriptedLlm>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -34,37 +34,16 @@ where
     let mode = AgentMode::Embedded {
         llm_base_url: Some(llm.base_url()),
     };
-    run_configured(backend, mode, short_turns, move |app| test(app, llm)).await;
+    run_configured(engine, mode, short_turns, move |app| test(app, llm)).await;
 }
 
-macro_rules! llm_fault_tests {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::with_faulty_llm(pi_store::Engine::Sqlite, super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::with_faulty_llm(pi_store::Engine::Postgres, super::$name).await;
-                }
-            )*
-        }
-    };
-}
-
-llm_fault_tests!(
+pi_store::engine_tests!(super::with_faulty_llm => [
     retry_after_past_the_deadline_fails_fast_with_503_and_retry_after,
     retry_after_within_the_deadline_is_waited_out,
     a_hung_llm_ends_at_the_turn_deadline_with_504,
     a_failing_llm_is_retried_then_502,
     a_garbled_llm_answer_is_502,
-);
+]);
 
 /// Sends one message; returns the response and how long it took.
 async fn timed_send(app: &TestApp, text: &str) -> (reqwest::Response, Duration, String, String) {

@@ -22,7 +22,7 @@ pub const UI_ORIGIN: &str = "http://localhost:5173";
 pub struct TestApp {
     pub address: String,
     pub client: Client,
-    pub backend: Engine,
+    pub engine: Engine,
     pub db: Database,
     /// The scriptable agent backend behind this app (in `AgentMode::Fake`).
     pub agents: Arc<FakeAgentBackend>,
@@ -65,11 +65,11 @@ pub enum AgentMode {
 /// PostgreSQL is skipped.
 /// Settings are adjusted by `configure` first.
 pub async fn spawn_app_configured(
-    backend: Engine,
+    engine: Engine,
     mode: AgentMode,
     configure: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
-    let test_db = TestDatabase::new(backend).await?;
+    let test_db = TestDatabase::new(engine).await?;
     let agents = Arc::new(FakeAgentBackend::new());
     let mut settings = test_settings(test_db.url());
     configure(&mut settings);
@@ -116,7 +116,7 @@ pub async fn spawn_app_configured(
     Some(TestApp {
         address,
         client,
-        backend,
+        engine,
         db,
         agents,
         blocks,
@@ -127,26 +127,26 @@ pub async fn spawn_app_configured(
 
 /// Runs `test` against a fresh app on `backend`, then removes the database even if the test
 /// panicked (the panic is re-raised afterwards).
-pub async fn run_on<F, Fut>(backend: Engine, test: F)
+pub async fn run_on<F, Fut>(engine: Engine, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    run_with(backend, AgentMode::Fake, test).await;
+    run_with(engine, AgentMode::Fake, test).await;
 }
 
 /// [`run_on`] with an agent backend of choice.
-pub async fn run_with<F, Fut>(backend: Engine, mode: AgentMode, test: F)
+pub async fn run_with<F, Fut>(engine: Engine, mode: AgentMode, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    run_configured(backend, mode, |_| {}, test).await;
+    run_configured(engine, mode, |_| {}, test).await;
 }
 
 /// [`run_with`], with settings adjusted by `configure`.
 pub async fn run_configured<F, Fut>(
-    backend: Engine,
+    engine: Engine,
     mode: AgentMode,
     configure: impl FnOnce(&mut Settings),
     test: F,
@@ -154,7 +154,7 @@ pub async fn run_configured<F, Fut>(
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(app) = spawn_app_configured(backend, mode, configure).await else {
+    let Some(app) = spawn_app_configured(engine, mode, configure).await else {
         return;
     };
     let test_db = Arc::clone(&app.test_db);
@@ -179,7 +179,7 @@ impl TestApp {
         TestApp {
             address,
             client: self.client.clone(),
-            backend: self.backend,
+            engine: self.engine,
             db,
             agents: Arc::clone(&self.agents),
             blocks,
@@ -441,33 +441,7 @@ pub async fn error_body(response: Response, status: u16, code: &str) -> Value {
     body
 }
 
-/// Runs each listed test on both engines, as `sqlite::NAME` and `postgres::NAME`:
-/// `RUNNER(engine, "NAME", super::NAME)`. Groups with different runners share the two modules:
-///
-/// `engine_tests!(crate::helpers::run_named => [a, b], super::with_llm => [c]);`
-#[macro_export]
-macro_rules! engine_tests {
-    ($($runner:path => [$($name:ident),* $(,)?]),+ $(,)?) => {
-        mod sqlite {
-            $($(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $runner(pi_store::Engine::Sqlite, stringify!($name), super::$name).await;
-                }
-            )*)+
-        }
-        mod postgres {
-            $($(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    $runner(pi_store::Engine::Postgres, stringify!($name), super::$name).await;
-                }
-            )*)+
-        }
-    };
-}
-
-/// [`run_on`] as an [`engine_tests!`] runner.
+/// [`run_on`] as an [`pi_store::engine_tests!`] runner.
 pub async fn run_named<F, Fut>(engine: Engine, _name: &str, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
@@ -476,7 +450,7 @@ where
     run_on(engine, test).await;
 }
 
-/// The embedded runtime with the offline model, as an [`engine_tests!`] runner.
+/// The embedded runtime with the offline model, as an [`pi_store::engine_tests!`] runner.
 pub async fn run_offline<F, Fut>(engine: Engine, _name: &str, test: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,

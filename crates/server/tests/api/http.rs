@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, UI_ORIGIN, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     every_response_has_a_request_id,
     an_incoming_request_id_is_honoured,
     preflight_from_the_ui_origin_is_allowed_without_a_token,

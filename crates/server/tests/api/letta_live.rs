@@ -82,7 +82,7 @@ where
     crate::helpers::run_with(engine, mode, move |app| test(app, live)).await;
 }
 
-crate::engine_tests!(super::with_live_letta => [
+pi_store::engine_tests!(super::with_live_letta => [
     ready_reports_the_letta_server,
     first_message_creates_one_agent_with_the_three_pi_blocks,
     client_tool_turn_runs_search_places_here,

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     requests_are_counted_by_route_pattern,
     a_metrics_token_is_required_once_configured,
 ]);

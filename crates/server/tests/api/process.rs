@@ -203,11 +203,13 @@ async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
     panic!("server did not come up on {port}");
 }
 
+pi_store::engine_tests!(pi_store::testing::on_engine => [sigkill_under_load_loses_no_acknowledged_turn]);
+
 /// Issue 11: SIGKILL while 32 senders are mid-turn. After a restart on the same database every
 /// acknowledged turn (201) is there exactly once with its reply; no message is stored twice.
-async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Engine) {
+async fn sigkill_under_load_loses_no_acknowledged_turn(engine: pi_store::Engine) {
     use serde_json::{Value, json};
-    let Some(test_db) = pi_store::testing::TestDatabase::new(backend).await else {
+    let Some(test_db) = pi_store::testing::TestDatabase::new(engine).await else {
         return;
     };
     let port = free_port();
@@ -335,14 +337,4 @@ async fn sigkill_under_load_loses_no_acknowledged_turn(backend: pi_store::Engine
     restarted.start_kill().unwrap();
     restarted.wait().await.unwrap();
     test_db.destroy().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_under_load_loses_no_acknowledged_turn_sqlite() {
-    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_under_load_loses_no_acknowledged_turn_postgres() {
-    sigkill_under_load_loses_no_acknowledged_turn(pi_store::Engine::Postgres).await;
 }

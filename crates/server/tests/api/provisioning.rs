@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, block, memory, run_with};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     assigning_a_persona_rewrites_the_agents_profile_block,
     admin_created_agents_get_the_users_persona_blocks_and_profile,
     chat_created_agents_get_the_users_persona_blocks_and_profile,

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, ask, block, error_body, memory, run_with};
 
-async fn with_llm<F, Fut>(backend: Engine, _name: &str, test: F)
+async fn with_llm<F, Fut>(engine: Engine, _name: &str, test: F)
 where
     F: FnOnce(TestApp, Arc<ScriptedLlm>) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -19,10 +19,10 @@ where
     let mode = AgentMode::Embedded {
         llm_base_url: Some(llm.base_url()),
     };
-    run_with(backend, mode, move |app| test(app, llm)).await;
+    run_with(engine, mode, move |app| test(app, llm)).await;
 }
 
-crate::engine_tests!(
+pi_store::engine_tests!(
     crate::helpers::run_offline => [
         offline_answers_coffee_question_with_real_places,
         offline_records_personal_facts_in_the_human_block,

@@ -34,8 +34,13 @@ async fn counts(url: &str) -> Vec<(String, i64)> {
     out
 }
 
-async fn seed_twice(backend: Engine) {
-    let Some(test_db) = TestDatabase::new(backend).await else {
+pi_store::engine_tests!(pi_store::testing::on_engine => [
+    seed_twice_changes_nothing,
+    a_failing_seed_has_shown_the_generated_password,
+]);
+
+async fn seed_twice_changes_nothing(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
         return;
     };
     let settings = pi_server::Settings {
@@ -77,12 +82,25 @@ async fn seed_twice(backend: Engine) {
     test_db.destroy().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_twice_changes_nothing_sqlite() {
-    seed_twice(Engine::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn seed_twice_changes_nothing_postgres() {
-    seed_twice(Engine::Postgres).await;
+/// Users created before a later step fails keep a password someone saw: a generated one is
+/// printed with the first user it is given to.
+async fn a_failing_seed_has_shown_the_generated_password(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
+        return;
+    };
+    let mut settings = crate::helpers::test_settings(test_db.url());
+    settings.persona_seed_password = None;
+    settings.agent_backend = pi_server::config::AgentRuntime::Letta;
+    settings.letta_base_url = "http://127.0.0.1:9".into();
+    settings.letta_timeout_secs = 2;
+    let mut out = Vec::new();
+    let result = pi_server::seed::run(&settings, &mut out).await;
+    let out = String::from_utf8(out).unwrap();
+    assert!(result.is_err(), "Letta is unreachable: {out}");
+    assert!(out.contains(": created"), "{out}");
+    assert!(
+        out.contains("generated password for the new demo users (shown once): "),
+        "{out}"
+    );
+    test_db.destroy().await;
 }

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{AgentMode, TestApp, error_body, run_with, sse_events};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     steps_stream_in_order_then_the_stored_reply,
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
@@ -131,9 +131,9 @@ async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: Test
 /// The embedded runtime reports tool calls as its loop runs them (offline model).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_runtime_streams_its_tool_steps() {
-    for backend in [Engine::Sqlite, Engine::Postgres] {
+    for engine in [Engine::Sqlite, Engine::Postgres] {
         run_with(
-            backend,
+            engine,
             AgentMode::Embedded { llm_base_url: None },
             |app| async move {
                 let token = app.signup_token("rt@example.com").await;

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::helpers::{JWT_SECRET, TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [
+pi_store::engine_tests!(crate::helpers::run_named => [
     missing_or_malformed_authorization_is_401,
     expired_token_is_401,
     tampered_signature_is_401,

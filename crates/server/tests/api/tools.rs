@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_body};
 
-crate::engine_tests!(crate::helpers::run_named => [tools_are_listed_and_run_by_admins_only]);
+pi_store::engine_tests!(crate::helpers::run_named => [tools_are_listed_and_run_by_admins_only]);
 
 async fn tools_are_listed_and_run_by_admins_only(app: TestApp) {
     let user = app.signup_token("user@example.com").await;

@@ -9,7 +9,6 @@ pub struct Model {
     /// Primary key (UUID v7).
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// Conversation.
     pub conversation_id: Uuid,
     /// `user`, `system` or `agent`.
     pub role: String,

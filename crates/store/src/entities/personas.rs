@@ -15,7 +15,6 @@ pub mod persona_rows {
         #[sea_orm(unique)]
         pub persona_handle: String,
         pub industry: String,
-        /// Role.
         pub professional_role: String,
         /// Description.
         #[sea_orm(column_type = "Text")]
@@ -31,9 +30,7 @@ pub mod persona_rows {
         pub quintessential_queries: String,
         /// Shared block, once created.
         pub shared_block_id: Option<String>,
-        /// Created.
         pub created_at: DateTimeUtc,
-        /// Updated.
         pub updated_at: DateTimeUtc,
     }
 

@@ -26,9 +26,7 @@ pub mod agents {
         /// JSON object.
         #[sea_orm(column_type = "Text")]
         pub metadata: String,
-        /// Created.
         pub created_at: DateTimeUtc,
-        /// Updated.
         pub updated_at: DateTimeUtc,
     }
 
@@ -63,9 +61,7 @@ pub mod blocks {
         pub read_only: bool,
         /// The agent it was created with (deleted with it), if any.
         pub owner_agent_id: Option<String>,
-        /// Created.
         pub created_at: DateTimeUtc,
-        /// Updated.
         pub updated_at: DateTimeUtc,
     }
 
@@ -112,7 +108,6 @@ pub mod messages {
         /// Id (UUID v7 text: sorts by time).
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// Agent.
         pub agent_id: String,
         /// `user`, `assistant` or `tool`.
         pub role: String,
@@ -126,7 +121,6 @@ pub mod messages {
         pub tool_call_id: Option<String>,
         /// Tool name (tool results).
         pub tool_name: Option<String>,
-        /// Created.
         pub created_at: DateTimeUtc,
     }
 
@@ -148,7 +142,6 @@ pub mod passages {
         /// Id (`passage-<uuid v7>`).
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// Agent.
         pub agent_id: String,
         /// Text.
         #[sea_orm(column_type = "Text")]
@@ -156,7 +149,6 @@ pub mod passages {
         /// JSON array of tags.
         #[sea_orm(column_type = "Text")]
         pub tags: String,
-        /// Created.
         pub created_at: DateTimeUtc,
     }
 
