@@ -466,3 +466,25 @@ async fn only_a_409_means_a_pending_approval() {
     let requests = server.received_requests().await.unwrap();
     assert_eq!(requests.len(), 1, "no pending-approval recovery for a 400");
 }
+
+#[tokio::test]
+async fn a_connection_error_does_not_carry_the_users_search_text() {
+    let closed = LettaBackend::new(
+        LettaConfig {
+            base_url: "http://127.0.0.1:9".into(),
+            password: None,
+            timeout: Duration::from_millis(500),
+            model: "m".into(),
+            embedding: "e".into(),
+        },
+        Arc::new(ToolRegistry::new()),
+    )
+    .unwrap();
+    let err = closed
+        .archival_search(&AgentId(AGENT.into()), "private dentist appointment", 3)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, AgentError::Unavailable(_)), "{text}");
+    assert!(!text.contains("dentist"), "{text}");
+}
