@@ -10,6 +10,7 @@ mod m20261125_000003_create_agent_runtime;
 mod m20261125_000004_create_personas;
 mod m20261202_000005_create_login_attempts;
 mod m20261202_000006_create_deployment;
+mod m20261202_000007_full_text_search;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_personas::Migration),
             Box::new(m20261202_000005_create_login_attempts::Migration),
             Box::new(m20261202_000006_create_deployment::Migration),
+            Box::new(m20261202_000007_full_text_search::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search]`).
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
@@ -78,6 +78,7 @@ fn bench(extra: &[String]) -> Result<(), String> {
         ("places", "pi-places"),
         ("personas", "pi-server"),
         ("letta", "pi-server"),
+        ("search", "pi-store"),
     ];
     let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
         None | Some("all") => targets.iter().collect(),

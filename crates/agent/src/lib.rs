@@ -16,3 +16,4 @@ mod turn;
 
 pub use backend::{EmbeddedAgentBackend, RuntimeConfig};
 pub use blocks::EmbeddedBlockStore;
+pub use memory::schemas as memory_tool_schemas;

@@ -6,15 +6,15 @@ use pi_domain::agent::runtime::ToolCall;
 use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
 use pi_domain::agent::{AgentError, AgentId, Block, BlockId, Passage};
 use pi_domain::search::{query_terms, rank_bm25};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, SqlErr, TransactionTrait,
 };
 
-use crate::Database;
 use crate::entities::runtime::{agents, blocks, links, messages, passages};
 use crate::users::now;
+use crate::{Database, Engine};
 
 /// Candidates fetched from SQL before ranking in Rust.
 const SEARCH_CANDIDATES: u64 = 500;
@@ -111,27 +111,58 @@ fn passage(m: passages::Model) -> Passage {
     }
 }
 
-/// `LOWER(column) LIKE '%term%'` for any of the query's terms.
-fn any_term<C: ColumnTrait>(column: C, query: &str) -> Option<Condition> {
+/// Rows of `table` whose content holds any of the query's terms, through the engine's full-text
+/// index (SQLite FTS5, PostgreSQL `tsvector` + GIN; see the `full_text_search` migration).
+fn any_term(engine: Engine, table: &str, agent: &AgentId, query: &str) -> Option<SimpleExpr> {
     let terms = query_terms(query);
     if terms.is_empty() {
         return None;
     }
-    let mut cond = Condition::any();
-    for t in terms {
-        let pattern = format!("%{}%", t.replace(['%', '_'], ""));
-        cond = cond.add(Expr::expr(Func::lower(Expr::col(column))).like(pattern));
-    }
-    Some(cond)
+    // Terms are letters and digits only (`query_terms`), quoted all the same.
+    Some(match engine {
+        Engine::Sqlite => {
+            let matching = terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" OR ");
+            // `+agent_id` keeps SQLite from walking the agent's index row by row: the few
+            // matching rowids are fetched directly and sorted instead (3 ms instead of 5 over
+            // 100,000 passages).
+            Expr::cust_with_values(
+                format!(
+                    "+\"{table}\".agent_id = ? AND \"{table}\".rowid IN \
+                     (SELECT rowid FROM \"{table}_fts\" WHERE \"{table}_fts\" MATCH ?)"
+                ),
+                [agent.0.clone(), matching],
+            )
+        }
+        Engine::Postgres => {
+            let matching = terms
+                .iter()
+                .map(|t| format!("'{t}'"))
+                .collect::<Vec<_>>()
+                .join(" | ");
+            Expr::cust_with_values(
+                // sea-query numbers `$1`, `$2` among the statement's other parameters.
+                format!(
+                    "\"{table}\".agent_id = $1 AND \"{table}\".content_tsv @@ to_tsquery('simple', $2)"
+                ),
+                [agent.0.clone(), matching],
+            )
+        }
+    })
 }
 
 impl SeaOrmAgentStore {
-    /// Full-text search over `select`: SQL keeps the newest rows sharing a term with `query`
-    /// (at most [`SEARCH_CANDIDATES`]), BM25 ranks them, the best `limit` are returned.
+    /// Full-text search over `agent`'s rows of `select` (rows of `table`): the index finds the
+    /// rows sharing a term with `query`, the newest [`SEARCH_CANDIDATES`] of them are ranked with BM25, the best
+    /// `limit` returned. The same ranking on both engines: only candidate finding is theirs.
     async fn search<E, C>(
         &self,
         select: Select<E>,
-        (content_column, id_column): (C, C),
+        (table, id_column): (&str, C),
+        agent: &AgentId,
         content: impl Fn(&E::Model) -> &str,
         query: &str,
         limit: u64,
@@ -140,7 +171,7 @@ impl SeaOrmAgentStore {
         E: EntityTrait,
         C: ColumnTrait,
     {
-        let Some(cond) = any_term(content_column, query) else {
+        let Some(cond) = any_term(self.db.engine(), table, agent, query) else {
             return Ok(Vec::new());
         };
         let mut rows: Vec<Option<E::Model>> = select
@@ -467,9 +498,9 @@ impl AgentStore for SeaOrmAgentStore {
         let rows = self
             .search(
                 messages::Entity::find()
-                    .filter(messages::Column::AgentId.eq(agent.0.clone()))
                     .filter(messages::Column::Role.is_in(["user", "assistant"])),
-                (messages::Column::Content, messages::Column::Id),
+                ("runtime_messages", messages::Column::Id),
+                agent,
                 |m: &messages::Model| &m.content,
                 query,
                 limit,
@@ -514,8 +545,9 @@ impl AgentStore for SeaOrmAgentStore {
     ) -> Result<Vec<Passage>, AgentError> {
         let rows = self
             .search(
-                passages::Entity::find().filter(passages::Column::AgentId.eq(agent.0.clone())),
-                (passages::Column::Content, passages::Column::Id),
+                passages::Entity::find(),
+                ("runtime_passages", passages::Column::Id),
+                agent,
                 |m: &passages::Model| &m.content,
                 query,
                 limit,

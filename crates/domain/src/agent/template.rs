@@ -198,6 +198,24 @@ mod tests {
     }
 
     #[test]
+    fn the_prompt_says_what_every_tool_is_for_and_when_to_ask() {
+        let t = PiAgentTemplate::builtin().unwrap();
+        for tool in &t.tools {
+            assert!(
+                t.system_prompt.contains(&format!("- {tool}:"))
+                    || t.system_prompt.contains(&format!("{tool} and "))
+                    || t.system_prompt.contains(&format!(" and {tool}:")),
+                "the system prompt does not describe {tool}"
+            );
+        }
+        assert!(t.system_prompt.contains("clarifying question"));
+        assert!(
+            t.system_prompt
+                .contains("never answer with results for somewhere else")
+        );
+    }
+
+    #[test]
     fn spec_fills_human_with_the_display_name() {
         let t = PiAgentTemplate::builtin().unwrap();
         let name = DisplayName::parse("Ada Lovelace").unwrap();

@@ -1,6 +1,8 @@
 //! An OpenAI-compatible chat-completions client (OpenAI, vLLM, Ollama, llama.cpp, …) with
 //! function calling, timeouts, and retries with backoff on 429 and 5xx.
 
+pub mod schema;
+
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
