@@ -85,6 +85,7 @@ impl<'a> Turn<'a> {
             messages,
             tools: self.tools.clone(),
             deadline: Some(self.deadline),
+            on_text: self.steps.text_sink(),
         }
     }
 
@@ -103,9 +104,10 @@ impl<'a> Turn<'a> {
             self.answer(text);
             return Vec::new();
         }
-        // Text beside tool calls is the model thinking aloud, not the answer.
+        // Text beside tool calls ("Let me look that up.") is part of the reply: a streaming
+        // client has already seen it, and the stored reply is what it saw.
         if !text.trim().is_empty() {
-            self.steps.push(AgentStep::Reasoning { text: text.clone() });
+            self.steps.push(AgentStep::Assistant { text: text.clone() });
         }
         self.current.push(LlmMessage::Assistant {
             content: (!text.is_empty()).then(|| text.clone()),

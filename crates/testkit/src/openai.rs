@@ -141,6 +141,7 @@ pub fn chat_request(body: &Value) -> ChatRequest {
         messages,
         tools,
         deadline: None,
+        on_text: None,
     }
 }
 
@@ -385,6 +386,7 @@ mod tests {
             messages: vec![LlmMessage::User("My name is Ana and I like malls".into())],
             tools: vec![tool("memory_insert"), tool("memory_replace")],
             deadline: None,
+            on_text: None,
         });
         assert_eq!(answer.tool_calls.len(), 1);
         assert_eq!(answer.tool_calls[0].name, "memory_insert");

@@ -34,9 +34,35 @@ impl LanguageModel for OfflineModel {
         "offline (deterministic stand-in; set LLM_BASE_URL for a real model)".into()
     }
 
+    /// With a listener, the answer is told word by word (each word with the whitespace before
+    /// it), as a streaming model would.
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, AgentError> {
-        Ok(self.answer(&request))
+        let response = self.answer(&request);
+        if let (Some(sink), Some(text)) = (&request.on_text, &response.content) {
+            for word in words(text) {
+                sink.send(word);
+                tokio::task::yield_now().await;
+            }
+        }
+        Ok(response)
     }
+}
+
+/// `text` cut before each run of whitespace: the pieces concatenate to `text`.
+fn words(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let start = rest.len() - rest.trim_start().len();
+        let end = rest[start..]
+            .find(char::is_whitespace)
+            .map_or(rest.len(), |i| start + i);
+        let (word, tail) = rest.split_at(end);
+        rest = tail;
+        Some(word)
+    })
 }
 
 #[cfg(test)]

@@ -133,6 +133,7 @@ fn converse(text: &str, result: &dyn Fn(&str, &Value) -> Option<String>) -> Stri
             messages: messages.clone(),
             tools: all_tools(),
             deadline: None,
+            on_text: None,
         });
         if response.tool_calls.is_empty() {
             transcript.push("---".to_owned());
@@ -418,4 +419,15 @@ fn the_persona_confidence_is_shown_as_the_tool_wrote_it() {
         "{answer}"
     );
     assert!(answer.contains("(3 agent(s) updated)"), "{answer}");
+}
+
+#[test]
+fn words_cut_before_whitespace_and_concatenate_to_the_text() {
+    let text = "  Costco in  Dallas:\n12,345 visits. ";
+    let pieces: Vec<&str> = super::words(text).collect();
+    assert_eq!(
+        pieces,
+        ["  Costco", " in", "  Dallas:", "\n12,345", " visits.", " "]
+    );
+    assert_eq!(pieces.concat(), text);
 }

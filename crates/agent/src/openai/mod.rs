@@ -1,12 +1,15 @@
 //! An OpenAI-compatible chat-completions client (OpenAI, vLLM, Ollama, llama.cpp, …) with
-//! function calling, timeouts, and retries with backoff on 429 and 5xx.
+//! function calling, token streaming (when the request has a listener), timeouts, and retries
+//! with backoff on 429 and 5xx.
 
 pub mod schema;
 
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LanguageModel, LlmMessage, ToolCall};
+use pi_domain::agent::runtime::{
+    ChatRequest, ChatResponse, LanguageModel, LlmMessage, TextSink, ToolCall,
+};
 use pi_domain::agent::{AgentError, Usage};
 use serde_json::{Value, json};
 
@@ -108,7 +111,163 @@ pub fn request_body(model: &str, request: &ChatRequest) -> Value {
             .collect();
         body["tool_choice"] = json!("auto");
     }
+    if request.on_text.is_some() {
+        body["stream"] = json!(true);
+        body["stream_options"] = json!({"include_usage": true});
+    }
     body
+}
+
+/// A completion assembled from a streamed answer (`data: {chunk}` lines, then `data: [DONE]`):
+/// text pieces are told to `sink` as they arrive; tool calls are put together from their
+/// pieces (by `index`) before anyone runs them.
+#[derive(Debug, Default)]
+pub struct StreamedCompletion {
+    content: String,
+    reasoning: String,
+    calls: Vec<(String, String, String)>,
+    usage: Usage,
+    done: bool,
+    pending: Vec<u8>,
+}
+
+impl StreamedCompletion {
+    /// Takes in the next bytes of the body.
+    ///
+    /// # Errors
+    /// `Unavailable` when a chunk is not JSON or carries an error.
+    pub fn feed(&mut self, bytes: &[u8], sink: Option<&TextSink>) -> Result<(), AgentError> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let Some(data) = line.trim().strip_prefix("data:") else {
+                continue;
+            };
+            let data = data.trim();
+            if data == "[DONE]" {
+                self.done = true;
+                continue;
+            }
+            let chunk: Value = serde_json::from_str(data).map_err(|e| {
+                AgentError::Unavailable(format!("the LLM streamed a chunk that is not JSON: {e}"))
+            })?;
+            self.chunk(&chunk, sink)?;
+        }
+        Ok(())
+    }
+
+    fn chunk(&mut self, chunk: &Value, sink: Option<&TextSink>) -> Result<(), AgentError> {
+        if let Some(error) = chunk.get("error") {
+            let message = error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown error");
+            return Err(AgentError::Unavailable(format!(
+                "the LLM failed while streaming: {message}"
+            )));
+        }
+        if let Some(usage) = chunk.get("usage").filter(|u| u.is_object()) {
+            let number = |k: &str| usage.get(k).and_then(Value::as_u64).unwrap_or(0);
+            self.usage = Usage {
+                prompt_tokens: number("prompt_tokens"),
+                completion_tokens: number("completion_tokens"),
+                total_tokens: number("total_tokens"),
+                step_count: 1,
+            };
+        }
+        let Some(delta) = chunk.pointer("/choices/0/delta") else {
+            return Ok(());
+        };
+        if let Some(text) = delta.get("content").and_then(Value::as_str) {
+            self.content.push_str(text);
+            if let Some(sink) = sink {
+                sink.send(text);
+            }
+        }
+        if let Some(text) = delta
+            .get("reasoning_content")
+            .or_else(|| delta.get("reasoning"))
+            .and_then(Value::as_str)
+        {
+            self.reasoning.push_str(text);
+        }
+        for call in delta
+            .get("tool_calls")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let index = call
+                .get("index")
+                .and_then(Value::as_u64)
+                .and_then(|i| usize::try_from(i).ok())
+                .unwrap_or(self.calls.len());
+            if index > 64 {
+                return Err(AgentError::Unavailable(
+                    "the LLM streamed a tool call index over 64".into(),
+                ));
+            }
+            while self.calls.len() <= index {
+                self.calls.push(Default::default());
+            }
+            let slot = &mut self.calls[index];
+            if let Some(id) = call.get("id").and_then(Value::as_str) {
+                slot.0.push_str(id);
+            }
+            if let Some(name) = call.pointer("/function/name").and_then(Value::as_str) {
+                slot.1.push_str(name);
+            }
+            if let Some(args) = call.pointer("/function/arguments").and_then(Value::as_str) {
+                slot.2.push_str(args);
+            }
+        }
+        Ok(())
+    }
+
+    /// The completion, once the body has ended.
+    ///
+    /// # Errors
+    /// `Unavailable` when the stream ended before `[DONE]` with nothing in it.
+    pub fn finish(mut self, sink: Option<&TextSink>) -> Result<ChatResponse, AgentError> {
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.feed(&rest, sink)?;
+            self.feed(b"\n", sink)?;
+        }
+        if !self.done && self.content.is_empty() && self.calls.is_empty() {
+            return Err(AgentError::Unavailable(
+                "the LLM stream ended without an answer".into(),
+            ));
+        }
+        Ok(ChatResponse {
+            content: Some(self.content).filter(|c| !c.is_empty()),
+            reasoning: Some(self.reasoning).filter(|r| !r.is_empty()),
+            tool_calls: self
+                .calls
+                .into_iter()
+                .enumerate()
+                .filter(|(_, (_, name, _))| !name.is_empty())
+                .map(|(i, (id, name, arguments))| ToolCall {
+                    id: if id.is_empty() {
+                        format!("call_{i}")
+                    } else {
+                        id
+                    },
+                    name,
+                    arguments: if arguments.trim().is_empty() {
+                        "{}".into()
+                    } else {
+                        arguments
+                    },
+                })
+                .collect(),
+            usage: Usage {
+                step_count: 1,
+                ..self.usage
+            },
+        })
+    }
 }
 
 /// Parses a chat-completions response.
@@ -169,6 +328,27 @@ pub fn parse_response(body: &Value) -> Result<ChatResponse, AgentError> {
     })
 }
 
+/// Reads a streamed completion to its end.
+async fn read_stream(
+    mut response: reqwest::Response,
+    sink: Option<&TextSink>,
+) -> Result<ChatResponse, AgentError> {
+    let mut completion = StreamedCompletion::default();
+    loop {
+        match response.chunk().await {
+            Ok(Some(bytes)) => completion.feed(&bytes, sink)?,
+            Ok(None) => return completion.finish(sink),
+            Err(e) if e.is_timeout() => return Err(AgentError::Timeout),
+            Err(e) => {
+                return Err(AgentError::Unavailable(format!(
+                    "the LLM stream broke: {}",
+                    e.without_url()
+                )));
+            }
+        }
+    }
+}
+
 /// Longest `Retry-After` honoured when a request carries no deadline.
 const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
 
@@ -209,6 +389,15 @@ impl LanguageModel for OpenAiClient {
                 ),
                 Ok(response) => {
                     let status = response.status();
+                    let streamed = response
+                        .headers()
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .is_some_and(|v| v.starts_with("text/event-stream"));
+                    if status.is_success() && streamed {
+                        // Nothing is retried once text may have reached the listener.
+                        return read_stream(response, request.on_text.as_ref()).await;
+                    }
                     let retry_after = response
                         .headers()
                         .get("retry-after")
@@ -230,7 +419,12 @@ impl LanguageModel for OpenAiClient {
                                 "the LLM answered with invalid JSON: {e}"
                             ))
                         })?;
-                        return parse_response(&json);
+                        let parsed = parse_response(&json)?;
+                        // A server that does not stream: the text, whole, to the listener.
+                        if let (Some(sink), Some(text)) = (&request.on_text, &parsed.content) {
+                            sink.send(text);
+                        }
+                        return Ok(parsed);
                     }
                     let detail = serde_json::from_str::<Value>(&text)
                         .ok()

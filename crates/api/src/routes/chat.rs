@@ -402,6 +402,11 @@ impl SseWriter {
             StreamItem::Event(ChatEvent::UserMessage(m)) => {
                 sse("user_message", &MessageResponse::from(m))
             }
+            StreamItem::Event(ChatEvent::Text(piece)) => {
+                self.reply.stream(&piece).map_or_else(String::new, |delta| {
+                    sse("assistant_delta", &serde_json::json!({ "text": delta }))
+                })
+            }
             StreamItem::Event(ChatEvent::Step(step)) => {
                 let name = match &step {
                     AgentStep::Assistant { text } => {

@@ -210,35 +210,73 @@ impl AgentReply {
 
 /// The one rule for a reply's text, used by the stored reply and by streaming alike: the
 /// assistant parts, trimmed, empty ones skipped, separated by a blank line. The deltas
-/// [`ReplyText::push`] returns concatenate to [`ReplyText::into_string`].
+/// [`ReplyText::stream`] and [`ReplyText::push`] return concatenate to
+/// [`ReplyText::into_string`]: a part may arrive piece by piece (`stream`, whitespace at its
+/// edges held back until it is known not to be the edge) and is then closed whole (`push`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReplyText(String);
+pub struct ReplyText {
+    text: String,
+    /// The part being streamed, raw.
+    open: String,
+    /// How much of `open` (after its leading whitespace) has been sent.
+    sent: usize,
+}
 
 impl ReplyText {
-    /// Adds an assistant part; returns the text to append on the client (`None` if the part
-    /// adds nothing).
+    /// Adds a piece of the part being written; returns the text to append on the client.
+    pub fn stream(&mut self, piece: &str) -> Option<String> {
+        self.open.push_str(piece);
+        let visible = self.open.trim_start();
+        let ready = visible.trim_end().len();
+        if ready <= self.sent {
+            return None;
+        }
+        let mut delta = String::new();
+        if self.sent == 0 && !self.text.is_empty() {
+            delta.push_str("\n\n");
+        }
+        delta.push_str(&visible[self.sent..ready]);
+        self.sent = ready;
+        self.text.push_str(&delta);
+        Some(delta)
+    }
+
+    /// Closes a part with its whole text; returns what the client has not seen of it (`None` if
+    /// nothing). A part streamed before is completed, never repeated.
     pub fn push(&mut self, part: &str) -> Option<String> {
         let part = part.trim();
+        let streamed = std::mem::take(&mut self.open);
+        let sent = std::mem::take(&mut self.sent);
+        let already = &streamed.trim_start()[..sent];
+        if sent > 0 {
+            // The part's text extends what was streamed of it.
+            let rest = part.strip_prefix(already).unwrap_or_default();
+            if rest.is_empty() {
+                return None;
+            }
+            self.text.push_str(rest);
+            return Some(rest.to_owned());
+        }
         if part.is_empty() {
             return None;
         }
-        let delta = if self.0.is_empty() {
+        let delta = if self.text.is_empty() {
             part.to_owned()
         } else {
             format!("\n\n{part}")
         };
-        self.0.push_str(&delta);
+        self.text.push_str(&delta);
         Some(delta)
     }
 
     /// The text so far.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     /// The whole text.
     pub fn into_string(self) -> String {
-        self.0
+        self.text
     }
 }
 
@@ -299,19 +337,45 @@ pub enum AgentError {
     },
 }
 
-/// Told about each step of an agent's turn as soon as it is known (for streaming replies).
+/// Told about each step of an agent's turn as soon as it is known, and (when a backend can) of
+/// the reply's text as it is written (for streaming replies).
 #[derive(Clone)]
-pub struct StepObserver(std::sync::Arc<dyn Fn(&AgentStep) + Send + Sync>);
+pub struct StepObserver {
+    step: std::sync::Arc<dyn Fn(&AgentStep) + Send + Sync>,
+    text: Option<runtime::TextSink>,
+}
 
 impl StepObserver {
-    /// Wraps a callback.
+    /// Wraps a callback for steps.
     pub fn new(f: impl Fn(&AgentStep) + Send + Sync + 'static) -> Self {
-        Self(std::sync::Arc::new(f))
+        Self {
+            step: std::sync::Arc::new(f),
+            text: None,
+        }
+    }
+
+    /// Also told each piece of assistant text as it is written, before the
+    /// [`AgentStep::Assistant`] that holds the whole part.
+    pub fn with_text(mut self, f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        self.text = Some(runtime::TextSink::new(f));
+        self
     }
 
     /// Reports one step.
     pub fn step(&self, step: &AgentStep) {
-        (self.0)(step);
+        (self.step)(step);
+    }
+
+    /// Reports a piece of assistant text.
+    pub fn text(&self, piece: &str) {
+        if let Some(sink) = &self.text {
+            sink.send(piece);
+        }
+    }
+
+    /// Where text goes as it is written, if anyone listens.
+    pub fn text_sink(&self) -> Option<runtime::TextSink> {
+        self.text.clone()
     }
 }
 
@@ -343,6 +407,11 @@ impl StepLog {
             o.step(&step);
         }
         self.steps.push(step);
+    }
+
+    /// Where assistant text goes as it is written, if anyone listens.
+    pub fn text_sink(&self) -> Option<runtime::TextSink> {
+        self.observer.as_ref()?.text_sink()
     }
 
     /// The steps so far.
@@ -548,6 +617,45 @@ mod tests {
         };
         assert_eq!(deltas.concat(), reply.assistant_text());
         assert_eq!(text.as_str(), "First part.\n\nSecond\npart\n\nThird");
+    }
+
+    #[test]
+    fn a_part_streamed_piece_by_piece_ends_as_the_stored_text() {
+        let mut text = ReplyText::default();
+        let mut deltas = Vec::new();
+        deltas.extend(text.push("Intro."));
+        for piece in [
+            "  ",
+            "Costco ",
+            "in",
+            " Dallas",
+            ":  ",
+            "\n",
+            "12,345 visits. ",
+            " ",
+        ] {
+            deltas.extend(text.stream(piece));
+        }
+        // The whole part arrives after its pieces: only what was held back is added.
+        deltas.extend(text.push("  Costco in Dallas:  \n12,345 visits.  "));
+        deltas.extend(text.stream("Tail"));
+        deltas.extend(text.push("Tail"));
+        let stored = AgentReply {
+            steps: ["Intro.", "  Costco in Dallas:  \n12,345 visits.  ", "Tail"]
+                .iter()
+                .map(|t| AgentStep::Assistant {
+                    text: (*t).to_owned(),
+                })
+                .collect(),
+            usage: Default::default(),
+        }
+        .assistant_text();
+        assert_eq!(deltas.concat(), stored);
+        assert!(deltas.len() >= 5, "{deltas:?}");
+        assert_eq!(
+            deltas[1], "\n\nCostco",
+            "a separator only once a part shows text"
+        );
     }
 
     #[test]

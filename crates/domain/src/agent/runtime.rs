@@ -54,6 +54,39 @@ pub struct ChatRequest {
     /// When the whole agent turn must be over: the model's timeouts, retries and waits stay
     /// within it (`None`: only the model's own timeout applies).
     pub deadline: Option<std::time::Instant>,
+    /// Told the answer's text as it is generated (`None`: nobody is listening). A model that
+    /// cannot stream tells it once, whole. Together the pieces are the response's `content`.
+    pub on_text: Option<TextSink>,
+}
+
+/// Where a model sends its text as it is generated.
+#[derive(Clone)]
+pub struct TextSink(std::sync::Arc<dyn Fn(&str) + Send + Sync>);
+
+impl TextSink {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(&str) + Send + Sync + 'static) -> Self {
+        Self(std::sync::Arc::new(f))
+    }
+
+    /// Sends one piece (empty pieces are dropped).
+    pub fn send(&self, text: &str) {
+        if !text.is_empty() {
+            (self.0)(text);
+        }
+    }
+}
+
+impl std::fmt::Debug for TextSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TextSink")
+    }
+}
+
+impl PartialEq for TextSink {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A completion.

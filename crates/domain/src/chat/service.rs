@@ -80,6 +80,8 @@ pub enum ChatEvent {
     UserMessage(Message),
     /// One step of the agent's turn.
     Step(AgentStep),
+    /// A piece of the reply as the agent writes it (before the step holding its whole part).
+    Text(String),
 }
 
 /// Receives [`ChatEvent`]s.
@@ -311,7 +313,9 @@ impl ChatService {
             .ok_or(ChatError::NotFound)?;
         let steps = observer.map(|o| {
             o.emit(ChatEvent::UserMessage(user_message.clone()));
+            let text = o.clone();
             StepObserver::new(move |step| o.emit(ChatEvent::Step(step.clone())))
+                .with_text(move |piece| text.emit(ChatEvent::Text(piece.to_owned())))
         });
 
         let reply = tokio::time::timeout(self.turn_deadline, self.ask_agent(user, content, steps))

@@ -1,16 +1,15 @@
 //! `POST /chat/conversations/{id}/messages/stream`: the exchange as Server-Sent Events.
 
 use pi_domain::agent::{AgentError, AgentReply, AgentStep, Usage};
-use pi_store::Engine;
 use serde_json::{Value, json};
 
-use crate::helpers::{AgentMode, TestApp, error_body, run_with, sse_events};
+use crate::helpers::{TestApp, error_body, sse_events};
 
 pi_store::engine_tests!(crate::helpers::run_named => [
     steps_stream_in_order_then_the_stored_reply,
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
-]);
+], crate::helpers::run_offline => [the_embedded_runtime_streams_tool_steps_and_words]);
 
 fn names(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(e, _)| e.as_str()).collect()
@@ -128,33 +127,40 @@ async fn an_agent_failure_is_an_error_event_and_the_user_message_stays(app: Test
     assert_eq!(events.last().unwrap().0, "done");
 }
 
-/// The embedded runtime reports tool calls as its loop runs them (offline model).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_embedded_runtime_streams_its_tool_steps() {
-    for engine in [Engine::Sqlite, Engine::Postgres] {
-        run_with(
-            engine,
-            AgentMode::Embedded { llm_base_url: None },
-            |app| async move {
-                let token = app.signup_token("rt@example.com").await;
-                let conv = app.conversation_id(&token).await;
-                let events = sse_events(
-                    app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
-                        .await,
-                )
-                .await;
-                let n = names(&events);
-                assert_eq!(n.first(), Some(&"user_message"));
-                assert_eq!(n.last(), Some(&"done"));
-                let call = n.iter().position(|e| *e == "tool_call").unwrap();
-                let ret = n.iter().position(|e| *e == "tool_return").unwrap();
-                let delta = n.iter().position(|e| *e == "assistant_delta").unwrap();
-                assert!(call < ret && ret < delta, "{n:?}");
-                assert_eq!(events[call].1["name"], "search_places");
-                let reply = &events[n.len() - 2].1;
-                assert!(reply["content"].as_str().unwrap().contains("Austin"));
-            },
-        )
-        .await;
-    }
+/// The embedded runtime reports tool calls as its loop runs them, and the reply word by word
+/// as the (offline) model writes it: the deltas concatenate to the stored reply.
+async fn the_embedded_runtime_streams_tool_steps_and_words(app: TestApp) {
+    let token = app.signup_token("rt@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let events = sse_events(
+        app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
+            .await,
+    )
+    .await;
+    let n = names(&events);
+    assert_eq!(n.first(), Some(&"user_message"));
+    assert_eq!(n.last(), Some(&"done"));
+    let call = n.iter().position(|e| *e == "tool_call").unwrap();
+    let ret = n.iter().position(|e| *e == "tool_return").unwrap();
+    let delta = n.iter().position(|e| *e == "assistant_delta").unwrap();
+    assert!(call < ret && ret < delta, "{n:?}");
+    assert_eq!(events[call].1["name"], "search_places");
+    let deltas: Vec<&str> = events
+        .iter()
+        .filter(|(e, _)| e == "assistant_delta")
+        .map(|(_, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert!(deltas.len() > 10, "word by word, not one block: {deltas:?}");
+    let reply = &events[n.len() - 2].1;
+    let stored = reply["content"].as_str().unwrap();
+    assert!(stored.contains("Austin"));
+    assert_eq!(deltas.concat(), stored);
+    let listed: Value = app.messages(&token, &conv).await.json().await.unwrap();
+    let texts: Vec<&str> = listed["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert!(texts.contains(&stored), "{texts:?}");
 }
