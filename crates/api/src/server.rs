@@ -29,6 +29,8 @@ pub struct HttpConfig {
     pub workers: Option<usize>,
     /// Bearer token for `GET /metrics`; `None` = loopback callers only.
     pub metrics_token: Option<String>,
+    /// Quiet time after which a streamed reply sends a `: keep-alive` comment.
+    pub sse_keep_alive: std::time::Duration,
 }
 
 impl Default for HttpConfig {
@@ -39,6 +41,7 @@ impl Default for HttpConfig {
             shutdown_timeout_secs: 30,
             metrics_token: None,
             workers: None,
+            sse_keep_alive: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -116,6 +119,7 @@ pub fn serve(
     let data = web::Data::new(state);
     let openapi = ApiDoc::openapi();
     let limit = config.body_limit_bytes;
+    let keep_alive = crate::routes::chat::SseKeepAlive(config.sse_keep_alive);
     let origins = config.cors_allowed_origins.clone();
     let metrics = web::Data::new(crate::metrics::HttpMetrics::new(
         config.metrics_token.clone(),
@@ -126,6 +130,7 @@ pub fn serve(
             .app_data(metrics.clone())
             .service(web::resource("/metrics").route(web::get().to(crate::metrics::metrics)))
             .app_data(BodyLimit(limit))
+            .app_data(keep_alive)
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))

@@ -151,6 +151,9 @@ pub struct Settings {
     pub llm_timeout_secs: u64,
     /// Longest a whole agent turn may take (every LLM or Letta call, retry, wait and tool).
     pub agent_turn_timeout_secs: u64,
+    /// A streamed reply sends a `: keep-alive` comment after this many quiet seconds (long
+    /// tool runs), so proxies and browsers do not drop it.
+    pub sse_keep_alive_secs: u64,
     /// Model handle for Letta agents.
     pub letta_model: String,
     /// Embedding handle for Letta agents.
@@ -203,6 +206,7 @@ const KEYS: &[&str] = &[
     "llm_model",
     "llm_timeout_secs",
     "agent_turn_timeout_secs",
+    "sse_keep_alive_secs",
     "letta_model",
     "letta_embedding",
     "persona_seed_password",
@@ -238,6 +242,7 @@ impl Default for Settings {
             llm_model: "gpt-4o".into(),
             llm_timeout_secs: 60,
             agent_turn_timeout_secs: 120,
+            sse_keep_alive_secs: 15,
             letta_model: "openai/gpt-4o".into(),
             letta_embedding: "openai/text-embedding-3-small".into(),
             persona_seed_password: None,
@@ -278,6 +283,7 @@ impl fmt::Debug for Settings {
             .field("llm_model", &self.llm_model)
             .field("llm_timeout_secs", &self.llm_timeout_secs)
             .field("agent_turn_timeout_secs", &self.agent_turn_timeout_secs)
+            .field("sse_keep_alive_secs", &self.sse_keep_alive_secs)
             .field("letta_model", &self.letta_model)
             .field("letta_embedding", &self.letta_embedding)
             .field("persona_seed_password", &self.persona_seed_password)
@@ -450,6 +456,9 @@ impl Settings {
                 "AGENT_TURN_TIMEOUT_SECS",
                 "must be between 1 and 3600",
             ));
+        }
+        if !(1..=300).contains(&self.sse_keep_alive_secs) {
+            return Err(invalid("SSE_KEEP_ALIVE_SECS", "must be between 1 and 300"));
         }
         if self.letta_timeout_secs == 0 {
             return Err(invalid("LETTA_TIMEOUT_SECS", "must be at least 1"));

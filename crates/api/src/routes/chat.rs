@@ -381,7 +381,13 @@ pub(crate) async fn send_message(
 enum StreamItem {
     Event(ChatEvent),
     Finished(Result<Exchange, ChatError>),
+    /// Nothing happened for a while (a long tool run): a comment keeps the connection alive.
+    Quiet,
 }
+
+/// How long a stream may stay silent before a `: keep-alive` comment is sent.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SseKeepAlive(pub(crate) std::time::Duration);
 
 fn sse(event: &str, data: &impl Serialize) -> String {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
@@ -433,6 +439,7 @@ impl SseWriter {
                 out.push_str(&sse("done", &done));
                 out
             }
+            StreamItem::Quiet => ": keep-alive\n\n".to_owned(),
             StreamItem::Finished(Err(e)) => {
                 self.finished = true;
                 let error = ApiError::from(e);
@@ -469,6 +476,7 @@ impl SseWriter {
 )]
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
 pub(crate) async fn stream_message(
+    req: actix_web::HttpRequest,
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
@@ -505,7 +513,10 @@ pub(crate) async fn stream_message(
             ));
         }
     };
-    let items = futures::stream::once(async { first }).chain(rx);
+    let quiet = req
+        .app_data::<SseKeepAlive>()
+        .map_or(std::time::Duration::from_secs(15), |k| k.0);
+    let items = futures::stream::once(async { first }).chain(with_keep_alive(rx, quiet));
     // Stop after the final item even if a stray sender is still alive.
     let body = items
         .scan(SseWriter::default(), |writer, item| {
@@ -518,6 +529,24 @@ pub(crate) async fn stream_message(
         .insert_header(("cache-control", "no-cache"))
         .insert_header(("x-accel-buffering", "no"))
         .streaming(body))
+}
+
+/// `rx`'s items, with [`StreamItem::Quiet`] after each `quiet` without one.
+fn with_keep_alive(
+    rx: futures::channel::mpsc::UnboundedReceiver<StreamItem>,
+    quiet: std::time::Duration,
+) -> impl futures::Stream<Item = StreamItem> {
+    futures::stream::unfold(rx, move |mut rx| async move {
+        let next = rx.next();
+        let tick = actix_web::rt::time::sleep(quiet);
+        futures::pin_mut!(tick);
+        match futures::future::select(next, tick).await {
+            futures::future::Either::Left((Some(item), _)) => Some((item, rx)),
+            futures::future::Either::Left((None, _)) => None,
+            // Receiving is cancel-safe: nothing is lost by dropping `next`.
+            futures::future::Either::Right(_) => Some((StreamItem::Quiet, rx)),
+        }
+    })
 }
 
 #[allow(deprecated, reason = "the legacy route is still served")]

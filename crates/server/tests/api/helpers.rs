@@ -404,7 +404,8 @@ pub async fn sse_events(response: Response) -> Vec<(String, Value)> {
     );
     let text = response.text().await.unwrap();
     text.split("\n\n")
-        .filter(|chunk| !chunk.trim().is_empty())
+        // Comments (`: keep-alive`) carry no event.
+        .filter(|chunk| !chunk.trim().is_empty() && !chunk.starts_with(':'))
         .map(|chunk| {
             let event = chunk
                 .lines()

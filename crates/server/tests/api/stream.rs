@@ -9,7 +9,39 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     steps_stream_in_order_then_the_stored_reply,
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
-], crate::helpers::run_offline => [the_embedded_runtime_streams_tool_steps_and_words]);
+], crate::helpers::run_offline => [the_embedded_runtime_streams_tool_steps_and_words],
+    super::with_quick_keep_alive => [a_long_quiet_turn_is_kept_alive]);
+
+async fn with_quick_keep_alive<F, Fut>(engine: pi_store::Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    crate::helpers::run_configured(
+        engine,
+        crate::helpers::AgentMode::Fake,
+        |s| s.sse_keep_alive_secs = 1,
+        test,
+    )
+    .await;
+}
+
+/// A turn that stays quiet (a long tool run) gets `: keep-alive` comments, then its events.
+async fn a_long_quiet_turn_is_kept_alive(app: TestApp) {
+    app.agents
+        .set_latency(std::time::Duration::from_millis(2_600));
+    let token = app.signup_token("slow@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let response = app.stream_message(&token, &conv, "take your time").await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let comments = text.matches(": keep-alive\n\n").count();
+    assert!(comments >= 2, "{text}");
+    assert!(
+        text.trim_end().ends_with('}') && text.contains("event: done"),
+        "{text}"
+    );
+}
 
 fn names(events: &[(String, Value)]) -> Vec<&str> {
     events.iter().map(|(e, _)| e.as_str()).collect()
