@@ -34,6 +34,65 @@ pub(super) struct Query {
     pub(super) year: Option<i32>,
     /// The user asks about chains or brands rather than single places.
     pub(super) wants_chains: bool,
+    /// A place named after "in" that is no metro of the data ("coffee shops in Atlantis").
+    pub(super) unknown_place: Option<String>,
+}
+
+/// Capitalised words after "in"/"near"/"around" that no metro, brand or month matches.
+fn unknown_place(text: &str) -> Option<String> {
+    const NOT_PLACES: &[&str] = &[
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+        "Q1",
+        "Q2",
+        "Q3",
+        "Q4",
+        "The",
+        "My",
+        "Our",
+        "Your",
+    ];
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        if !matches!(w.to_lowercase().as_str(), "in" | "near" | "around") {
+            continue;
+        }
+        let name: Vec<&str> = words[i + 1..]
+            .iter()
+            .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()))
+            .take_while(|w| {
+                w.chars().next().is_some_and(char::is_uppercase)
+                    && w.chars().all(|c| c.is_alphabetic() || c == '-' || c == '.')
+            })
+            .take(3)
+            .collect();
+        let Some(first) = name.first() else {
+            continue;
+        };
+        if NOT_PLACES.contains(first) {
+            continue;
+        }
+        let name = name.join(" ");
+        let n = normalise(&name);
+        let known = METROS
+            .iter()
+            .any(|m| normalise(m.name).contains(n.as_str()))
+            || CHAINS.iter().any(|c| normalise(c.name) == n);
+        if !known {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// Lower case, words only, single spaces, with a space at both ends (for [`has`]).
@@ -174,6 +233,11 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         metro,
         year,
         wants_chains: any(&["chain", "chains", "brand", "brands"]),
+        unknown_place: if metro.is_none() {
+            unknown_place(text)
+        } else {
+            None
+        },
     })
 }
 

@@ -86,7 +86,12 @@ pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String 
         Tool::TradeArea => read(result).and_then(|r| trade_area(&r)),
         Tool::Audience => read(result).and_then(|r| audience(&r)),
         Tool::VisitFlows => read(result).and_then(|r| visit_flows(&r)),
-        Tool::ListMetros => read(result).map(|r| list_metros(&r)),
+        Tool::ListMetros => {
+            read(result).map(|r| match q.and_then(|q| q.unknown_place.as_deref()) {
+                Some(place) => not_covered(place, &r),
+                None => list_metros(&r),
+            })
+        }
     };
     text.unwrap_or_else(|e| format!("I could not read the result of the {name} tool ({e})."))
 }
@@ -272,6 +277,19 @@ fn visit_flows(r: &VisitFlowsOutput) -> Result<String, String> {
         }
     }
     Ok(text)
+}
+
+fn not_covered(place: &str, r: &ListMetrosOutput) -> String {
+    format!(
+        "I have no foot-traffic data for {place}: my data covers {} U.S. metros, the largest being {}. Ask me about one of them.",
+        r.metros.len(),
+        r.metros
+            .iter()
+            .take(5)
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 fn list_metros(r: &ListMetrosOutput) -> String {

@@ -61,6 +61,11 @@ fn chain(q: &Query, slug: &str) -> EntityRef {
 
 /// The first tool call for a question: a search, unless one tool answers it directly.
 fn first_call(q: &Query) -> Option<ToolCall> {
+    // Somewhere the data does not cover: say so and offer what it covers, never results for
+    // somewhere else.
+    if q.unknown_place.is_some() {
+        return call(0, ListMetros::NAME, &ListMetrosArgs {});
+    }
     match q.intent {
         Intent::Metros => call(0, ListMetros::NAME, &ListMetrosArgs {}),
         Intent::Compare => call(

@@ -205,13 +205,14 @@ Chick-fil-A at 9279 Church St, Garland: 738,844 visits from 2024-01-01 to 2024-1
 (Tools used: search_places, get_place_summary. Figures come from Pi's synthetic foot-traffic data set.)"#,
     ),
     (
+        // Anchorage is not in the data: it is said so (this once answered with a Topgolf
+        // somewhere else, which issue 13 ruled out).
         "Foot traffic summary for Topgolf in Anchorage",
-        r#"call search_places {"chains":["chain:topgolf"],"geo":{"max_lat":50.0,"max_lon":-66.0,"min_lat":18.0,"min_lon":-160.0,"type":"bounding_box"},"limit":5}
-call get_place_summary {"end_date":"2025-12-31","granularity":"month","include_benchmark":true,"place_ids":["place:2344"],"start_date":"2025-01-01"}
+        r#"call list_metros {}
 ---
-Topgolf at 8679 Sunset Blvd, Mylo: 327,559 visits from 2025-01-01 to 2025-12-31 (897 per day), about 55,253 unique visitors (each visiting 5.9 times), median dwell 101.9 min. Year over year: +8.1%.
+I have no foot-traffic data for Anchorage: my data covers 60 U.S. metros, the largest being New York, Los Angeles, Chicago, Dallas, Houston. Ask me about one of them.
 
-(Tools used: search_places, get_place_summary. Figures come from Pi's synthetic foot-traffic data set.)"#,
+(Tools used: list_metros. Figures come from Pi's synthetic foot-traffic data set.)"#,
     ),
     (
         "Where do visitors of Walmart live? trade area in Houston",
@@ -430,4 +431,24 @@ fn words_cut_before_whitespace_and_concatenate_to_the_text() {
         ["  Costco", " in", "  Dallas:", "\n12,345", " visits.", " "]
     );
     assert_eq!(pieces.concat(), text);
+}
+
+#[test]
+fn a_place_the_data_does_not_cover_is_named_not_replaced_by_somewhere_else() {
+    let turn = converse("Show me coffee shops in Atlantis", &real);
+    assert!(turn.starts_with("call list_metros {}"), "{turn}");
+    assert!(!turn.contains("call search_places"), "{turn}");
+    assert!(
+        turn.contains("I have no foot-traffic data for Atlantis: my data covers 60 U.S. metros"),
+        "{turn}"
+    );
+    // Covered metros, months and brands after "in" are not unknown places.
+    for covered in [
+        "Show me coffee shops in Austin",
+        "Busiest coffee shops in March 2024",
+        "Coffee chains near Houston",
+    ] {
+        let turn = converse(covered, &real);
+        assert!(turn.starts_with("call search_places"), "{covered}: {turn}");
+    }
 }
