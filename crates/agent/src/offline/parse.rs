@@ -241,6 +241,103 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
     })
 }
 
+/// The question a follow-up ("And in Dallas?", "What about 2023?", "Compare it with Dunkin'",
+/// "How busy is it there?") asks, read against the conversation's last question: what the
+/// new text names replaces what the earlier one did, the rest carries over. `None` when the
+/// text is not a follow-up or nothing earlier was asked.
+pub(super) fn follow_up(text: &str, earlier: Option<Query>) -> Option<Query> {
+    let mut q = earlier?;
+    let t = normalise(text);
+    let any = |words: &[&str]| words.iter().any(|w| has(&t, w));
+    let starts = |words: &[&str]| words.iter().any(|w| t.starts_with(&format!(" {w} ")));
+    let leads = starts(&[
+        "and",
+        "what about",
+        "how about",
+        "same for",
+        "now",
+        "compare it",
+    ]);
+    let refers = leads || any(&["it", "there", "that place", "same"]);
+    let words = t.split_whitespace().count();
+    // Statements ("I work in Boston") are not follow-ups; new questions stand on their own.
+    if !leads && !is_question(text) {
+        return None;
+    }
+    if !refers
+        && (words > 6
+            || parse_query(text)
+                .is_some_and(|own| !own.brands.is_empty() || !own.categories.is_empty()))
+    {
+        return None;
+    }
+    let parts = parse_parts(text);
+    let new_year = ["2023", "2024", "2025"]
+        .iter()
+        .find(|y| has(&t, y))
+        .and_then(|y| y.parse().ok());
+    if parts.metro.is_none()
+        && new_year.is_none()
+        && parts.brands.is_empty()
+        && parts.unknown_place.is_none()
+    {
+        return None;
+    }
+    if parts.metro.is_some() || parts.unknown_place.is_some() {
+        q.metro = parts.metro;
+        q.unknown_place = parts.unknown_place;
+    }
+    if new_year.is_some() {
+        q.year = new_year;
+    }
+    if !parts.brands.is_empty() {
+        if any(&["compare", "vs", "versus", "against"]) {
+            for b in parts.brands {
+                if !q.brands.contains(&b) {
+                    q.brands.push(b);
+                }
+            }
+            q.intent = Intent::Compare;
+        } else {
+            q.brands = parts.brands;
+        }
+    }
+    Some(q)
+}
+
+/// What a text names, whatever it asks.
+struct Parts {
+    brands: Vec<(&'static str, &'static str)>,
+    metro: Option<(&'static str, &'static str)>,
+    unknown_place: Option<String>,
+}
+
+fn parse_parts(text: &str) -> Parts {
+    let t = normalise(text);
+    let brands = CHAINS
+        .iter()
+        .filter(|c| {
+            t.contains(normalise(c.name).as_str())
+                || t.contains(normalise(&c.slug.replace('-', " ")).as_str())
+        })
+        .map(|c| (c.slug, c.name))
+        .collect();
+    let metro = METROS
+        .iter()
+        .filter(|m| t.contains(normalise(m.name).as_str()))
+        .max_by_key(|m| m.name.len())
+        .map(|m| (m.slug, m.name));
+    Parts {
+        brands,
+        metro,
+        unknown_place: if metro.is_none() {
+            unknown_place(text)
+        } else {
+            None
+        },
+    }
+}
+
 /// Personal facts stated by the user, as lines for the `human` block.
 pub(super) fn personal_facts(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();

@@ -187,7 +187,21 @@ pub(super) fn plan(request: &ChatRequest) -> ChatResponse {
     let LlmMessage::User(text) = &request.messages[u] else {
         return help();
     };
-    let query = parse_query(text);
+    // A follow-up reads against this conversation's last question (its history, never a
+    // state kept between conversations).
+    let read = |text: &str, context: Option<Query>| {
+        super::parse::follow_up(text, context.clone())
+            .or_else(|| parse_query(text))
+            .or(context)
+    };
+    let earlier = request.messages[..u]
+        .iter()
+        .filter_map(|m| match m {
+            LlmMessage::User(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .fold(None, |context, t| read(t, context));
+    let query = super::parse::follow_up(text, earlier).or_else(|| parse_query(text));
     let results: Vec<(String, Value)> = request.messages[u + 1..]
         .iter()
         .filter_map(|m| match m {

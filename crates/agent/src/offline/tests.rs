@@ -452,3 +452,106 @@ fn a_place_the_data_does_not_cover_is_named_not_replaced_by_somewhere_else() {
         assert!(turn.starts_with("call search_places"), "{covered}: {turn}");
     }
 }
+
+/// Several turns of one conversation: each answer joins the history the next turn sees.
+fn conversation(turns: &[&str]) -> Vec<String> {
+    let mut messages = vec![LlmMessage::System("system".into())];
+    let mut out = Vec::new();
+    for text in turns {
+        messages.push(LlmMessage::User((*text).into()));
+        let mut transcript = Vec::new();
+        loop {
+            let response = OfflineModel.answer(&ChatRequest {
+                model: "offline".into(),
+                messages: messages.clone(),
+                tools: all_tools(),
+                deadline: None,
+                on_text: None,
+            });
+            if response.tool_calls.is_empty() {
+                let answer = response.content.unwrap_or_default();
+                messages.push(LlmMessage::Assistant {
+                    content: Some(answer.clone()),
+                    tool_calls: Vec::new(),
+                });
+                transcript.push("---".to_owned());
+                transcript.push(answer);
+                break;
+            }
+            messages.push(LlmMessage::Assistant {
+                content: None,
+                tool_calls: response.tool_calls.clone(),
+            });
+            for call in response.tool_calls {
+                transcript.push(format!("call {} {}", call.name, call.arguments));
+                let args: Value = serde_json::from_str(&call.arguments).unwrap();
+                let content = bookkeeping_result(&call.name, &args)
+                    .unwrap_or_else(|| run_json(data(), &call.name, args).0);
+                messages.push(LlmMessage::Tool {
+                    call_id: call.id,
+                    name: call.name,
+                    content,
+                });
+            }
+            assert!(transcript.len() < 10, "{transcript:?}");
+        }
+        out.push(transcript.join("\n"));
+    }
+    out
+}
+
+#[test]
+fn follow_ups_read_against_the_conversations_last_question() {
+    let turns = conversation(&[
+        "Foot traffic summary for Starbucks in Austin",
+        "What about 2023?",
+        "And in Dallas?",
+        "Compare it with Dunkin'",
+        "I work in Boston",
+    ]);
+    assert!(
+        turns[0].contains("\"metro:austin\"") && turns[0].contains("2025-01-01"),
+        "{}",
+        turns[0]
+    );
+    // Same brand and metro, another year.
+    assert!(turns[1].contains("call search_places"), "{}", turns[1]);
+    assert!(
+        turns[1].contains("\"metro:austin\"") && turns[1].contains("chain:starbucks"),
+        "{}",
+        turns[1]
+    );
+    assert!(
+        turns[1].contains("\"start_date\":\"2023-01-01\""),
+        "{}",
+        turns[1]
+    );
+    // Another metro; the year carries over.
+    assert!(
+        turns[2].contains("\"metro:dallas\"") && turns[2].contains("chain:starbucks"),
+        "{}",
+        turns[2]
+    );
+    assert!(
+        turns[2].contains("\"start_date\":\"2023-01-01\""),
+        "{}",
+        turns[2]
+    );
+    // Both brands, in the metro of the conversation.
+    assert!(
+        turns[3].starts_with("call compare_performance"),
+        "{}",
+        turns[3]
+    );
+    assert!(
+        turns[3].contains("chain:starbucks") && turns[3].contains("chain:dunkin"),
+        "{}",
+        turns[3]
+    );
+    assert!(turns[3].contains("metro:dallas"), "{}", turns[3]);
+    // A statement is not a follow-up question.
+    assert!(!turns[4].contains("call search_places"), "{}", turns[4]);
+    // Another conversation does not know this one.
+    let fresh = conversation(&["And in Dallas?"]);
+    assert!(!fresh[0].contains("call "), "{}", fresh[0]);
+}
