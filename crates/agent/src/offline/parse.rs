@@ -2,6 +2,7 @@
 //! personal facts for the `human` block, and professional persona statements.
 
 use pi_places::catalog::{CHAINS, Category, METROS};
+use pi_places::tools::Granularity;
 
 /// What the user asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +21,8 @@ pub(super) enum Intent {
     Flows,
     /// The metros covered.
     Metros,
+    /// Same-category places near a brand's place.
+    Competitors,
 }
 
 /// An analytics question, as far as keywords tell.
@@ -36,6 +39,8 @@ pub(super) struct Query {
     pub(super) wants_chains: bool,
     /// A place named after "in" that is no metro of the data ("coffee shops in Atlantis").
     pub(super) unknown_place: Option<String>,
+    /// Visits period by period ("monthly trend", "week by week").
+    pub(super) trend: Option<Granularity>,
 }
 
 /// Capitalised words after "in"/"near"/"around" that no metro, brand or month matches.
@@ -188,6 +193,8 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         Intent::Metros
     } else if brands.len() >= 2 && any(&["compare", "vs", "versus", "against", "or"]) {
         Intent::Compare
+    } else if !brands.is_empty() && any(&["competitors", "competition", "competing", "rivals"]) {
+        Intent::Competitors
     } else if any(&["trade area", "come from", "live", "home zips", "drive from"]) {
         Intent::TradeArea
     } else if any(&[
@@ -218,6 +225,15 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         "performance",
         "visits to",
         "how busy",
+        "trend",
+        "monthly",
+        "weekly",
+        "daily",
+        "month by month",
+        "week by week",
+        "dwell",
+        "how long",
+        "year over year",
     ]) && !brands.is_empty()
     {
         Intent::Summary
@@ -235,6 +251,15 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         wants_chains: any(&["chain", "chains", "brand", "brands"]),
         unknown_place: if metro.is_none() {
             unknown_place(text)
+        } else {
+            None
+        },
+        trend: if any(&["daily", "day by day", "per day"]) {
+            Some(Granularity::Day)
+        } else if any(&["weekly", "week by week", "per week"]) {
+            Some(Granularity::Week)
+        } else if any(&["monthly", "month by month", "per month", "trend"]) {
+            Some(Granularity::Month)
         } else {
             None
         },

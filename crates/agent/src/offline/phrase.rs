@@ -6,8 +6,8 @@
 use pi_places::tools::audience::Segment;
 use pi_places::tools::place_summary::Benchmark;
 use pi_places::tools::{
-    AudienceOutput, ComparePerformanceOutput, Dimension, ListMetrosOutput, Place,
-    PlaceSummaryOutput, SearchPlacesOutput, TradeAreaOutput, VisitFlowsOutput,
+    AudienceOutput, ComparePerformanceOutput, Dimension, ListMetrosOutput, NearbyCompetitorsOutput,
+    Place, PlaceSummaryOutput, SearchPlacesOutput, TradeAreaOutput, VisitFlowsOutput,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -81,7 +81,8 @@ pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String 
         Tool::MemoryAppend => read(result).map(|r| memory_append(&r)),
         Tool::PersonaUpdate => read(result).map(|r| persona_update(&r)),
         Tool::SearchPlaces => read(result).map(|r| search_places(q, &r)),
-        Tool::PlaceSummary => read(result).and_then(|r| place_summary(&r)),
+        Tool::PlaceSummary => read(result).and_then(|r| place_summary(q, &r)),
+        Tool::NearbyCompetitors => read(result).map(|r| nearby_competitors(&r)),
         Tool::ComparePerformance => read(result).map(|r| compare_performance(&r)),
         Tool::TradeArea => read(result).and_then(|r| trade_area(&r)),
         Tool::Audience => read(result).and_then(|r| audience(&r)),
@@ -165,7 +166,39 @@ fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
     text
 }
 
-fn place_summary(r: &PlaceSummaryOutput) -> Result<String, String> {
+fn nearby_competitors(r: &NearbyCompetitorsOutput) -> String {
+    let o = &r.origin;
+    if r.competitors.is_empty() {
+        return format!(
+            "No competitors of {} ({}, {}) within {:.0} km.",
+            o.name, o.address, o.city, r.radius_km
+        );
+    }
+    let mut text = format!(
+        "{} competitors within {:.0} km of {} ({}, {}; {} visits/yr), nearest first:",
+        r.total,
+        r.radius_km,
+        o.name,
+        o.address,
+        o.city,
+        thousands(o.annual_visits as f64)
+    );
+    for c in &r.competitors {
+        text.push_str(&format!(
+            "\n- {} ({}, {}) — {:.1} km away, {} visits/yr (index {:.0} vs {})",
+            c.place.name,
+            c.place.address,
+            c.place.city,
+            c.place.distance_km.unwrap_or_default(),
+            thousands(c.place.annual_visits as f64),
+            c.visits_index_vs_origin,
+            o.name
+        ));
+    }
+    text
+}
+
+fn place_summary(q: Option<&Query>, r: &PlaceSummaryOutput) -> Result<String, String> {
     let p = first(&r.places, "place")?;
     let mut text = format!(
         "{} at {}, {}: {} visits from {} to {} ({} per day), about {} unique visitors (each visiting {:.1} times), median dwell {} min.",
@@ -188,6 +221,16 @@ fn place_summary(r: &PlaceSummaryOutput) -> Result<String, String> {
             " Benchmark index vs the same category in its metro: {:.0} (100 = average).",
             b.index
         ));
+    }
+    if q.is_some_and(|q| q.trend.is_some()) {
+        text.push_str("\nVisits by period:");
+        for period in p.visits.by_period.iter().take(60) {
+            text.push_str(&format!(
+                "\n- {}: {}",
+                period.period,
+                thousands(period.visits as f64)
+            ));
+        }
     }
     Ok(text)
 }

@@ -6,9 +6,9 @@ use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LlmMessage, ToolCall}
 use pi_places::tools::{
     AnalyticsTool, Audience, AudienceArgs, ComparePerformance, ComparePerformanceArgs,
     DateRangeArgs, EntityRef, EntityType, GeoFilter, Granularity, GroupBy, ListMetros,
-    ListMetrosArgs, Metric, PlaceId, PlaceSummary, PlaceSummaryArgs, SearchPlaces,
-    SearchPlacesArgs, SearchPlacesOutput, TradeArea, TradeAreaArgs, VisitFlows, VisitFlowsArgs,
-    to_arguments,
+    ListMetrosArgs, Metric, NearbyCompetitors, NearbyCompetitorsArgs, PlaceId, PlaceSummary,
+    PlaceSummaryArgs, SearchPlaces, SearchPlacesArgs, SearchPlacesOutput, TradeArea, TradeAreaArgs,
+    VisitFlows, VisitFlowsArgs, to_arguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -90,7 +90,8 @@ fn first_call(q: &Query) -> Option<ToolCall> {
         | Intent::Summary
         | Intent::TradeArea
         | Intent::Audience
-        | Intent::Flows => {
+        | Intent::Flows
+        | Intent::Competitors => {
             let mut args = SearchPlacesArgs::new(geo(q));
             args.limit = Some(if q.intent == Intent::Busiest { 100 } else { 5 });
             if !q.categories.is_empty() {
@@ -116,7 +117,7 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
             &PlaceSummaryArgs {
                 place_ids: vec![id],
                 dates: dates(q),
-                granularity: Some(Granularity::Month),
+                granularity: Some(q.trend.unwrap_or(Granularity::Month)),
                 include_benchmark: Some(true),
                 include_rollup: None,
             },
@@ -155,6 +156,15 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
                 direction: None,
                 group_by: Some(GroupBy::Category),
                 limit: None,
+            },
+        ),
+        Intent::Competitors => call(
+            1,
+            NearbyCompetitors::NAME,
+            &NearbyCompetitorsArgs {
+                place_id: id,
+                radius_km: Some(10.0),
+                limit: Some(5),
             },
         ),
         Intent::Busiest | Intent::Compare | Intent::Metros => None,

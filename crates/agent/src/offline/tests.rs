@@ -114,7 +114,8 @@ fn bookkeeping_result(name: &str, args: &Value) -> Option<String> {
         | Tool::TradeArea
         | Tool::Audience
         | Tool::VisitFlows
-        | Tool::ListMetros => return None,
+        | Tool::ListMetros
+        | Tool::NearbyCompetitors => return None,
     };
     Some(value.to_string())
 }
@@ -554,4 +555,49 @@ fn follow_ups_read_against_the_conversations_last_question() {
     // Another conversation does not know this one.
     let fresh = conversation(&["And in Dallas?"]);
     assert!(!fresh[0].contains("call "), "{}", fresh[0]);
+}
+
+#[test]
+fn competitors_and_monthly_trends_use_their_tools_and_print_their_numbers() {
+    let turn = converse(
+        "Who are the competitors of the Starbucks in New York?",
+        &real,
+    );
+    assert!(turn.contains("call nearby_competitors"), "{turn}");
+    assert!(
+        turn.contains("competitors within 10 km of Starbucks")
+            || turn.contains("No competitors of Starbucks"),
+        "{turn}"
+    );
+    // Where there are competitors, each is listed with its distance and visits from the tool.
+    let (args, output) = (0..200)
+        .map(|i| json!({"place_id": format!("place:{i}"), "radius_km": 50, "limit": 3}))
+        .map(|args| (args.clone(), run_json(data(), "nearby_competitors", args).0))
+        .find(|(_, out)| serde_json::from_str::<Value>(out).unwrap()["total"].as_u64() > Some(0))
+        .unwrap();
+    let result: Value = serde_json::from_str(&output).unwrap();
+    let text = describe(None, "nearby_competitors", &result);
+    let first = &result["competitors"][0];
+    assert!(
+        text.contains(first["name"].as_str().unwrap()),
+        "{args} {text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "{:.1} km away",
+            first["distance_km"].as_f64().unwrap()
+        )),
+        "{text}"
+    );
+    let turn = converse(
+        "Give me the monthly visit trend for Starbucks in Dallas during 2024",
+        &real,
+    );
+    assert!(turn.contains("\"granularity\":\"month\""), "{turn}");
+    assert!(turn.contains("Visits by period:"), "{turn}");
+    for month in ["2024-01", "2024-06", "2024-12"] {
+        assert!(turn.contains(&format!("- {month}: ")), "{month}: {turn}");
+    }
+    let weekly = converse("Weekly visits for Starbucks in Austin in 2024", &real);
+    assert!(weekly.contains("\"granularity\":\"week\""), "{weekly}");
 }

@@ -2,8 +2,8 @@
 //! bookkeeping tools (memory, persona). Analytics types come from `pi_places::tools`.
 
 use pi_places::tools::{
-    AnalyticsTool, Audience, ComparePerformance, ListMetros, PlaceSummary, SearchPlaces, TradeArea,
-    VisitFlows,
+    AnalyticsTool, Audience, ComparePerformance, ListMetros, NearbyCompetitors, PlaceSummary,
+    SearchPlaces, TradeArea, VisitFlows,
 };
 use serde::{Deserialize, Serialize};
 
@@ -19,10 +19,11 @@ pub(super) enum Tool {
     Audience,
     VisitFlows,
     ListMetros,
+    NearbyCompetitors,
 }
 
 impl Tool {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::MemoryAppend,
         Self::PersonaUpdate,
         Self::SearchPlaces,
@@ -32,6 +33,7 @@ impl Tool {
         Self::Audience,
         Self::VisitFlows,
         Self::ListMetros,
+        Self::NearbyCompetitors,
     ];
 
     /// The name the tool is registered under.
@@ -46,6 +48,7 @@ impl Tool {
             Self::Audience => Audience::NAME,
             Self::VisitFlows => VisitFlows::NAME,
             Self::ListMetros => ListMetros::NAME,
+            Self::NearbyCompetitors => NearbyCompetitors::NAME,
         }
     }
 
