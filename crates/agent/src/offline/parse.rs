@@ -23,6 +23,8 @@ pub(super) enum Intent {
     Metros,
     /// Same-category places near a brand's place.
     Competitors,
+    /// The professional personas Pi knows.
+    Personas,
 }
 
 /// An analytics question, as far as keywords tell.
@@ -191,7 +193,13 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         && categories.is_empty()
     {
         Intent::Metros
-    } else if brands.len() >= 2 && any(&["compare", "vs", "versus", "against", "or"]) {
+    } else if any(&["personas", "persona"]) && brands.is_empty() && categories.is_empty() {
+        Intent::Personas
+    } else if brands.len() >= 2
+        && any(&[
+            "compare", "vs", "versus", "against", "or", "rank", "ranking", "rankings",
+        ])
+    {
         Intent::Compare
     } else if !brands.is_empty() && any(&["competitors", "competition", "competing", "rivals"]) {
         Intent::Competitors

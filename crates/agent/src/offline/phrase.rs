@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::parse::Query;
-use super::tools::{MemoryEdited, PersonaAssigned, Tool};
+use super::tools::{MemoryEdited, PersonaAssigned, PersonasListed, Tool};
 
 /// A number with thousands separators, rounded to a whole number.
 pub(super) fn thousands(n: f64) -> String {
@@ -83,6 +83,7 @@ pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String 
         Tool::SearchPlaces => read(result).map(|r| search_places(q, &r)),
         Tool::PlaceSummary => read(result).and_then(|r| place_summary(q, &r)),
         Tool::NearbyCompetitors => read(result).map(|r| nearby_competitors(&r)),
+        Tool::PersonaList => read(result).map(|r| persona_list(&r)),
         Tool::ComparePerformance => read(result).map(|r| compare_performance(&r)),
         Tool::TradeArea => read(result).and_then(|r| trade_area(&r)),
         Tool::Audience => read(result).and_then(|r| audience(&r)),
@@ -162,6 +163,23 @@ fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
     }
     for (i, p) in r.places.iter().take(5).enumerate() {
         text.push_str(&format!("\n{}. {}", i + 1, place_line(p)));
+    }
+    text
+}
+
+fn persona_list(r: &PersonasListed) -> String {
+    let mut text = format!(
+        "I know {} professional personas; tell me which one fits you and I'll tailor my answers (and share anonymised lessons with other agents serving it):",
+        r.personas.len()
+    );
+    for p in &r.personas {
+        text.push_str(&format!(
+            "\n- {} ({}, {}): {}",
+            p.persona_handle,
+            p.industry.replace('_', " "),
+            p.professional_role.replace('_', " "),
+            p.description
+        ));
     }
     text
 }

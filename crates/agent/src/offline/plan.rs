@@ -68,6 +68,7 @@ fn first_call(q: &Query) -> Option<ToolCall> {
     }
     match q.intent {
         Intent::Metros => call(0, ListMetros::NAME, &ListMetrosArgs {}),
+        Intent::Personas => call(0, Tool::PersonaList.name(), &serde_json::Map::new()),
         Intent::Compare => call(
             0,
             ComparePerformance::NAME,
@@ -167,7 +168,7 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
                 limit: Some(5),
             },
         ),
-        Intent::Busiest | Intent::Compare | Intent::Metros => None,
+        Intent::Busiest | Intent::Compare | Intent::Metros | Intent::Personas => None,
     }
 }
 
@@ -306,7 +307,7 @@ fn answer(query: Option<&Query>, results: &[(String, Value)]) -> String {
         }
         parts.push(describe(query, name, value));
     }
-    let analytics = used.iter().any(|n| !Tool::is_bookkeeping(n));
+    let analytics = used.iter().any(|n| Tool::is_analytics(n));
     let mut text = parts.join("\n\n");
     text.push_str(&format!(
         "\n\n(Tools used: {}.{})",

@@ -85,12 +85,16 @@ fn data() -> &'static Dataset {
     DATA.get_or_init(|| Dataset::build(Scale::Small, 42))
 }
 
-/// Every analytics tool plus the bookkeeping ones.
+/// Every analytics tool plus the memory and persona ones (as a Pi agent has them).
 fn all_tools() -> Vec<ToolSchema> {
     TOOLS
         .iter()
         .map(|t| t.name)
-        .chain([Tool::MemoryAppend.name(), Tool::PersonaUpdate.name()])
+        .chain([
+            Tool::MemoryAppend.name(),
+            Tool::PersonaUpdate.name(),
+            Tool::PersonaList.name(),
+        ])
         .map(|name| ToolSchema {
             name: name.to_owned(),
             description: String::new(),
@@ -113,9 +117,13 @@ fn bookkeeping_result(name: &str, args: &Value) -> Option<String> {
         | Tool::ComparePerformance
         | Tool::TradeArea
         | Tool::Audience
-        | Tool::VisitFlows
-        | Tool::ListMetros
-        | Tool::NearbyCompetitors => return None,
+        | Tool::VisitFlows => return None,
+        Tool::PersonaList => json!({"personas": [
+            {"persona_handle": "qsr_real_estate", "industry": "qsr", "professional_role": "real_estate",
+             "description": "Site selection for quick-service restaurants.", "typical_kpis": []},
+            {"persona_handle": "mall_leasing", "industry": "malls", "professional_role": "leasing",
+             "description": "Tenant mix and leasing.", "typical_kpis": []}]}),
+        Tool::ListMetros | Tool::NearbyCompetitors => return None,
     };
     Some(value.to_string())
 }
@@ -600,4 +608,28 @@ fn competitors_and_monthly_trends_use_their_tools_and_print_their_numbers() {
     }
     let weekly = converse("Weekly visits for Starbucks in Austin in 2024", &real);
     assert!(weekly.contains("\"granularity\":\"week\""), "{weekly}");
+}
+
+#[test]
+fn personas_and_rankings_reach_their_tools() {
+    let turn = converse("What personas do you know about?", &real);
+    assert!(
+        turn.starts_with("call list_available_personas {}"),
+        "{turn}"
+    );
+    assert!(turn.contains("I know 2 professional personas"), "{turn}");
+    assert!(
+        turn.contains("- qsr_real_estate (qsr, real estate)"),
+        "{turn}"
+    );
+    assert!(
+        !turn.contains("Figures come from"),
+        "no analytics were used: {turn}"
+    );
+    let turn = converse("Rank Starbucks, Dunkin' and Dutch Bros by visits", &real);
+    assert!(turn.starts_with("call compare_performance"), "{turn}");
+    for brand in ["chain:starbucks", "chain:dunkin", "chain:dutch-bros"] {
+        assert!(turn.contains(brand), "{brand}: {turn}");
+    }
+    assert!(turn.contains("ranked:\n1. "), "{turn}");
 }

@@ -20,10 +20,11 @@ pub(super) enum Tool {
     VisitFlows,
     ListMetros,
     NearbyCompetitors,
+    PersonaList,
 }
 
 impl Tool {
-    const ALL: [Self; 10] = [
+    const ALL: [Self; 11] = [
         Self::MemoryAppend,
         Self::PersonaUpdate,
         Self::SearchPlaces,
@@ -34,6 +35,7 @@ impl Tool {
         Self::VisitFlows,
         Self::ListMetros,
         Self::NearbyCompetitors,
+        Self::PersonaList,
     ];
 
     /// The name the tool is registered under.
@@ -49,12 +51,18 @@ impl Tool {
             Self::VisitFlows => VisitFlows::NAME,
             Self::ListMetros => ListMetros::NAME,
             Self::NearbyCompetitors => NearbyCompetitors::NAME,
+            Self::PersonaList => "list_available_personas",
         }
     }
 
     /// The tool of this name, if the offline model knows it.
     pub(super) fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// Whether a tool of this name answers from the foot-traffic data set.
+    pub(super) fn is_analytics(name: &str) -> bool {
+        !Self::is_bookkeeping(name) && Self::from_name(name) != Some(Self::PersonaList)
     }
 
     /// Whether a tool of this name only records things about the user (memory, persona).
@@ -99,4 +107,19 @@ pub(super) struct PersonaAssigned {
     /// Agents newly given the persona's shared block.
     pub(super) agents_attached: u64,
     pub(super) agents_already_attached: u64,
+}
+
+/// The part of a `list_available_personas` result the model reads.
+#[derive(Debug, Deserialize)]
+pub(super) struct PersonasListed {
+    pub(super) personas: Vec<PersonaListed>,
+}
+
+/// One persona of that list.
+#[derive(Debug, Deserialize)]
+pub(super) struct PersonaListed {
+    pub(super) persona_handle: String,
+    pub(super) industry: String,
+    pub(super) professional_role: String,
+    pub(super) description: String,
 }
