@@ -340,28 +340,23 @@ fn visit_flows(r: &VisitFlowsOutput) -> Result<String, String> {
     Ok(text)
 }
 
+/// "N U.S. metros, the largest being A, B, C, D, E".
+fn covered(r: &ListMetrosOutput) -> String {
+    let largest: Vec<&str> = r.metros.iter().take(5).map(|m| m.name.as_str()).collect();
+    format!(
+        "{} U.S. metros, the largest being {}",
+        r.metros.len(),
+        largest.join(", ")
+    )
+}
+
 fn not_covered(place: &str, r: &ListMetrosOutput) -> String {
     format!(
-        "I have no foot-traffic data for {place}: my data covers {} U.S. metros, the largest being {}. Ask me about one of them.",
-        r.metros.len(),
-        r.metros
-            .iter()
-            .take(5)
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        "I have no foot-traffic data for {place}: my data covers {}. Ask me about one of them.",
+        covered(r)
     )
 }
 
 fn list_metros(r: &ListMetrosOutput) -> String {
-    format!(
-        "I cover {} U.S. metros, the largest being {}.",
-        r.metros.len(),
-        r.metros
-            .iter()
-            .take(5)
-            .map(|m| m.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    )
+    format!("I cover {}.", covered(r))
 }

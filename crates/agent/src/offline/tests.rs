@@ -131,42 +131,7 @@ fn bookkeeping_result(name: &str, args: &Value) -> Option<String> {
 /// A whole turn: the model's calls (run for real, or by `result` when it answers) and its
 /// answer, as `call <name> <arguments>` lines, `---` and the answer.
 fn converse(text: &str, result: &dyn Fn(&str, &Value) -> Option<String>) -> String {
-    let mut messages = vec![
-        LlmMessage::System("system".into()),
-        LlmMessage::User(text.into()),
-    ];
-    let mut transcript = Vec::new();
-    for _ in 0..4 {
-        let response = OfflineModel.answer(&ChatRequest {
-            model: "offline".into(),
-            messages: messages.clone(),
-            tools: all_tools(),
-            deadline: None,
-            on_text: None,
-        });
-        if response.tool_calls.is_empty() {
-            transcript.push("---".to_owned());
-            transcript.push(response.content.unwrap_or_default());
-            return transcript.join("\n");
-        }
-        messages.push(LlmMessage::Assistant {
-            content: response.content.clone(),
-            tool_calls: response.tool_calls.clone(),
-        });
-        for call in response.tool_calls {
-            transcript.push(format!("call {} {}", call.name, call.arguments));
-            let args: Value = serde_json::from_str(&call.arguments).unwrap();
-            let content = result(&call.name, &args)
-                .or_else(|| bookkeeping_result(&call.name, &args))
-                .unwrap_or_else(|| run_json(data(), &call.name, args).0);
-            messages.push(LlmMessage::Tool {
-                call_id: call.id,
-                name: call.name,
-                content,
-            });
-        }
-    }
-    panic!("no answer to {text:?}: {transcript:?}");
+    conversation_with(&[text], result).remove(0)
 }
 
 fn real(_: &str, _: &Value) -> Option<String> {
@@ -464,6 +429,14 @@ fn a_place_the_data_does_not_cover_is_named_not_replaced_by_somewhere_else() {
 
 /// Several turns of one conversation: each answer joins the history the next turn sees.
 fn conversation(turns: &[&str]) -> Vec<String> {
+    conversation_with(turns, &real)
+}
+
+/// [`conversation`], with tool results from `result` where it answers.
+fn conversation_with(
+    turns: &[&str],
+    result: &dyn Fn(&str, &Value) -> Option<String>,
+) -> Vec<String> {
     let mut messages = vec![LlmMessage::System("system".into())];
     let mut out = Vec::new();
     for text in turns {
@@ -494,7 +467,8 @@ fn conversation(turns: &[&str]) -> Vec<String> {
             for call in response.tool_calls {
                 transcript.push(format!("call {} {}", call.name, call.arguments));
                 let args: Value = serde_json::from_str(&call.arguments).unwrap();
-                let content = bookkeeping_result(&call.name, &args)
+                let content = result(&call.name, &args)
+                    .or_else(|| bookkeeping_result(&call.name, &args))
                     .unwrap_or_else(|| run_json(data(), &call.name, args).0);
                 messages.push(LlmMessage::Tool {
                     call_id: call.id,
@@ -502,7 +476,10 @@ fn conversation(turns: &[&str]) -> Vec<String> {
                     content,
                 });
             }
-            assert!(transcript.len() < 10, "{transcript:?}");
+            assert!(
+                transcript.len() < 10,
+                "no answer to {text:?}: {transcript:?}"
+            );
         }
         out.push(transcript.join("\n"));
     }
