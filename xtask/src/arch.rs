@@ -34,7 +34,8 @@ const LAYERS: &[(&str, &[&str])] = &[
 
 /// Infrastructure crates and the only crates that may use them directly.
 const OWNERS: &[(&str, &[&str])] = &[
-    ("actix-web", &["pi-api", "pi-server"]),
+    // The testkit's fake OpenAI-compatible LLM streams over actix-web (dev-only, never shipped).
+    ("actix-web", &["pi-api", "pi-server", "pi-testkit"]),
     ("actix-cors", &["pi-api"]),
     ("tracing-actix-web", &["pi-api"]),
     ("utoipa", &["pi-api"]),

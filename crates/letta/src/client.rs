@@ -212,12 +212,40 @@ impl Client {
         }
     }
 
-    async fn request_once<B>(
+    /// A write sent once whose answer is a Server-Sent-Event stream: each `data:` payload (JSON
+    /// text) goes to `on_data` as it arrives, until `[DONE]` or the end of the body. An
+    /// `event: error` ends the stream with the error it carries.
+    pub(crate) async fn stream<B>(
+        &self,
+        route: &Route,
+        body: &B,
+        mut on_data: impl FnMut(&str) -> Result<(), AgentError> + Send,
+    ) -> Result<(), AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
+        let url = route.url(&self.config.base_url)?;
+        let mut response = self.respond(Method::POST, url, Some(body)).await?;
+        let mut events = SseReader::default();
+        while let Some(chunk) = response.chunk().await.map_err(read_error)? {
+            for event in events.push(&chunk) {
+                match event {
+                    SseEvent::Data(data) => on_data(&data)?,
+                    SseEvent::Error(data) => return Err(stream_error(&data)),
+                    SseEvent::Done => return Ok(()),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends a request; an answer that is not a success is the error it stands for.
+    async fn respond<B>(
         &self,
         method: Method,
         url: Url,
         body: Option<&B>,
-    ) -> Result<String, AgentError>
+    ) -> Result<reqwest::Response, AgentError>
     where
         B: Serialize + Sync + ?Sized,
     {
@@ -244,18 +272,116 @@ impl Client {
             }
         })?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| {
-            if e.is_timeout() {
-                AgentError::Timeout
-            } else {
-                AgentError::Unavailable(e.without_url().to_string())
-            }
-        })?;
         if status.is_success() {
-            Ok(text)
-        } else {
-            Err(error_of(status, &ErrorBody::parse(&text)))
+            return Ok(response);
         }
+        let text = response.text().await.map_err(read_error)?;
+        Err(error_of(status, &ErrorBody::parse(&text)))
+    }
+
+    async fn request_once<B>(
+        &self,
+        method: Method,
+        url: Url,
+        body: Option<&B>,
+    ) -> Result<String, AgentError>
+    where
+        B: Serialize + Sync + ?Sized,
+    {
+        let response = self.respond(method, url, body).await?;
+        response.text().await.map_err(read_error)
+    }
+}
+
+/// A failure while reading an answer's body.
+fn read_error(e: reqwest::Error) -> AgentError {
+    if e.is_timeout() {
+        AgentError::Timeout
+    } else {
+        AgentError::Unavailable(format!("Letta's answer broke off: {}", e.without_url()))
+    }
+}
+
+/// What an `event: error` of a stream stands for. Letta reports failures it finds after it
+/// answered 200 this way, as `{"message_type": "error_message", "error_type", "message"}`
+/// (a pending approval among them: its message starts with `CONFLICT`), or as an error body.
+pub(crate) fn stream_error(data: &str) -> AgentError {
+    let body = ErrorBody::parse(data);
+    if let Some(llm) = body.llm_error() {
+        return AgentError::Unavailable(format!(
+            "Letta's LLM failed ({}): {}",
+            llm.kind, llm.message
+        ));
+    }
+    let message = match (body.message.as_deref(), body.detail()) {
+        (Some(message), _) if !message.is_empty() => message,
+        (_, "") => body.error_message().unwrap_or("no details"),
+        (_, detail) => detail,
+    };
+    if message.starts_with("CONFLICT") {
+        return AgentError::Rejected(format!("{CONFLICT}: {message}"));
+    }
+    match body.error_type.as_deref() {
+        Some(kind) if kind.starts_with("llm_") => {
+            AgentError::Unavailable(format!("Letta's LLM failed ({kind}): {message}"))
+        }
+        _ => AgentError::Unavailable(format!("Letta's stream failed: {message}")),
+    }
+}
+
+/// One event of a Server-Sent-Event stream, as far as Letta's streams need.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum SseEvent {
+    /// A `data:` payload.
+    Data(String),
+    /// The payload of an `event: error`.
+    Error(String),
+    /// `data: [DONE]`.
+    Done,
+}
+
+/// Splits a byte stream into events: lines are buffered until complete (a chunk may end inside
+/// a line or a UTF-8 character); an event ends at a blank line.
+#[derive(Debug, Default)]
+pub(crate) struct SseReader {
+    pending: Vec<u8>,
+    event: Option<String>,
+    data: Vec<String>,
+}
+
+impl SseReader {
+    /// Takes the next chunk; returns the events it completed.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<SseEvent> {
+        self.pending.extend_from_slice(chunk);
+        let mut events = Vec::new();
+        while let Some(end) = self.pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                events.extend(self.dispatch());
+            } else if let Some(value) = line.strip_prefix("data:") {
+                self.data
+                    .push(value.strip_prefix(' ').unwrap_or(value).to_owned());
+            } else if let Some(value) = line.strip_prefix("event:") {
+                self.event = Some(value.trim().to_owned());
+            }
+            // Comments (`:`), `id:` and `retry:` lines carry nothing the adapter needs.
+        }
+        events
+    }
+
+    fn dispatch(&mut self) -> Option<SseEvent> {
+        let event = self.event.take();
+        if self.data.is_empty() {
+            return None;
+        }
+        let data = std::mem::take(&mut self.data).join("\n");
+        Some(match event.as_deref() {
+            Some("error") => SseEvent::Error(data),
+            _ if data == "[DONE]" => SseEvent::Done,
+            _ => SseEvent::Data(data),
+        })
     }
 }
 
@@ -302,14 +428,21 @@ fn error_of(status: StatusCode, body: &ErrorBody) -> AgentError {
 /// How a 409 answer starts (Letta's `PENDING_APPROVAL`: the agent waits on a tool result).
 pub(crate) const CONFLICT: &str = "Letta refused the request (409 Conflict)";
 
-/// An error answer: `{"detail": "…"}`, `{"detail": {"code", "message"}}` or, for LLM failures,
-/// `{"error": {"type", "message"}}`. Read leniently: any other body is an error without details.
+/// An error answer: `{"detail": "…"}`, `{"detail": {"code", "message"}}`, for LLM failures
+/// `{"error": {"type", "message"}}`, in a stream `{"error_type", "message"}`. Read leniently:
+/// any other body is an error without details.
 #[derive(Debug, Default, Deserialize)]
 struct ErrorBody {
     #[serde(default)]
     detail: Option<Detail>,
     #[serde(default)]
     error: Option<ErrorField>,
+    /// Of an in-stream `error_message`.
+    #[serde(default)]
+    error_type: Option<String>,
+    /// Of an in-stream `error_message`.
+    #[serde(default)]
+    message: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,6 +460,7 @@ enum Detail {
 #[serde(untagged)]
 enum ErrorField {
     Llm(LlmError),
+    Message { message: String },
     Other(IgnoredAny),
 }
 
@@ -353,11 +487,20 @@ impl ErrorBody {
         }
     }
 
+    /// The message of an `{"error": {"message"}}` that is not an LLM failure.
+    fn error_message(&self) -> Option<&str> {
+        match &self.error {
+            Some(ErrorField::Llm(e)) => Some(&e.message),
+            Some(ErrorField::Message { message }) => Some(message),
+            Some(ErrorField::Other(_)) | None => None,
+        }
+    }
+
     /// The LLM failure, if that is what this is.
     fn llm_error(&self) -> Option<&LlmError> {
         match &self.error {
             Some(ErrorField::Llm(e)) => Some(e),
-            Some(ErrorField::Other(_)) | None => None,
+            Some(ErrorField::Message { .. } | ErrorField::Other(_)) | None => None,
         }
     }
 }

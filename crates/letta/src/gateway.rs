@@ -1,12 +1,13 @@
 //! `AgentGateway` over Letta: agents, archival memory, and messages, our tools running here as
-//! Letta client-side tools. Each message carries their schemas; a `requires_approval` stop is
-//! answered with their results (the approval loop), and a `409` left by a crash while an approval
-//! was pending is resolved before the message is sent again.
+//! Letta client-side tools. Messages go to the streaming endpoint with token streaming, so text
+//! reaches the observer as Letta writes it. Each message carries the tools' schemas; a
+//! `requires_approval` stop is answered with their results (the approval loop), and a `409` left
+//! by a crash while an approval was pending is resolved before the message is sent again.
 
 use async_trait::async_trait;
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentStep,
-    AgentSummary, Block, Page, Passage, StepLog, StepObserver, Usage,
+    AgentSummary, Block, Page, Passage, StepLog, StepObserver, Usage, runtime::TextSink,
 };
 use pi_domain::tools::ToolContext;
 use pi_domain::user::UserId;
@@ -15,10 +16,11 @@ use serde_json::{Value, json};
 
 use crate::LettaBackend;
 use crate::client::{CONFLICT, Repeat, Route};
+use crate::stream::{Message, Round, RoundEnd, RoundSink};
 use crate::wire::{
     AgentRef, AgentState, BlockResponse, CreateAgent, CreateBlock, CreatePassage, LettaMessage,
-    LettaResponse, MessageCreate, PassageResponse, SearchResponse, SendMessages, ToolCall,
-    ToolReturn, ToolReturns, ToolStatus, UpdateAgentTags, UserMessage,
+    MessageCreate, PassageResponse, SearchResponse, SendMessages, ToolCall, ToolReturn,
+    ToolReturns, ToolStatus, UpdateAgentTags, UserMessage,
 };
 
 /// Most approval round trips per user message.
@@ -31,19 +33,55 @@ fn agent_route(agent: &AgentId, rest: &[&str]) -> Route {
 }
 
 impl LettaBackend {
+    /// Sends input to the agent and reads the streamed round, handing each piece to `sink`.
     async fn post_messages(
         &self,
         agent: &AgentId,
         messages: MessageCreate<'_>,
-    ) -> Result<LettaResponse, AgentError> {
-        let client_tools = self.tools.schemas();
+        sink: &mut (dyn RoundSink + Send),
+    ) -> Result<RoundEnd, AgentError> {
         let body = SendMessages {
             messages: vec![messages],
-            client_tools,
+            client_tools: self.tools.schemas(),
+            stream_tokens: true,
+            include_pings: true,
         };
+        let mut round = Round::default();
         self.client
-            .send(Method::POST, &agent_route(agent, &["messages"]), &body)
-            .await
+            .stream(
+                &agent_route(agent, &["messages", "stream"]),
+                &body,
+                |data| round.feed(data, sink),
+            )
+            .await?;
+        round.finish(sink)
+    }
+
+    /// One round recorded in `steps` (and `usage`); returns the tool calls Letta waits on (none
+    /// once the turn is over).
+    async fn round(
+        &self,
+        agent: &AgentId,
+        messages: MessageCreate<'_>,
+        steps: &mut StepLog,
+        usage: &mut Usage,
+    ) -> Result<Vec<ToolCall>, AgentError> {
+        let mut recorder = Recorder {
+            text: steps.text_sink(),
+            steps,
+            approvals: Vec::new(),
+        };
+        let end = self.post_messages(agent, messages, &mut recorder).await?;
+        let u = end.usage;
+        usage.prompt_tokens += u.prompt_tokens;
+        usage.completion_tokens += u.completion_tokens;
+        usage.total_tokens += u.total_tokens;
+        usage.step_count += u.step_count;
+        Ok(if end.requires_approval {
+            recorder.approvals
+        } else {
+            Vec::new()
+        })
     }
 
     /// Answers the approval an agent still waits on (e.g. after a crash) with an error.
@@ -79,7 +117,7 @@ impl LettaBackend {
             })
             .collect();
         let answer = MessageCreate::ToolReturns(ToolReturns { tool_returns });
-        if let Err(e) = self.post_messages(agent, answer).await {
+        if let Err(e) = self.post_messages(agent, answer, &mut Discard).await {
             tracing::warn!(agent_id = %agent, error = %e, "cannot answer the pending approval");
         }
     }
@@ -116,66 +154,51 @@ impl LettaBackend {
     }
 }
 
-/// Records the steps and usage of one Letta answer; returns the tool calls Letta waits on (none
-/// once the turn is over).
-fn steps_of(response: LettaResponse, steps: &mut StepLog, usage: &mut Usage) -> Vec<ToolCall> {
-    let requires_approval = response.requires_approval();
-    let mut approvals = Vec::new();
-    for message in response.messages {
+/// Records a round's messages as steps (each reported as it completes), passes text pieces on,
+/// and collects the client-side tool calls Letta asks for.
+struct Recorder<'a> {
+    steps: &'a mut StepLog,
+    text: Option<TextSink>,
+    approvals: Vec<ToolCall>,
+}
+
+impl RoundSink for Recorder<'_> {
+    fn message(&mut self, message: Message) {
         match message {
-            LettaMessage::Reasoning { reasoning } => {
-                steps.push(AgentStep::Reasoning { text: reasoning });
-            }
-            LettaMessage::Assistant { content } => steps.push(AgentStep::Assistant {
-                text: content.text(),
-            }),
-            LettaMessage::ToolCall { tool_call } => steps.push(AgentStep::ToolCall {
-                call_id: tool_call.tool_call_id,
-                name: tool_call.name,
-                arguments: tool_call.arguments,
-            }),
-            LettaMessage::ToolReturn {
-                tool_call_id,
-                name,
-                tool_return,
-                status,
-            } => {
+            Message::Step(AgentStep::ToolReturn { call_id, .. })
+                if self.steps.steps().iter().any(
+                    |s| matches!(s, AgentStep::ToolReturn { call_id: c, .. } if *c == call_id),
+                ) =>
+            {
                 // Letta echoes the returns we posted: keep the one we recorded.
-                let recorded = steps.steps().iter().any(
-                    |s| matches!(s, AgentStep::ToolReturn { call_id, .. } if *call_id == tool_call_id),
-                );
-                if !recorded {
-                    steps.push(AgentStep::ToolReturn {
-                        call_id: tool_call_id,
-                        name: name.unwrap_or_default(),
-                        output: tool_return,
-                        is_error: status == Some(ToolStatus::Error),
-                    });
-                }
             }
-            request @ LettaMessage::ApprovalRequest { .. } => {
-                for call in request.approval_calls() {
-                    steps.push(AgentStep::ToolCall {
+            Message::Step(step) => self.steps.push(step),
+            Message::Approval(calls) => {
+                for call in calls {
+                    self.steps.push(AgentStep::ToolCall {
                         call_id: call.tool_call_id.clone(),
                         name: call.name.clone(),
                         arguments: call.arguments.clone(),
                     });
-                    approvals.push(call);
+                    self.approvals.push(call);
                 }
             }
-            LettaMessage::Other => {}
         }
     }
-    let u = response.usage;
-    usage.prompt_tokens += u.prompt_tokens;
-    usage.completion_tokens += u.completion_tokens;
-    usage.total_tokens += u.total_tokens;
-    usage.step_count += u.step_count;
-    if requires_approval {
-        approvals
-    } else {
-        Vec::new()
+
+    fn text(&mut self, piece: &str) {
+        if let Some(sink) = &self.text {
+            sink.send(piece);
+        }
     }
+}
+
+/// A round nobody reads (answering a pending approval).
+struct Discard;
+
+impl RoundSink for Discard {
+    fn message(&mut self, _: Message) {}
+    fn text(&mut self, _: &str) {}
 }
 
 #[async_trait]
@@ -222,18 +245,17 @@ impl AgentGateway for LettaBackend {
                 content: &message.content,
             })
         };
-        let mut response = match self.post_messages(agent, user()).await {
+        let mut steps = StepLog::new(Some(observer));
+        let mut usage = Usage::default();
+        let mut approvals = match self.round(agent, user(), &mut steps, &mut usage).await {
             Err(AgentError::Rejected(m)) if m.starts_with(CONFLICT) => {
                 tracing::warn!(agent_id = %agent, "resolving a pending approval before sending");
                 self.close_pending_approval(agent).await;
-                self.post_messages(agent, user()).await?
+                self.round(agent, user(), &mut steps, &mut usage).await?
             }
             other => other?,
         };
-        let mut steps = StepLog::new(Some(observer));
-        let mut usage = Usage::default();
         for round in 0..=MAX_APPROVALS {
-            let approvals = steps_of(response, &mut steps, &mut usage);
             if approvals.is_empty() {
                 return Ok(AgentReply {
                     steps: steps.into_steps(),
@@ -264,7 +286,7 @@ impl AgentGateway for LettaBackend {
                 });
             }
             let answer = MessageCreate::ToolReturns(ToolReturns { tool_returns });
-            response = self.post_messages(agent, answer).await?;
+            approvals = self.round(agent, answer, &mut steps, &mut usage).await?;
         }
         steps.push(AgentStep::Assistant {
             text: format!("I stopped after {MAX_APPROVALS} tool rounds without a final answer."),

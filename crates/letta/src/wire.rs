@@ -68,11 +68,16 @@ pub(crate) struct CreatePassage<'a> {
     pub tags: &'a [String],
 }
 
-/// `POST /v1/agents/{id}/messages`: input messages, with the schemas of the tools that run here.
+/// `POST /v1/agents/{id}/messages/stream`: input messages, with the schemas of the tools that
+/// run here, answered token by token.
 #[derive(Debug, Serialize)]
 pub(crate) struct SendMessages<'a> {
     pub messages: Vec<MessageCreate<'a>>,
     pub client_tools: Vec<ToolSchema>,
+    /// Always `true`: pieces of text as the model writes them, not whole steps.
+    pub stream_tokens: bool,
+    /// Always `true`: pings keep the connection busy while Letta runs its own tools.
+    pub include_pings: bool,
 }
 
 /// One input message.
@@ -259,25 +264,80 @@ pub(crate) struct Health {
     pub version: String,
 }
 
-/// The answer to `POST /v1/agents/{id}/messages`.
+/// One `data:` event of a streamed answer, by `message_type`. With token streaming, messages
+/// arrive in pieces: events with the same `message_type` and `id` are one message.
 #[derive(Debug, Deserialize)]
-pub(crate) struct LettaResponse {
-    pub messages: Vec<LettaMessage>,
-    pub stop_reason: StopReason,
-    pub usage: UsageStatistics,
+#[serde(tag = "message_type")]
+pub(crate) enum StreamEvent {
+    #[serde(rename = "reasoning_message")]
+    Reasoning { id: String, reasoning: String },
+    #[serde(rename = "assistant_message")]
+    Assistant { id: String, content: Content },
+    /// A call of one of Letta's own tools (it runs there).
+    #[serde(rename = "tool_call_message")]
+    ToolCall {
+        id: String,
+        tool_call: ToolCallDelta,
+    },
+    /// A result of one of Letta's own tools (or an echo of one we posted).
+    #[serde(rename = "tool_return_message")]
+    ToolReturn {
+        tool_call_id: String,
+        #[serde(default)]
+        name: Option<String>,
+        tool_return: String,
+        #[serde(default)]
+        status: Option<ToolStatus>,
+    },
+    /// Client-side tool calls Letta wants run (and answered) here.
+    #[serde(rename = "approval_request_message")]
+    ApprovalRequest {
+        id: String,
+        /// Deprecated by Letta for `tool_calls`.
+        #[serde(default)]
+        tool_call: Option<ToolCallDelta>,
+        #[serde(default)]
+        tool_calls: Option<ToolCallDeltas>,
+    },
+    /// Why Letta ended the round (`end_turn`, `requires_approval`, …).
+    #[serde(rename = "stop_reason")]
+    StopReason { stop_reason: String },
+    #[serde(rename = "usage_statistics")]
+    Usage(UsageStatistics),
+    /// A failure reported inside the stream (read as an error body).
+    #[serde(rename = "error_message")]
+    Error,
+    /// `ping` and types the adapter has no use for.
+    #[serde(other)]
+    Other,
 }
 
-impl LettaResponse {
-    /// Letta waits for the results of client-side tool calls.
-    pub(crate) fn requires_approval(&self) -> bool {
-        self.stop_reason.stop_reason == "requires_approval"
+/// A piece of a tool call: the first names it, later ones add to its arguments.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ToolCallDelta {
+    #[serde(default)]
+    pub tool_call_id: Option<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub arguments: Option<String>,
+}
+
+/// `tool_calls` of an approval request: a list, or one piece while streaming.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ToolCallDeltas {
+    Many(Vec<ToolCallDelta>),
+    One(ToolCallDelta),
+}
+
+impl ToolCallDeltas {
+    pub(crate) fn into_vec(self) -> Vec<ToolCallDelta> {
+        match self {
+            Self::Many(calls) => calls,
+            Self::One(call) => vec![call],
+        }
     }
-}
-
-/// Why Letta ended the round (`end_turn`, `requires_approval`, …).
-#[derive(Debug, Deserialize)]
-pub(crate) struct StopReason {
-    pub stop_reason: String,
 }
 
 /// Token counts of one round; Letta omits none, but each defaults to 0.
@@ -290,25 +350,11 @@ pub(crate) struct UsageStatistics {
     pub step_count: u32,
 }
 
-/// A message of a Letta answer, by `message_type`; other types are skipped.
+/// A stored message of an agent (`GET …/messages`), as far as the adapter reads one: the
+/// approval request a crash may have left unanswered.
 #[derive(Debug, Deserialize)]
 #[serde(tag = "message_type")]
 pub(crate) enum LettaMessage {
-    #[serde(rename = "reasoning_message")]
-    Reasoning { reasoning: String },
-    #[serde(rename = "assistant_message")]
-    Assistant { content: Content },
-    #[serde(rename = "tool_call_message")]
-    ToolCall { tool_call: ToolCall },
-    #[serde(rename = "tool_return_message")]
-    ToolReturn {
-        tool_call_id: String,
-        #[serde(default)]
-        name: Option<String>,
-        tool_return: String,
-        #[serde(default)]
-        status: Option<ToolStatus>,
-    },
     /// Client-side tool calls Letta wants run (and answered) here.
     #[serde(rename = "approval_request_message")]
     ApprovalRequest {
@@ -340,7 +386,7 @@ impl LettaMessage {
 }
 
 /// A tool call the model made.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub(crate) struct ToolCall {
     pub tool_call_id: String,
     pub name: String,

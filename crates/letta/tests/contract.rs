@@ -13,6 +13,7 @@ use pi_domain::agent::{
 use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use pi_domain::user::DisplayName;
 use pi_letta::{LettaBackend, LettaBlockStore, LettaConfig};
+use pi_testkit::letta::stream_response;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_string_contains, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -43,13 +44,22 @@ fn recording(name: &str) -> (String, String, u16, Value) {
     )
 }
 
+/// Replays a recording; a message send is answered on the streaming route, as a stream.
 async fn replay(server: &MockServer, name: &str) {
     let (m, p, status, body) = recording(name);
+    let (p, answer) = match (p.ends_with("/messages") && m == "POST", status) {
+        (true, 200) => (format!("{p}/stream"), stream_response(&body)),
+        (true, _) => (
+            format!("{p}/stream"),
+            ResponseTemplate::new(status).set_body_json(body),
+        ),
+        (false, _) => (p, ResponseTemplate::new(status).set_body_json(body)),
+    };
     Mock::given(method(m.as_str()))
         .and(path(p))
         .and(header("authorization", "Bearer testpass"))
         .and(header("x-stainless-package-version", "1.0.0"))
-        .respond_with(ResponseTemplate::new(status).set_body_json(body))
+        .respond_with(answer)
         .mount(server)
         .await;
 }
@@ -139,18 +149,19 @@ impl Tool for FindRestaurants {
 #[tokio::test]
 async fn client_tools_run_here_through_the_approval_loop() {
     let server = MockServer::start().await;
-    let (_, p, s1, b1) = recording("client_tool_1");
-    let (_, _, s2, b2) = recording("client_tool_2");
+    let (_, p, _, b1) = recording("client_tool_1");
+    let (_, _, _, b2) = recording("client_tool_2");
+    let p = format!("{p}/stream");
     Mock::given(method("POST"))
         .and(path(p.clone()))
         .and(body_string_contains("tool_returns"))
-        .respond_with(ResponseTemplate::new(s2).set_body_json(b2))
+        .respond_with(stream_response(&b2))
         .mount(&server)
         .await;
     Mock::given(method("POST"))
         .and(path(p))
         .and(body_string_contains("CALL:"))
-        .respond_with(ResponseTemplate::new(s1).set_body_json(b1))
+        .respond_with(stream_response(&b1))
         .mount(&server)
         .await;
     let mut registry = ToolRegistry::new();
@@ -206,6 +217,26 @@ async fn error_shapes_map_to_typed_errors() {
     ] {
         let server = MockServer::start().await;
         replay(&server, name).await;
+        let err = backend(&server)
+            .send_message(&AgentId(AGENT.into()), msg("FAIL"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, AgentError::Unavailable(m) if m.contains(kind)),
+            "{err:?}"
+        );
+        // The same failure reported inside a stream Letta already answered 200 to.
+        let (_, p, _, body) = recording(name);
+        let server = MockServer::start().await;
+        let sse = format!(
+            "data: {}\n\nevent: error\ndata: {body}\n\n",
+            json!({"message_type": "ping", "id": "ping-1"})
+        );
+        Mock::given(method("POST"))
+            .and(path(format!("{p}/stream")))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+            .mount(&server)
+            .await;
         let err = backend(&server)
             .send_message(&AgentId(AGENT.into()), msg("FAIL"))
             .await
@@ -339,32 +370,51 @@ async fn blocks_and_archival_round_trip() {
     );
 }
 
+/// Letta's streaming route reports the pending approval inside a 200 stream
+/// (`stream_pending_conflict.sse`, recorded); its plain route answers 409 (`pending_conflict`).
+/// Either way the approval is answered and the message sent again.
 #[tokio::test]
 async fn a_pending_approval_left_behind_is_answered_and_the_message_resent() {
+    let (_, _, conflict_status, conflict) = recording("pending_conflict");
+    let in_stream = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/recordings/stream_pending_conflict.sse"
+    ))
+    .unwrap();
+    for refusal in [
+        ResponseTemplate::new(200).set_body_raw(in_stream, "text/event-stream"),
+        ResponseTemplate::new(conflict_status).set_body_json(conflict),
+    ] {
+        resends_after_answering_the_pending_approval(refusal).await;
+    }
+}
+
+async fn resends_after_answering_the_pending_approval(refusal: ResponseTemplate) {
     let server = MockServer::start().await;
-    let (_, p, conflict_status, conflict) = recording("pending_conflict");
+    let (_, p, _, _) = recording("pending_conflict");
     let (_, _, _, approval) = recording("client_tool_1");
     let (_, _, _, closed) = recording("client_tool_2");
-    let (_, _, ok_status, ok) = recording("send_message");
+    let (_, _, _, ok) = recording("send_message");
+    let stream = format!("{p}/stream");
     Mock::given(method("POST"))
-        .and(path(p.clone()))
+        .and(path(stream.clone()))
         .and(body_string_contains("hello while pending"))
-        .respond_with(ResponseTemplate::new(conflict_status).set_body_json(conflict))
+        .respond_with(refusal)
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path(p.clone()))
+        .and(path(stream.clone()))
         .and(body_string_contains("hello while pending"))
-        .respond_with(ResponseTemplate::new(ok_status).set_body_json(ok))
+        .respond_with(stream_response(&ok))
         .with_priority(2)
         .mount(&server)
         .await;
     Mock::given(method("POST"))
-        .and(path(p.clone()))
+        .and(path(stream))
         .and(body_string_contains("tool_returns"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(closed))
+        .respond_with(stream_response(&closed))
         .mount(&server)
         .await;
     Mock::given(method("GET"))
@@ -448,8 +498,8 @@ async fn assistant_content_as_parts_is_joined() {
         }
     }
     Mock::given(method("POST"))
-        .and(path(p))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .and(path(format!("{p}/stream")))
+        .respond_with(stream_response(&body))
         .mount(&server)
         .await;
     let reply = backend(&server)
@@ -600,4 +650,47 @@ async fn list_filters_by_the_deployment_tag_and_adoption_adds_it() {
         .add_tag(&AgentId("agent-9".into()), "pi-deployment:ours")
         .await
         .unwrap();
+}
+
+/// Messages go to the streaming route with token streaming; the recorded token stream of a real
+/// Letta reaches the observer piece by piece, before the whole part, and adds up to it.
+#[tokio::test]
+async fn token_pieces_reach_the_observer_before_the_whole_text() {
+    let server = MockServer::start().await;
+    let sse = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/recordings/stream_tokens.sse"
+    ))
+    .unwrap();
+    Mock::given(method("POST"))
+        .and(path(format!("/v1/agents/{AGENT}/messages/stream")))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .mount(&server)
+        .await;
+    let seen = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let (steps, texts) = (seen.clone(), seen.clone());
+    let observer = pi_domain::agent::StepObserver::new(move |s| {
+        if let AgentStep::Assistant { text } = s {
+            steps.lock().unwrap().push(format!("whole:{text}"));
+        }
+    })
+    .with_text(move |piece| texts.lock().unwrap().push(format!("piece:{piece}")));
+    let reply = backend(&server)
+        .send_message_observed(&AgentId(AGENT.into()), msg("Hi"), observer)
+        .await
+        .unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "piece:Hello fr",
+            "piece:om the f",
+            "piece:ake LLM!",
+            "whole:Hello from the fake LLM!"
+        ]
+    );
+    assert_eq!(reply.assistant_text(), "Hello from the fake LLM!");
+    let sent: Value =
+        serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
+    assert_eq!(sent["stream_tokens"], true);
+    assert_eq!(sent["messages"][0]["content"], "Hi");
 }

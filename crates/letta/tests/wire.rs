@@ -11,6 +11,7 @@ use pi_domain::agent::{
 use pi_domain::health::HealthProbe;
 use pi_domain::tools::ToolRegistry;
 use pi_letta::{LettaBackend, LettaBlockStore, LettaConfig};
+use pi_testkit::letta::stream_response;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -33,11 +34,21 @@ fn block_store(server: &MockServer) -> LettaBlockStore {
     LettaBlockStore::new(config(server)).unwrap()
 }
 
+/// Answers `route` with `body`; a message send is answered on the streaming route, as a stream.
 async fn answering(verb: &str, route: &str, body: Value) -> MockServer {
     let server = MockServer::start().await;
+    let (route, answer) = match route.strip_suffix("/messages") {
+        Some(agent) if verb == "POST" => {
+            (format!("{agent}/messages/stream"), stream_response(&body))
+        }
+        _ => (
+            route.to_owned(),
+            ResponseTemplate::new(200).set_body_json(body),
+        ),
+    };
     Mock::given(method(verb))
         .and(path(route))
-        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .respond_with(answer)
         .mount(&server)
         .await;
     server
@@ -358,9 +369,16 @@ async fn unknown_fields_and_message_types_are_ignored() {
         ),
     ];
     for (verb, route, body) in routes {
+        let (route, answer) = match route.strip_suffix("/messages") {
+            Some(agent) => (format!("{agent}/messages/stream"), stream_response(&body)),
+            None => (
+                route.to_owned(),
+                ResponseTemplate::new(200).set_body_json(body),
+            ),
+        };
         Mock::given(method(verb))
             .and(path(route))
-            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+            .respond_with(answer)
             .mount(&server)
             .await;
     }
@@ -409,8 +427,8 @@ fn approval_request(round: usize) -> Value {
 async fn an_agent_that_never_stops_calling_tools_is_not_left_waiting() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/v1/agents/{AGENT}/messages")))
-        .respond_with(ResponseTemplate::new(200).set_body_json(approval_request(0)))
+        .and(path(format!("/v1/agents/{AGENT}/messages/stream")))
+        .respond_with(stream_response(&approval_request(0)))
         .mount(&server)
         .await;
     let reply = backend(&server)
@@ -446,7 +464,7 @@ async fn an_agent_that_never_stops_calling_tools_is_not_left_waiting() {
 async fn only_a_409_means_a_pending_approval() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path(format!("/v1/agents/{AGENT}/messages")))
+        .and(path(format!("/v1/agents/{AGENT}/messages/stream")))
         .respond_with(
             ResponseTemplate::new(400).set_body_json(json!({"detail": "run-409 is not valid"})),
         )

@@ -5,6 +5,7 @@
 //! can assert e.g. that concurrent first messages created exactly one agent. It is a dev-only
 //! crate: the shipped server never depends on it.
 
+pub mod letta;
 pub mod live;
 mod llm;
 pub mod openai;

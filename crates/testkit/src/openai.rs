@@ -1,7 +1,8 @@
 //! A fake OpenAI-compatible server for a real Letta server in tests (`pi-fake-llm`).
 //!
 //! Letta talks to it exactly as to OpenAI: `GET /v1/models`, `POST /v1/chat/completions`
-//! (plain or `stream: true`) and `POST /v1/embeddings` (floats or `encoding_format: base64`).
+//! (plain or `stream: true`, text streamed word by word; [`SLOW_MODEL_ID`] pauses before each
+//! word) and `POST /v1/embeddings` (floats or `encoding_format: base64`).
 //! Chat answers come from Pi's [`OfflineModel`]: it reads the latest user message (unwrapping
 //! Letta's `{"type":"user_message","message":…}` packaging), calls the offered tools an analytics
 //! question needs (`search_places`, …) and phrases the tools' results. Embeddings are a
@@ -12,13 +13,15 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
+use futures::StreamExt as _;
 use pi_agent::offline::OfflineModel;
 use pi_domain::agent::ToolSchema;
 use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LlmMessage, ToolCall};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 /// Dimensions of the fake embeddings (those of `text-embedding-3-small`).
 pub const EMBEDDING_DIM: usize = 1536;
@@ -178,162 +181,264 @@ pub fn answer_for(request: &ChatRequest) -> ChatResponse {
     answer
 }
 
-#[derive(Default)]
-struct Completions {
-    counter: AtomicU64,
-}
+/// The model id whose streamed answers pause [`SLOW_PIECE`] before each piece of text, like a
+/// real model writing (Letta handle `openai-proxy/pi-fake-slow`).
+pub const SLOW_MODEL_ID: &str = "pi-fake-slow";
 
-impl Completions {
-    fn message(answer: &ChatResponse, n: u64) -> Value {
-        let tool_calls: Vec<Value> = answer
-            .tool_calls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                json!({
-                    "id": format!("call_{n}_{i}"),
-                    "type": "function",
-                    "function": {"name": c.name, "arguments": c.arguments},
-                })
+/// The pause before each streamed piece of text of [`SLOW_MODEL_ID`].
+pub const SLOW_PIECE: Duration = Duration::from_millis(20);
+
+/// The assistant message of a completion.
+fn assistant_message(answer: &ChatResponse, n: u64) -> Value {
+    let tool_calls: Vec<Value> = answer
+        .tool_calls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            json!({
+                "id": format!("call_{n}_{i}"),
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
             })
-            .collect();
-        let mut message = json!({"role": "assistant", "content": answer.content});
-        if !tool_calls.is_empty() {
-            message["tool_calls"] = Value::Array(tool_calls);
-        }
-        message
+        })
+        .collect();
+    let mut message = json!({"role": "assistant", "content": answer.content});
+    if !tool_calls.is_empty() {
+        message["tool_calls"] = Value::Array(tool_calls);
     }
+    message
 }
 
-impl Respond for Completions {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return ResponseTemplate::new(400).set_body_json(
-                json!({"error": {"message": "invalid JSON", "type": "invalid_request_error"}}),
-            );
-        };
-        let n = self.counter.fetch_add(1, Ordering::Relaxed) + 1;
-        let answer = answer_for(&chat_request(&body));
-        let message = Self::message(&answer, n);
-        let finish = if answer.tool_calls.is_empty() {
-            "stop"
+/// Text split into pieces as a model streams it: each word with the space before it.
+pub fn pieces(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, word) in text.split(' ').enumerate() {
+        if i == 0 {
+            out.push(word.to_owned());
         } else {
-            "tool_calls"
-        };
-        let prompt_tokens = request.body.len() as u64 / 4;
-        let completion_tokens = message.to_string().len() as u64 / 4;
-        let usage = json!({
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        });
-        let model = body["model"].as_str().unwrap_or(MODEL_ID);
-        if body["stream"] == json!(true) {
-            // One chunk with the whole delta, one with the finish reason, then usage and [DONE].
-            let mut delta = message.clone();
-            if let Some(calls) = delta["tool_calls"].as_array_mut() {
-                for (i, c) in calls.iter_mut().enumerate() {
-                    c["index"] = json!(i);
-                }
-            }
-            let chunk = |choices: Value, usage: Value| {
-                json!({"id": format!("chatcmpl-{n}"), "object": "chat.completion.chunk",
-                       "created": 0, "model": model, "choices": choices, "usage": usage})
-            };
-            let events = [
-                chunk(
-                    json!([{"index": 0, "delta": delta, "finish_reason": null}]),
-                    Value::Null,
-                ),
-                chunk(
-                    json!([{"index": 0, "delta": {}, "finish_reason": finish}]),
-                    Value::Null,
-                ),
-                chunk(json!([]), usage),
-            ];
-            let mut sse: String = events.iter().map(|e| format!("data: {e}\n\n")).collect();
-            sse.push_str("data: [DONE]\n\n");
-            return ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream");
+            out.push(format!(" {word}"));
         }
-        ResponseTemplate::new(200).set_body_json(json!({
+    }
+    out.retain(|p| !p.is_empty());
+    out
+}
+
+/// A completion for an OpenAI chat-completions body: the whole JSON answer, or (`stream: true`)
+/// the `data:` payloads of its stream — text piece by piece, the tool calls, the finish reason,
+/// usage, `[DONE]`.
+enum Completion {
+    Whole(Value),
+    Stream(Vec<String>),
+}
+
+fn complete(body: &Value, raw_len: usize, n: u64) -> Completion {
+    let answer = answer_for(&chat_request(body));
+    let message = assistant_message(&answer, n);
+    let finish = if answer.tool_calls.is_empty() {
+        "stop"
+    } else {
+        "tool_calls"
+    };
+    let prompt_tokens = raw_len as u64 / 4;
+    let completion_tokens = message.to_string().len() as u64 / 4;
+    let usage = json!({
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    });
+    let model = body["model"].as_str().unwrap_or(MODEL_ID);
+    if body["stream"] != json!(true) {
+        return Completion::Whole(json!({
             "id": format!("chatcmpl-{n}"),
             "object": "chat.completion",
             "created": 0,
             "model": model,
             "choices": [{"index": 0, "message": message, "finish_reason": finish}],
             "usage": usage,
-        }))
+        }));
     }
-}
-
-struct Embeddings;
-
-impl Respond for Embeddings {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return ResponseTemplate::new(400).set_body_json(
-                json!({"error": {"message": "invalid JSON", "type": "invalid_request_error"}}),
-            );
+    let chunk = |delta: Value, finish: Value, usage: Value| {
+        let choices = if delta.is_null() {
+            json!([])
+        } else {
+            json!([{"index": 0, "delta": delta, "finish_reason": finish}])
         };
-        let inputs: Vec<String> = match &body["input"] {
-            Value::String(s) => vec![s.clone()],
-            Value::Array(items) => items
-                .iter()
-                .map(|i| match i {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-                .collect(),
-            other => vec![other.to_string()],
-        };
-        let base64 = body["encoding_format"] == json!("base64");
-        let data: Vec<Value> = inputs
+        json!({"id": format!("chatcmpl-{n}"), "object": "chat.completion.chunk",
+               "created": 0, "model": model, "choices": choices, "usage": usage})
+        .to_string()
+    };
+    let mut events = Vec::new();
+    for piece in pieces(answer.content.as_deref().unwrap_or_default()) {
+        events.push(chunk(
+            json!({"role": "assistant", "content": piece}),
+            Value::Null,
+            Value::Null,
+        ));
+    }
+    if let Some(calls) = message["tool_calls"].as_array() {
+        let calls: Vec<Value> = calls
             .iter()
             .enumerate()
-            .map(|(i, text)| {
-                let v = embed(text);
-                let embedding = if base64 {
-                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    json!(base64::engine::general_purpose::STANDARD.encode(bytes))
-                } else {
-                    json!(v)
-                };
-                json!({"object": "embedding", "index": i, "embedding": embedding})
+            .map(|(i, c)| {
+                let mut c = c.clone();
+                c["index"] = json!(i);
+                c
             })
             .collect();
-        let tokens: usize = inputs.iter().map(|t| t.len() / 4 + 1).sum();
-        ResponseTemplate::new(200).set_body_json(json!({
-            "object": "list",
-            "data": data,
-            "model": body["model"],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }))
+        events.push(chunk(
+            json!({"role": "assistant", "tool_calls": calls}),
+            Value::Null,
+            Value::Null,
+        ));
+    }
+    events.push(chunk(json!({}), json!(finish), Value::Null));
+    events.push(chunk(Value::Null, Value::Null, usage));
+    events.push("[DONE]".into());
+    Completion::Stream(events)
+}
+
+fn embeddings(body: &Value) -> Value {
+    let inputs: Vec<String> = match &body["input"] {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(items) => items
+            .iter()
+            .map(|i| match i {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        other => vec![other.to_string()],
+    };
+    let base64 = body["encoding_format"] == json!("base64");
+    let data: Vec<Value> = inputs
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let v = embed(text);
+            let embedding = if base64 {
+                let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                json!(base64::engine::general_purpose::STANDARD.encode(bytes))
+            } else {
+                json!(v)
+            };
+            json!({"object": "embedding", "index": i, "embedding": embedding})
+        })
+        .collect();
+    let tokens: usize = inputs.iter().map(|t| t.len() / 4 + 1).sum();
+    json!({
+        "object": "list",
+        "data": data,
+        "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    })
+}
+
+fn bad_json() -> HttpResponse {
+    HttpResponse::BadRequest()
+        .json(json!({"error": {"message": "invalid JSON", "type": "invalid_request_error"}}))
+}
+
+async fn models() -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "object": "list",
+        "data": [
+            {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
+            {"id": SLOW_MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
+            {"id": "text-embedding-3-small", "object": "model", "created": 0, "owned_by": "pi"},
+        ],
+    }))
+}
+
+async fn completions(counter: web::Data<AtomicU64>, raw: web::Bytes) -> HttpResponse {
+    let Ok(body) = serde_json::from_slice::<Value>(&raw) else {
+        return bad_json();
+    };
+    let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    match complete(&body, raw.len(), n) {
+        Completion::Whole(answer) => HttpResponse::Ok().json(answer),
+        Completion::Stream(events) => {
+            let pause = if body["model"] == json!(SLOW_MODEL_ID) {
+                SLOW_PIECE
+            } else {
+                Duration::ZERO
+            };
+            let stream = futures::stream::iter(events.into_iter().enumerate()).then(
+                move |(i, event)| async move {
+                    if i > 0 && !pause.is_zero() {
+                        tokio::time::sleep(pause).await;
+                    }
+                    Ok::<_, std::convert::Infallible>(web::Bytes::from(format!(
+                        "data: {event}\n\n"
+                    )))
+                },
+            );
+            HttpResponse::Ok()
+                .content_type("text/event-stream")
+                .streaming(stream)
+        }
     }
 }
 
-/// Mounts the fake OpenAI API on `server`.
-pub async fn mount(server: &MockServer) {
-    Mock::given(method("GET"))
-        .and(path("/v1/models"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "object": "list",
-            "data": [
-                {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
-                {"id": "text-embedding-3-small", "object": "model", "created": 0, "owned_by": "pi"},
-            ],
-        })))
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/chat/completions"))
-        .respond_with(Completions::default())
-        .mount(server)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/v1/embeddings"))
-        .respond_with(Embeddings)
-        .mount(server)
-        .await;
+async fn embeddings_route(raw: web::Bytes) -> HttpResponse {
+    match serde_json::from_slice::<Value>(&raw) {
+        Ok(body) => HttpResponse::Ok().json(embeddings(&body)),
+        Err(_) => bad_json(),
+    }
+}
+
+/// The fake OpenAI API, serving on a port of loopback until dropped.
+#[derive(Debug)]
+pub struct FakeLlm {
+    base_url: String,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl FakeLlm {
+    /// Serves on `listener` (spawned on the current Tokio runtime).
+    pub fn serve(listener: std::net::TcpListener) -> std::io::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let counter = web::Data::new(AtomicU64::new(0));
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(counter.clone())
+                .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
+                .route("/v1/models", web::get().to(models))
+                .route("/v1/chat/completions", web::post().to(completions))
+                .route("/v1/embeddings", web::post().to(embeddings_route))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Ok(Self {
+            base_url: format!("http://127.0.0.1:{port}/v1"),
+            handle,
+        })
+    }
+
+    /// Serves on a free port of loopback.
+    pub fn start() -> std::io::Result<Self> {
+        Self::serve(std::net::TcpListener::bind(("127.0.0.1", 0))?)
+    }
+
+    /// `http://127.0.0.1:PORT/v1`: the OpenAI base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Stops serving (open streams are cut).
+    pub async fn stop(&self) {
+        self.handle.stop(false).await;
+    }
+}
+
+impl Drop for FakeLlm {
+    fn drop(&mut self) {
+        // Stopping is asynchronous; the server task ends on its own once told.
+        drop(self.handle.stop(false));
+    }
 }
 
 #[cfg(test)]
@@ -397,11 +502,10 @@ mod tests {
 
     #[tokio::test]
     async fn serves_models_completions_with_tool_calls_and_base64_embeddings() {
-        let server = MockServer::start().await;
-        mount(&server).await;
+        let server = FakeLlm::start().unwrap();
         let http = reqwest::Client::new();
         let models: Value = http
-            .get(format!("{}/v1/models", server.uri()))
+            .get(format!("{}/models", server.base_url()))
             .send()
             .await
             .unwrap()
@@ -410,7 +514,7 @@ mod tests {
             .unwrap();
         assert_eq!(models["data"][0]["id"], MODEL_ID);
         let completion: Value = http
-            .post(format!("{}/v1/chat/completions", server.uri()))
+            .post(format!("{}/chat/completions", server.base_url()))
             .json(&json!({
                 "model": "pi-fake",
                 "messages": [{"role": "user", "content": "Which coffee chains are busiest in Austin?"}],
@@ -426,7 +530,7 @@ mod tests {
         assert_eq!(call["name"], "search_places");
         assert_eq!(completion["choices"][0]["finish_reason"], "tool_calls");
         let emb: Value = http
-            .post(format!("{}/v1/embeddings", server.uri()))
+            .post(format!("{}/embeddings", server.base_url()))
             .json(&json!({"model": "text-embedding-3-small", "input": ["a b c", "coffee"], "encoding_format": "base64"}))
             .send()
             .await

@@ -43,3 +43,40 @@ fn error_bodies_are_read_leniently() {
     assert_eq!(llm.llm_error().unwrap().kind, "llm_error");
     assert!(ErrorBody::parse(r#"{"error": "x"}"#).llm_error().is_none());
 }
+
+#[test]
+fn sse_events_survive_any_chunking() {
+    let stream = "data: {\"a\":\"caf\u{e9}\"}\r\n\r\n: keep-alive\n\nevent: error\ndata: {\"detail\":\"boom\"}\n\ndata: [DONE]\n\n";
+    let expected = vec![
+        SseEvent::Data("{\"a\":\"caf\u{e9}\"}".into()),
+        SseEvent::Error("{\"detail\":\"boom\"}".into()),
+        SseEvent::Done,
+    ];
+    // Every split point, including inside the two-byte 'é'.
+    for cut in 0..=stream.len() {
+        let mut reader = SseReader::default();
+        let (a, b) = stream.as_bytes().split_at(cut);
+        let mut events = reader.push(a);
+        events.extend(reader.push(b));
+        assert_eq!(events, expected, "cut at {cut}");
+    }
+}
+
+#[test]
+fn stream_errors_name_what_failed() {
+    let llm = stream_error(r#"{"error":{"type":"llm_timeout","message":"slow"}}"#);
+    assert!(
+        matches!(&llm, AgentError::Unavailable(m) if m.contains("llm_timeout")),
+        "{llm:?}"
+    );
+    let detail = stream_error(r#"{"detail":"boom"}"#);
+    assert!(
+        matches!(&detail, AgentError::Unavailable(m) if m.contains("boom")),
+        "{detail:?}"
+    );
+    let bare = stream_error("Internal error");
+    assert!(
+        matches!(&bare, AgentError::Unavailable(m) if m.contains("no details")),
+        "{bare:?}"
+    );
+}

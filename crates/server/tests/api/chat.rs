@@ -477,7 +477,8 @@ async fn server_without_a_reachable_agent_backend_answers_502_and_is_not_ready()
 async fn chat_runs_unchanged_over_the_letta_backend() {
     use crate::helpers::{letta_answering, letta_recording};
     let (status, body) = letta_recording("send_message");
-    let letta = letta_answering(wiremock::ResponseTemplate::new(status).set_body_json(body)).await;
+    assert_eq!(status, 200);
+    let letta = letta_answering(pi_testkit::letta::stream_response(&body)).await;
     let mode = AgentMode::Letta {
         base_url: letta.uri(),
     };
@@ -513,7 +514,7 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
                 .iter()
                 .any(|b| b["label"] == "user_persona_profile")
         );
-        let tools: Vec<String> = body("/messages")["client_tools"]
+        let tools: Vec<String> = body("/messages/stream")["client_tools"]
             .as_array()
             .unwrap()
             .iter()

@@ -421,6 +421,63 @@ pub async fn sse_events(response: Response) -> Vec<(String, Value)> {
         .collect()
 }
 
+/// `(event, data)` pairs of a 200 `text/event-stream` response, each with the time it arrived
+/// (since the response's headers).
+pub async fn timed_sse_events(mut response: Response) -> Vec<(std::time::Duration, String, Value)> {
+    assert_eq!(response.status(), 200);
+    let start = std::time::Instant::now();
+    let mut pending = String::new();
+    let mut events = Vec::new();
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        pending.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = pending.find("\n\n") {
+            let block: String = pending.drain(..end + 2).collect();
+            let event = block.lines().find_map(|l| l.strip_prefix("event: "));
+            let data = block.lines().find_map(|l| l.strip_prefix("data: "));
+            if let (Some(event), Some(data)) = (event, data) {
+                events.push((
+                    start.elapsed(),
+                    event.to_owned(),
+                    serde_json::from_str(data).unwrap(),
+                ));
+            }
+        }
+    }
+    events
+}
+
+/// Checks a streamed reply was written while the model wrote it: several `assistant_delta`s,
+/// the first well before `done` (the model pauses before each word), concatenating to the
+/// stored reply. Returns (deltas, first delta, done) for reports.
+pub fn assert_streamed_as_written(
+    events: &[(std::time::Duration, String, Value)],
+) -> (usize, std::time::Duration, std::time::Duration) {
+    let deltas: Vec<&(std::time::Duration, String, Value)> = events
+        .iter()
+        .filter(|(_, e, _)| e == "assistant_delta")
+        .collect();
+    let names: Vec<&str> = events.iter().map(|(_, e, _)| e.as_str()).collect();
+    assert!(deltas.len() >= 10, "word by word: {names:?}");
+    let (done, _, _) = events.iter().find(|(_, e, _)| e == "done").unwrap();
+    let first = deltas[0].0;
+    // At least half of the pauses between the words came after the first delta was sent.
+    let pauses = pi_testkit::openai::SLOW_PIECE * (deltas.len() as u32 - 1) / 2;
+    assert!(
+        *done >= first + pauses,
+        "first delta at {first:?}, done at {done:?}: the reply came in one block"
+    );
+    let (_, _, reply) = events
+        .iter()
+        .find(|(_, e, _)| e == "assistant_message")
+        .unwrap();
+    let text: String = deltas
+        .iter()
+        .map(|(_, _, d)| d["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(text, reply["content"].as_str().unwrap());
+    (deltas.len(), first, *done)
+}
+
 /// Reads a JSON error body and checks its shape.
 pub async fn error_body(response: Response, status: u16, code: &str) -> Value {
     assert_eq!(response.status().as_u16(), status, "unexpected status");
@@ -474,7 +531,8 @@ pub fn letta_recording(name: &str) -> (u16, Value) {
     )
 }
 
-/// A wiremock Letta that is healthy, creates agents, and answers messages with `message`.
+/// A wiremock Letta that is healthy, creates agents, and answers messages (on the streaming
+/// route) with `message`.
 pub async fn letta_answering(message: wiremock::ResponseTemplate) -> wiremock::MockServer {
     let letta = wiremock::MockServer::start().await;
     let (status, body) = letta_recording("create_agent");
@@ -485,7 +543,7 @@ pub async fn letta_answering(message: wiremock::ResponseTemplate) -> wiremock::M
         .await;
     wiremock::Mock::given(wiremock::matchers::method("POST"))
         .and(wiremock::matchers::path_regex(
-            "^/v1/agents/agent-[^/]+/messages$",
+            "^/v1/agents/agent-[^/]+/messages/stream$",
         ))
         .respond_with(message)
         .mount(&letta)

@@ -10,7 +10,45 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     failures_before_anything_is_stored_are_plain_json_errors,
     an_agent_failure_is_an_error_event_and_the_user_message_stays,
 ], crate::helpers::run_offline => [the_embedded_runtime_streams_tool_steps_and_words],
-    super::with_quick_keep_alive => [a_long_quiet_turn_is_kept_alive]);
+    super::with_quick_keep_alive => [a_long_quiet_turn_is_kept_alive],
+    super::with_a_slow_llm => [an_llm_reply_streams_while_the_model_writes]);
+
+/// The embedded runtime over the fake OpenAI-compatible LLM, whose model pauses before each word.
+async fn with_a_slow_llm<F, Fut>(engine: pi_store::Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let llm = pi_testkit::openai::FakeLlm::start().unwrap();
+    crate::helpers::run_configured(
+        engine,
+        crate::helpers::AgentMode::Embedded {
+            llm_base_url: Some(llm.base_url().to_owned()),
+        },
+        |s| s.llm_model = pi_testkit::openai::SLOW_MODEL_ID.into(),
+        test,
+    )
+    .await;
+    llm.stop().await;
+}
+
+/// Through the HTTP API: the reply's words reach the client while the LLM is still writing
+/// (timestamps), after the tool round, and add up to the stored reply.
+async fn an_llm_reply_streams_while_the_model_writes(app: TestApp) {
+    let token = app.signup_token("words@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    let events = crate::helpers::timed_sse_events(
+        app.stream_message(&token, &conv, "Which coffee chains are busiest in Austin?")
+            .await,
+    )
+    .await;
+    let names: Vec<&str> = events.iter().map(|(_, e, _)| e.as_str()).collect();
+    let ret = names.iter().position(|e| *e == "tool_return").unwrap();
+    let delta = names.iter().position(|e| *e == "assistant_delta").unwrap();
+    assert!(ret < delta, "{names:?}");
+    let (deltas, first, done) = crate::helpers::assert_streamed_as_written(&events);
+    eprintln!("embedded: {deltas} deltas, first at {first:?}, done at {done:?}");
+}
 
 async fn with_quick_keep_alive<F, Fut>(engine: pi_store::Engine, _name: &str, test: F)
 where

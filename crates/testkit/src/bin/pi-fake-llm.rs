@@ -20,12 +20,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let server = wiremock::MockServer::builder()
-        .listener(listener)
-        .start()
-        .await;
-    pi_testkit::openai::mount(&server).await;
-    println!("pi-fake-llm: listening on {}/v1", server.uri());
+    let server = match pi_testkit::openai::FakeLlm::serve(listener) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("pi-fake-llm: cannot serve on 127.0.0.1:{port}: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    println!("pi-fake-llm: listening on {}", server.base_url());
     let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(s) => s,
         Err(e) => {
