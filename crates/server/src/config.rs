@@ -154,6 +154,8 @@ pub struct Settings {
     /// A streamed reply sends a `: keep-alive` comment after this many quiet seconds (long
     /// tool runs), so proxies and browsers do not drop it.
     pub sse_keep_alive_secs: u64,
+    /// On SIGTERM, requests and streamed replies in flight get this long to finish.
+    pub shutdown_timeout_secs: u64,
     /// Model handle for Letta agents.
     pub letta_model: String,
     /// Embedding handle for Letta agents.
@@ -207,6 +209,7 @@ const KEYS: &[&str] = &[
     "llm_timeout_secs",
     "agent_turn_timeout_secs",
     "sse_keep_alive_secs",
+    "shutdown_timeout_secs",
     "letta_model",
     "letta_embedding",
     "persona_seed_password",
@@ -243,6 +246,7 @@ impl Default for Settings {
             llm_timeout_secs: 60,
             agent_turn_timeout_secs: 120,
             sse_keep_alive_secs: 15,
+            shutdown_timeout_secs: 30,
             letta_model: "openai/gpt-4o".into(),
             letta_embedding: "openai/text-embedding-3-small".into(),
             persona_seed_password: None,
@@ -284,6 +288,7 @@ impl fmt::Debug for Settings {
             .field("llm_timeout_secs", &self.llm_timeout_secs)
             .field("agent_turn_timeout_secs", &self.agent_turn_timeout_secs)
             .field("sse_keep_alive_secs", &self.sse_keep_alive_secs)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
             .field("letta_model", &self.letta_model)
             .field("letta_embedding", &self.letta_embedding)
             .field("persona_seed_password", &self.persona_seed_password)
@@ -459,6 +464,12 @@ impl Settings {
         }
         if !(1..=300).contains(&self.sse_keep_alive_secs) {
             return Err(invalid("SSE_KEEP_ALIVE_SECS", "must be between 1 and 300"));
+        }
+        if !(1..=600).contains(&self.shutdown_timeout_secs) {
+            return Err(invalid(
+                "SHUTDOWN_TIMEOUT_SECS",
+                "must be between 1 and 600",
+            ));
         }
         if self.letta_timeout_secs == 0 {
             return Err(invalid("LETTA_TIMEOUT_SECS", "must be at least 1"));

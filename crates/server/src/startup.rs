@@ -219,6 +219,7 @@ impl Application {
                 cors_allowed_origins: settings.cors_origins(),
                 body_limit_bytes: settings.max_body_bytes,
                 sse_keep_alive: std::time::Duration::from_secs(settings.sse_keep_alive_secs),
+                shutdown_timeout_secs: settings.shutdown_timeout_secs,
                 metrics_token: settings
                     .metrics_token
                     .as_ref()

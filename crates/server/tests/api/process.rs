@@ -338,3 +338,98 @@ async fn sigkill_under_load_loses_no_acknowledged_turn(engine: pi_store::Engine)
     restarted.wait().await.unwrap();
     test_db.destroy().await;
 }
+
+/// SIGTERM while a reply is streaming: the server takes no new connections, but the open stream
+/// runs to `done` within `SHUTDOWN_TIMEOUT_SECS`, the reply is stored, and the process exits 0.
+#[tokio::test]
+async fn sigterm_lets_an_open_stream_finish() {
+    let llm = pi_testkit::openai::FakeLlm::start().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut server = binary()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("pi.db").display()),
+        )
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("ENVIRONMENT", "test")
+        .env("JWT_SECRET_KEY", "drain-test-secret-drain-test-secret-01")
+        .env("BCRYPT_COST", "4")
+        .env("PLACES_SCALE", "small")
+        .env("LLM_BASE_URL", llm.base_url())
+        .env("LLM_MODEL", pi_testkit::openai::SLOW_MODEL_ID)
+        .env("SHUTDOWN_TIMEOUT_SECS", "20")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut up = false;
+    for _ in 0..200 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(up, "server did not come up");
+    let signup: serde_json::Value = client
+        .post(format!("{base}/auth/signup"))
+        .json(&serde_json::json!({"email": "drain@example.com", "password": "a-long-password-1", "display_name": "Dee"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap().to_owned();
+    let conv: serde_json::Value = client
+        .post(format!("{base}/chat/conversations"))
+        .bearer_auth(&token)
+        .header("content-length", "0")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let conv = conv["id"].as_str().unwrap().to_owned();
+    let mut response = client
+        .post(format!("{base}/chat/conversations/{conv}/messages/stream"))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"content": "Which coffee chains are busiest in Austin?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut body = String::new();
+    while !body.contains("event: assistant_delta") {
+        let chunk = response.chunk().await.unwrap().expect("stream open");
+        body.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    let pid = server.id().unwrap();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        client.get(format!("{base}/health")).send().await.is_err(),
+        "a new connection is accepted while draining"
+    );
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        body.push_str(std::str::from_utf8(&chunk).unwrap());
+    }
+    assert!(body.contains("event: done"), "the stream was cut: {body}");
+    let exit = tokio::time::timeout(Duration::from_secs(30), server.wait())
+        .await
+        .expect("server stops after the stream")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    llm.stop().await;
+}
