@@ -5,7 +5,7 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream]`).
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
@@ -79,6 +79,7 @@ fn bench(extra: &[String]) -> Result<(), String> {
         ("personas", "pi-server"),
         ("letta", "pi-server"),
         ("search", "pi-store"),
+        ("stream", "pi-server"),
     ];
     let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
         None | Some("all") => targets.iter().collect(),
@@ -257,7 +258,7 @@ fn main() -> ExitCode {
         Some("letta-it") => letta_it(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]>"
                 .to_owned(),
         ),
     };

@@ -142,6 +142,15 @@ pub fn serve(
             .wrap(from_fn(request_context))
             .wrap(TracingLogger::<PiRootSpan>::new())
     })
+    // Streamed replies write many small pieces: without TCP_NODELAY, Nagle's algorithm holds
+    // each one back until the previous is acknowledged (up to the peer's 40 ms delayed ACK).
+    .on_connect(|connection, _| {
+        if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>()
+            && let Err(e) = tcp.set_nodelay(true)
+        {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    })
     .listen(listener)?
     .shutdown_timeout(config.shutdown_timeout_secs);
     if let Some(workers) = config.workers {

@@ -2,7 +2,7 @@
 //!
 //! Letta talks to it exactly as to OpenAI: `GET /v1/models`, `POST /v1/chat/completions`
 //! (plain or `stream: true`, text streamed word by word; [`SLOW_MODEL_ID`] pauses before each
-//! word) and `POST /v1/embeddings` (floats or `encoding_format: base64`).
+//! word, [`TOKENS_MODEL_ID`] streams a fixed 200-word answer for benchmarks) and `POST /v1/embeddings` (floats or `encoding_format: base64`).
 //! Chat answers come from Pi's [`OfflineModel`]: it reads the latest user message (unwrapping
 //! Letta's `{"type":"user_message","message":…}` packaging), calls the offered tools an analytics
 //! question needs (`search_places`, …) and phrases the tools' results. Embeddings are a
@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine as _;
@@ -185,8 +185,26 @@ pub fn answer_for(request: &ChatRequest) -> ChatResponse {
 /// real model writing (Letta handle `openai-proxy/pi-fake-slow`).
 pub const SLOW_MODEL_ID: &str = "pi-fake-slow";
 
-/// The pause before each streamed piece of text of [`SLOW_MODEL_ID`].
+/// The pause before each streamed piece of text of [`SLOW_MODEL_ID`] and [`TOKENS_MODEL_ID`].
 pub const SLOW_PIECE: Duration = Duration::from_millis(20);
+
+/// The model id that answers every request with [`TOKENS`] pieces of text (`token1 token2 …`),
+/// [`SLOW_PIECE`] apart, calling no tool: the benchmarks' model.
+pub const TOKENS_MODEL_ID: &str = "pi-fake-tokens";
+
+/// Pieces of a [`TOKENS_MODEL_ID`] answer.
+pub const TOKENS: usize = 200;
+
+/// When the fake received a streamed completion request and sent its first and last piece.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamTiming {
+    pub received: Instant,
+    pub first_piece: Instant,
+    pub last_piece: Instant,
+}
+
+/// Timings of the streams served, in the order they finished.
+type Timings = std::sync::Arc<std::sync::Mutex<Vec<StreamTiming>>>;
 
 /// The assistant message of a completion.
 fn assistant_message(answer: &ChatResponse, n: u64) -> Value {
@@ -232,7 +250,19 @@ enum Completion {
 }
 
 fn complete(body: &Value, raw_len: usize, n: u64) -> Completion {
-    let answer = answer_for(&chat_request(body));
+    let answer = if body["model"] == json!(TOKENS_MODEL_ID) {
+        ChatResponse {
+            content: Some(
+                (1..=TOKENS)
+                    .map(|i| format!("token{i}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+            ..ChatResponse::default()
+        }
+    } else {
+        answer_for(&chat_request(body))
+    };
     let message = assistant_message(&answer, n);
     let finish = if answer.tool_calls.is_empty() {
         "stop"
@@ -344,12 +374,18 @@ async fn models() -> HttpResponse {
         "data": [
             {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
             {"id": SLOW_MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
+            {"id": TOKENS_MODEL_ID, "object": "model", "created": 0, "owned_by": "pi"},
             {"id": "text-embedding-3-small", "object": "model", "created": 0, "owned_by": "pi"},
         ],
     }))
 }
 
-async fn completions(counter: web::Data<AtomicU64>, raw: web::Bytes) -> HttpResponse {
+async fn completions(
+    counter: web::Data<AtomicU64>,
+    timings: web::Data<Timings>,
+    raw: web::Bytes,
+) -> HttpResponse {
+    let received = Instant::now();
     let Ok(body) = serde_json::from_slice::<Value>(&raw) else {
         return bad_json();
     };
@@ -357,21 +393,40 @@ async fn completions(counter: web::Data<AtomicU64>, raw: web::Bytes) -> HttpResp
     match complete(&body, raw.len(), n) {
         Completion::Whole(answer) => HttpResponse::Ok().json(answer),
         Completion::Stream(events) => {
-            let pause = if body["model"] == json!(SLOW_MODEL_ID) {
-                SLOW_PIECE
-            } else {
+            let pause = if body["model"] == json!(MODEL_ID) {
                 Duration::ZERO
+            } else {
+                SLOW_PIECE
             };
-            let stream = futures::stream::iter(events.into_iter().enumerate()).then(
-                move |(i, event)| async move {
-                    if i > 0 && !pause.is_zero() {
-                        tokio::time::sleep(pause).await;
+            let last = events.len() - 1;
+            let timings = timings.get_ref().clone();
+            let first_piece = std::sync::Arc::new(std::sync::Mutex::new(received));
+            let stream =
+                futures::stream::iter(events.into_iter().enumerate()).then(move |(i, event)| {
+                    let (timings, first_piece) = (timings.clone(), first_piece.clone());
+                    async move {
+                        if i > 0 && !pause.is_zero() {
+                            tokio::time::sleep(pause).await;
+                        }
+                        let now = Instant::now();
+                        if let Ok(mut first) = first_piece.lock() {
+                            if i == 0 {
+                                *first = now;
+                            } else if i == last
+                                && let Ok(mut all) = timings.lock()
+                            {
+                                all.push(StreamTiming {
+                                    received,
+                                    first_piece: *first,
+                                    last_piece: now,
+                                });
+                            }
+                        }
+                        Ok::<_, std::convert::Infallible>(web::Bytes::from(format!(
+                            "data: {event}\n\n"
+                        )))
                     }
-                    Ok::<_, std::convert::Infallible>(web::Bytes::from(format!(
-                        "data: {event}\n\n"
-                    )))
-                },
-            );
+                });
             HttpResponse::Ok()
                 .content_type("text/event-stream")
                 .streaming(stream)
@@ -391,6 +446,7 @@ async fn embeddings_route(raw: web::Bytes) -> HttpResponse {
 pub struct FakeLlm {
     base_url: String,
     handle: actix_web::dev::ServerHandle,
+    timings: Timings,
 }
 
 impl FakeLlm {
@@ -398,9 +454,12 @@ impl FakeLlm {
     pub fn serve(listener: std::net::TcpListener) -> std::io::Result<Self> {
         let port = listener.local_addr()?.port();
         let counter = web::Data::new(AtomicU64::new(0));
+        let timings = Timings::default();
+        let shared = web::Data::new(timings.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(counter.clone())
+                .app_data(shared.clone())
                 .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
                 .route("/v1/models", web::get().to(models))
                 .route("/v1/chat/completions", web::post().to(completions))
@@ -408,6 +467,12 @@ impl FakeLlm {
         })
         .workers(1)
         .disable_signals()
+        .on_connect(|connection, _| {
+            if let Some(tcp) = connection.downcast_ref::<actix_web::rt::net::TcpStream>() {
+                // Each piece leaves at once, as from a real model's server.
+                drop(tcp.set_nodelay(true));
+            }
+        })
         .listen(listener)?
         .run();
         let handle = server.handle();
@@ -415,6 +480,7 @@ impl FakeLlm {
         Ok(Self {
             base_url: format!("http://127.0.0.1:{port}/v1"),
             handle,
+            timings,
         })
     }
 
@@ -426,6 +492,11 @@ impl FakeLlm {
     /// `http://127.0.0.1:PORT/v1`: the OpenAI base URL.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// Timings of the streamed completions served so far.
+    pub fn timings(&self) -> Vec<StreamTiming> {
+        self.timings.lock().map(|t| t.clone()).unwrap_or_default()
     }
 
     /// Stops serving (open streams are cut).

@@ -2,7 +2,7 @@
 //! personal facts for the `human` block, and professional persona statements.
 
 use pi_places::catalog::{CHAINS, Category, METROS};
-use pi_places::tools::Granularity;
+use pi_places::tools::{Dimension, Granularity, OutputGeography};
 
 /// What the user asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +25,8 @@ pub(super) enum Intent {
     Competitors,
     /// The professional personas Pi knows.
     Personas,
+    /// How far apart two brands' places are.
+    Distance,
 }
 
 /// An analytics question, as far as keywords tell.
@@ -43,6 +45,10 @@ pub(super) struct Query {
     pub(super) unknown_place: Option<String>,
     /// Visits period by period ("monthly trend", "week by week").
     pub(super) trend: Option<Granularity>,
+    /// Audience dimensions asked for ("age breakdown", "income"); empty for the overview.
+    pub(super) dimensions: Vec<Dimension>,
+    /// How a trade area is broken down ("ZIP codes", "distance bands", "cities").
+    pub(super) geography: Option<OutputGeography>,
 }
 
 /// Capitalised words after "in"/"near"/"around" that no metro, brand or month matches.
@@ -188,6 +194,39 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         .find(|y| has(&t, y))
         .and_then(|y| y.parse().ok());
     let any = |words: &[&str]| words.iter().any(|w| has(&t, w));
+    let dimensions: Vec<Dimension> = [
+        (&["age", "ages", "old"][..], Dimension::Age),
+        (
+            &["income", "incomes", "earn", "affluent"][..],
+            Dimension::Income,
+        ),
+        (
+            &["household", "households", "household size"][..],
+            Dimension::HouseholdSize,
+        ),
+        (&["kids", "children", "families"][..], Dimension::Kids),
+        (
+            &["education", "educated", "degree"][..],
+            Dimension::Education,
+        ),
+        (
+            &["lifestyle", "segments", "segment", "psychographics"][..],
+            Dimension::Lifestyle,
+        ),
+    ]
+    .into_iter()
+    .filter(|(words, _)| any(words))
+    .map(|(_, d)| d)
+    .collect();
+    let geography = if any(&["distance band", "distance bands", "bands", "how far"]) {
+        Some(OutputGeography::DistanceBand)
+    } else if any(&["zip", "zips", "zip codes", "zip code", "postal codes"]) {
+        Some(OutputGeography::Zip)
+    } else if any(&["which cities", "home cities", "by city"]) {
+        Some(OutputGeography::City)
+    } else {
+        None
+    };
     let intent = if any(&["metros", "markets", "cities do you cover"])
         && brands.is_empty()
         && categories.is_empty()
@@ -195,7 +234,9 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         Intent::Metros
     } else if any(&["personas", "persona"]) && brands.is_empty() && categories.is_empty() {
         Intent::Personas
-    } else if brands.len() >= 2
+    } else if brands.len() >= 2 && any(&["how far", "distance between", "far apart", "distance"]) {
+        Intent::Distance
+    } else if (brands.len() >= 2 || (brands.is_empty() && categories.len() >= 2))
         && any(&[
             "compare", "vs", "versus", "against", "or", "rank", "ranking", "rankings",
         ])
@@ -203,16 +244,28 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         Intent::Compare
     } else if !brands.is_empty() && any(&["competitors", "competition", "competing", "rivals"]) {
         Intent::Competitors
-    } else if any(&["trade area", "come from", "live", "home zips", "drive from"]) {
-        Intent::TradeArea
     } else if any(&[
-        "audience",
-        "demographic",
-        "demographics",
-        "who visits",
-        "income",
-        "customers like",
+        "trade area",
+        "come from",
+        "live",
+        "home zips",
+        "drive from",
+        "feed",
+        "zip codes",
+        "distance bands",
+        "how far do",
     ]) {
+        Intent::TradeArea
+    } else if !dimensions.is_empty()
+        || any(&[
+            "audience",
+            "demographic",
+            "demographics",
+            "who visits",
+            "customers like",
+            "breakdown",
+        ])
+    {
         Intent::Audience
     } else if any(&[
         "before",
@@ -242,7 +295,8 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         "dwell",
         "how long",
         "year over year",
-    ]) && !brands.is_empty()
+        "change",
+    ]) && (!brands.is_empty() || !categories.is_empty())
     {
         Intent::Summary
     } else if !brands.is_empty() || !categories.is_empty() {
@@ -262,6 +316,8 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         } else {
             None
         },
+        dimensions,
+        geography,
         trend: if any(&["daily", "day by day", "per day"]) {
             Some(Granularity::Day)
         } else if any(&["weekly", "week by week", "per week"]) {

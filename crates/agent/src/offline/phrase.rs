@@ -6,8 +6,9 @@
 use pi_places::tools::audience::Segment;
 use pi_places::tools::place_summary::Benchmark;
 use pi_places::tools::{
-    AudienceOutput, ComparePerformanceOutput, Dimension, ListMetrosOutput, NearbyCompetitorsOutput,
-    Place, PlaceSummaryOutput, SearchPlacesOutput, TradeAreaOutput, VisitFlowsOutput,
+    AudienceOutput, ComparePerformanceOutput, Dimension, DistanceBetweenOutput, ListMetrosOutput,
+    NearbyCompetitorsOutput, OutputGeography, Place, PlaceSummaryOutput, SearchPlacesOutput,
+    TradeAreaOutput, VisitFlowsOutput,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -86,7 +87,8 @@ pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String 
         Tool::PersonaList => read(result).map(|r| persona_list(&r)),
         Tool::ComparePerformance => read(result).map(|r| compare_performance(&r)),
         Tool::TradeArea => read(result).and_then(|r| trade_area(&r)),
-        Tool::Audience => read(result).and_then(|r| audience(&r)),
+        Tool::Audience => read(result).and_then(|r| audience(q, &r)),
+        Tool::DistanceBetween => read(result).map(|r| distance_between(&r)),
         Tool::VisitFlows => read(result).and_then(|r| visit_flows(&r)),
         Tool::ListMetros => {
             read(result).map(|r| match q.and_then(|q| q.unknown_place.as_deref()) {
@@ -272,29 +274,57 @@ fn compare_performance(r: &ComparePerformanceOutput) -> String {
 fn trade_area(r: &TradeAreaOutput) -> Result<String, String> {
     let p = first(&r.profiles, "profile")?;
     let mut text = format!(
-        "Trade area of {}: median visitor travel distance {:.1} km; {} home ZIPs contribute visits.",
-        p.place_name, p.median_distance_km, p.home_zip_count,
+        "Trade area of {} ({} to {}): median visitor travel distance {:.1} km; {} home ZIPs contribute visits.",
+        p.place_name, r.start_date, r.end_date, p.median_distance_km, p.home_zip_count,
     );
-    for u in p.geo_units.iter().take(3) {
-        text.push_str(&format!(
-            "\n- ZIP {} ({}): {:.1}% of visits, {:.1} km away",
-            u.id,
-            u.name.as_deref().unwrap_or(""),
-            u.share * 100.0,
-            u.distance_km.unwrap_or(0.0)
-        ));
+    for u in p.geo_units.iter().take(5) {
+        let line = match p.output_geography {
+            OutputGeography::Zip => format!(
+                "\n- ZIP {} ({}): {:.1}% of visits, {:.1} km away",
+                u.id,
+                u.name.as_deref().unwrap_or(""),
+                u.share * 100.0,
+                u.distance_km.unwrap_or(0.0)
+            ),
+            OutputGeography::City => {
+                format!("\n- {}: {:.1}% of visits", u.id, u.share * 100.0)
+            }
+            OutputGeography::DistanceBand => {
+                format!("\n- {} from home: {:.1}% of visits", u.id, u.share * 100.0)
+            }
+        };
+        text.push_str(&line);
     }
     Ok(text)
 }
 
-fn audience(r: &AudienceOutput) -> Result<String, String> {
+fn audience(q: Option<&Query>, r: &AudienceOutput) -> Result<String, String> {
     let p = first(&r.profiles, "profile")?;
     let segments = |d: Dimension| p.dimensions.get(&d).map_or(&[][..], Vec::as_slice);
+    let asked = q.map_or(&[][..], |q| q.dimensions.as_slice());
+    if !asked.is_empty() {
+        let mut text = format!(
+            "Audience of {} ({} to {}), share of visitors (index vs U.S. = 100):",
+            p.name, r.start_date, r.end_date
+        );
+        for d in asked {
+            text.push_str(&format!("\n{}:", dimension_name(*d)));
+            for s in segments(*d) {
+                text.push_str(&format!(
+                    "\n- {}: {:.0}% (index {})",
+                    s.segment,
+                    s.share * 100.0,
+                    json_number(s.index)
+                ));
+            }
+        }
+        return Ok(text);
+    }
     let mut lifestyle: Vec<&Segment> = segments(Dimension::Lifestyle).iter().collect();
     lifestyle.sort_by(|a, b| b.index.total_cmp(&a.index));
     let mut text = format!(
-        "Audience of {}: the most over-represented lifestyle segments (index vs U.S. = 100):",
-        p.name
+        "Audience of {} ({} to {}): the most over-represented lifestyle segments (index vs U.S. = 100):",
+        p.name, r.start_date, r.end_date
     );
     for s in lifestyle.iter().take(3) {
         text.push_str(&format!(
@@ -312,6 +342,24 @@ fn audience(r: &AudienceOutput) -> Result<String, String> {
         ));
     }
     Ok(text)
+}
+
+fn dimension_name(d: Dimension) -> &'static str {
+    match d {
+        Dimension::Age => "Age",
+        Dimension::Income => "Household income",
+        Dimension::HouseholdSize => "Household size",
+        Dimension::Kids => "Households with children",
+        Dimension::Education => "Education",
+        Dimension::Lifestyle => "Lifestyle segments",
+    }
+}
+
+fn distance_between(r: &DistanceBetweenOutput) -> String {
+    format!(
+        "{} ({}) and {} ({}) are {:.1} km ({:.1} miles) apart ({}).",
+        r.from.name, r.from.id, r.to.name, r.to.id, r.distance_km, r.distance_miles, r.method
+    )
 }
 
 fn visit_flows(r: &VisitFlowsOutput) -> Result<String, String> {

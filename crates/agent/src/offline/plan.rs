@@ -3,12 +3,13 @@
 
 use pi_domain::agent::Usage;
 use pi_domain::agent::runtime::{ChatRequest, ChatResponse, LlmMessage, ToolCall};
+use pi_places::catalog::Category;
 use pi_places::tools::{
     AnalyticsTool, Audience, AudienceArgs, ComparePerformance, ComparePerformanceArgs,
-    DateRangeArgs, EntityRef, EntityType, GeoFilter, Granularity, GroupBy, ListMetros,
-    ListMetrosArgs, Metric, NearbyCompetitors, NearbyCompetitorsArgs, PlaceId, PlaceSummary,
-    PlaceSummaryArgs, SearchPlaces, SearchPlacesArgs, SearchPlacesOutput, TradeArea, TradeAreaArgs,
-    VisitFlows, VisitFlowsArgs, to_arguments,
+    DateRangeArgs, Dimension, DistanceBetween, DistanceBetweenArgs, EntityRef, EntityType,
+    GeoFilter, Granularity, GroupBy, ListMetros, ListMetrosArgs, Metric, NearbyCompetitors,
+    NearbyCompetitorsArgs, PlaceId, PlaceSummary, PlaceSummaryArgs, SearchPlaces, SearchPlacesArgs,
+    SearchPlacesOutput, TradeArea, TradeAreaArgs, VisitFlows, VisitFlowsArgs, to_arguments,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -59,6 +60,54 @@ fn chain(q: &Query, slug: &str) -> EntityRef {
     }
 }
 
+/// A category, within the metro asked about if any.
+fn category(q: &Query, c: Category) -> EntityRef {
+    EntityRef {
+        kind: EntityType::Category,
+        id: c.as_str().to_owned(),
+        metro: q.metro.map(|(metro, _)| format!("metro:{metro}")),
+    }
+}
+
+/// The audience dimensions asked for (`None`: all of them).
+fn dimensions(q: &Query) -> Option<Vec<Dimension>> {
+    (!q.dimensions.is_empty()).then(|| q.dimensions.clone())
+}
+
+/// The busiest place of each of two brands, then the distance between them.
+fn distance_searches(q: &Query) -> Vec<ToolCall> {
+    q.brands
+        .iter()
+        .take(2)
+        .enumerate()
+        .filter_map(|(i, (slug, _))| {
+            let mut args = SearchPlacesArgs::new(geo(q));
+            args.limit = Some(1);
+            args.chains = Some(vec![format!("chain:{slug}")]);
+            call(i, SearchPlaces::NAME, &args)
+        })
+        .collect()
+}
+
+/// `distance_between` the places two searches found first.
+fn distance_call(searches: &[&Value]) -> Option<ToolCall> {
+    let top = |v: &Value| {
+        SearchPlacesOutput::deserialize(v)
+            .ok()
+            .and_then(|s| s.places.into_iter().next())
+            .map(|p| p.id)
+    };
+    let [a, b] = searches else { return None };
+    call(
+        2,
+        DistanceBetween::NAME,
+        &DistanceBetweenArgs {
+            from_id: top(a)?,
+            to_id: top(b)?,
+        },
+    )
+}
+
 /// The first tool call for a question: a search, unless one tool answers it directly.
 fn first_call(q: &Query) -> Option<ToolCall> {
     // Somewhere the data does not cover: say so and offer what it covers, never results for
@@ -67,13 +116,18 @@ fn first_call(q: &Query) -> Option<ToolCall> {
         return call(0, ListMetros::NAME, &ListMetrosArgs {});
     }
     match q.intent {
+        Intent::Distance => None,
         Intent::Metros => call(0, ListMetros::NAME, &ListMetrosArgs {}),
         Intent::Personas => call(0, Tool::PersonaList.name(), &serde_json::Map::new()),
         Intent::Compare => call(
             0,
             ComparePerformance::NAME,
             &ComparePerformanceArgs {
-                entities: q.brands.iter().map(|(slug, _)| chain(q, slug)).collect(),
+                entities: if q.brands.is_empty() {
+                    q.categories.iter().map(|c| category(q, *c)).collect()
+                } else {
+                    q.brands.iter().map(|(slug, _)| chain(q, slug)).collect()
+                },
                 dates: dates(q),
                 metric: Some(Metric::Visits),
             },
@@ -84,7 +138,7 @@ fn first_call(q: &Query) -> Option<ToolCall> {
             &AudienceArgs {
                 entities: vec![chain(q, q.brands[0].0)],
                 dates: dates(q),
-                dimensions: None,
+                dimensions: dimensions(q),
             },
         ),
         Intent::Busiest
@@ -129,7 +183,7 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
             &TradeAreaArgs {
                 place_ids: vec![id],
                 dates: dates(q),
-                output_geography: None,
+                output_geography: q.geography,
                 traffic_volume_pct: None,
             },
         ),
@@ -143,7 +197,7 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
                     metro: None,
                 }],
                 dates: dates(q),
-                dimensions: None,
+                dimensions: dimensions(q),
             },
         ),
         Intent::Flows => call(
@@ -168,7 +222,11 @@ fn follow_up(q: &Query, search: &Value) -> Option<ToolCall> {
                 limit: Some(5),
             },
         ),
-        Intent::Busiest | Intent::Compare | Intent::Metros | Intent::Personas => None,
+        Intent::Busiest
+        | Intent::Compare
+        | Intent::Metros
+        | Intent::Personas
+        | Intent::Distance => None,
     }
 }
 
@@ -227,6 +285,24 @@ pub(super) fn plan(request: &ChatRequest) -> ChatResponse {
     if results.is_empty() {
         return first_step(text, query.as_ref(), &available);
     }
+    // A distance needs both brands' places first.
+    let searches: Vec<&Value> = results
+        .iter()
+        .filter(|r| r.0 == SearchPlaces::NAME)
+        .map(|r| &r.1)
+        .collect();
+    if let Some(q) = &query
+        && q.intent == Intent::Distance
+        && !results.iter().any(|r| r.0 == DistanceBetween::NAME)
+        && let Some(next) = distance_call(&searches)
+        && available(&next.name)
+    {
+        return ChatResponse {
+            tool_calls: vec![next],
+            usage: one_step(),
+            ..Default::default()
+        };
+    }
     // A place-based question needs a second tool once the search found the place.
     if let Some(q) = &query
         && results.len()
@@ -275,7 +351,15 @@ fn first_step(text: &str, query: Option<&Query>, available: &dyn Fn(&str) -> boo
     if let Some(q) = query
         && (persona.is_none() || is_question(text))
     {
-        calls.extend(first_call(q).filter(|c| available(&c.name)));
+        if q.intent == Intent::Distance && q.unknown_place.is_none() {
+            calls.extend(
+                distance_searches(q)
+                    .into_iter()
+                    .filter(|c| available(&c.name)),
+            );
+        } else {
+            calls.extend(first_call(q).filter(|c| available(&c.name)));
+        }
     }
     if calls.is_empty() {
         return help();

@@ -123,7 +123,7 @@ fn bookkeeping_result(name: &str, args: &Value) -> Option<String> {
              "description": "Site selection for quick-service restaurants.", "typical_kpis": []},
             {"persona_handle": "mall_leasing", "industry": "malls", "professional_role": "leasing",
              "description": "Tenant mix and leasing.", "typical_kpis": []}]}),
-        Tool::ListMetros | Tool::NearbyCompetitors => return None,
+        Tool::ListMetros | Tool::NearbyCompetitors | Tool::DistanceBetween => return None,
     };
     Some(value.to_string())
 }
@@ -193,10 +193,12 @@ I have no foot-traffic data for Anchorage: my data covers 60 U.S. metros, the la
         r#"call search_places {"chains":["chain:walmart"],"geo":{"name":"metro:houston","type":"metro"},"limit":5}
 call get_trade_area_profile {"end_date":"2025-12-31","place_ids":["place:1529"],"start_date":"2025-01-01"}
 ---
-Trade area of Walmart: median visitor travel distance 12.6 km; 53 home ZIPs contribute visits.
+Trade area of Walmart (2025-01-01 to 2025-12-31): median visitor travel distance 12.6 km; 53 home ZIPs contribute visits.
 - ZIP 77407 (Richmond, TX): 16.6% of visits, 2.2 km away
 - ZIP 77083 (Houston, TX): 13.5% of visits, 6.8 km away
 - ZIP 77450 (Katy, TX): 6.2% of visits, 7.2 km away
+- ZIP 77082 (Houston, TX): 4.1% of visits, 9.9 km away
+- ZIP 77498 (Sugar Land, TX): 3.9% of visits, 8.2 km away
 
 (Tools used: search_places, get_trade_area_profile. Figures come from Pi's synthetic foot-traffic data set.)"#,
     ),
@@ -204,7 +206,7 @@ Trade area of Walmart: median visitor travel distance 12.6 km; 53 home ZIPs cont
         "Audience of Topgolf",
         r#"call get_audience_profile {"end_date":"2025-12-31","entities":[{"id":"chain:topgolf","type":"chain"}],"start_date":"2025-01-01"}
 ---
-Audience of Topgolf: the most over-represented lifestyle segments (index vs U.S. = 100):
+Audience of Topgolf (2025-01-01 to 2025-12-31): the most over-represented lifestyle segments (index vs U.S. = 100):
 - Golden Horizons: 20% of visitors, index 226.0
 - Heartland Traditionalists: 32% of visitors, index 165.0
 - Suburban Nesters: 17% of visitors, index 164.0
@@ -217,7 +219,7 @@ Households earning $150k+: 21% (index 142.0).
         r#"call search_places {"categories":["fitness"],"geo":{"name":"metro:chicago","type":"metro"},"limit":5}
 call get_audience_profile {"end_date":"2025-12-31","entities":[{"id":"place:2281","type":"place"}],"start_date":"2025-01-01"}
 ---
-Audience of Planet Fitness: the most over-represented lifestyle segments (index vs U.S. = 100):
+Audience of Planet Fitness (2025-01-01 to 2025-12-31): the most over-represented lifestyle segments (index vs U.S. = 100):
 - Urban Trailblazers: 37% of visitors, index 192.0
 - Campus & Creatives: 16% of visitors, index 163.0
 - Rising Metropolitans: 14% of visitors, index 158.0
@@ -288,6 +290,14 @@ The get_audience_profile tool could not answer: no places for chain:topgolf in m
 
 #[test]
 fn conversations_call_the_same_tools_and_answer_the_same_words() {
+    if let Ok(path) = std::env::var("PI_RECORD_CONVERSATIONS") {
+        // Re-records the answers (review the diff): `PI_RECORD_CONVERSATIONS=/tmp/c.json`.
+        let now: Vec<(&str, String)> = CONVERSATIONS
+            .iter()
+            .map(|(q, _)| (*q, converse(q, &real)))
+            .collect();
+        std::fs::write(path, serde_json::to_string(&now).unwrap()).unwrap();
+    }
     for (question, expected) in CONVERSATIONS {
         assert_eq!(converse(question, &real), *expected, "{question}");
     }
@@ -609,4 +619,80 @@ fn personas_and_rankings_reach_their_tools() {
         assert!(turn.contains(brand), "{brand}: {turn}");
     }
     assert!(turn.contains("ranked:\n1. "), "{turn}");
+}
+
+/// The tools called for `text` (in order) and the answer.
+fn calls_and_answer(text: &str) -> (Vec<String>, String) {
+    let turn = converse(text, &real);
+    let (calls, answer) = turn.split_once("\n---\n").unwrap();
+    let names = calls
+        .lines()
+        .filter_map(|l| l.strip_prefix("call "))
+        .map(|l| l.split(' ').next().unwrap().to_owned())
+        .collect();
+    (names, answer.to_owned())
+}
+
+#[test]
+fn distances_breakdowns_trade_area_units_and_category_rankings_reach_their_tools() {
+    let (calls, answer) = calls_and_answer(
+        "How far apart are the busiest Starbucks and the busiest Dunkin' in Boston?",
+    );
+    assert_eq!(
+        calls,
+        ["search_places", "search_places", "distance_between"]
+    );
+    assert!(
+        answer.contains("km (") && answer.contains("miles) apart"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("Starbucks") && answer.contains("Dunkin"),
+        "{answer}"
+    );
+
+    // A brand's audience is read for the brand in the metro (one call).
+    let (calls, answer) =
+        calls_and_answer("Age breakdown of visitors at the busiest Walmart in Houston");
+    assert_eq!(calls, ["get_audience_profile"]);
+    assert!(
+        answer.contains("\nAge:") && answer.contains("2025-01-01 to 2025-12-31"),
+        "{answer}"
+    );
+    assert!(
+        !answer.contains("Household income"),
+        "only what was asked: {answer}"
+    );
+
+    let (calls, answer) =
+        calls_and_answer("Income and household size of Walmart shoppers in Houston");
+    assert_eq!(calls, ["get_audience_profile"]);
+    assert!(
+        answer.contains("Household income:") && answer.contains("Household size:"),
+        "{answer}"
+    );
+
+    let turn = converse("What ZIP codes feed the busiest Walmart in Houston?", &real);
+    assert!(turn.contains("call get_trade_area_profile"), "{turn}");
+    assert!(turn.contains("\n- ZIP "), "{turn}");
+
+    let turn = converse(
+        "Distance bands of the trade area of the Walmart in Houston",
+        &real,
+    );
+    assert!(
+        turn.contains(r#""output_geography":"distance_band""#),
+        "{turn}"
+    );
+    assert!(turn.contains(" from home: "), "{turn}");
+
+    let (calls, answer) = calls_and_answer("Rank coffee, grocery and fitness by visits in Atlanta");
+    assert_eq!(calls, ["compare_performance"]);
+    assert!(answer.contains("1. ") && answer.contains("3. "), "{answer}");
+
+    let turn = converse(
+        "How did foot traffic at the busiest grocery store in Houston change year over year?",
+        &real,
+    );
+    assert!(turn.contains("call get_place_summary"), "{turn}");
 }

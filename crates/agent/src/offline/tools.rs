@@ -2,8 +2,8 @@
 //! bookkeeping tools (memory, persona). Analytics types come from `pi_places::tools`.
 
 use pi_places::tools::{
-    AnalyticsTool, Audience, ComparePerformance, ListMetros, NearbyCompetitors, PlaceSummary,
-    SearchPlaces, TradeArea, VisitFlows,
+    AnalyticsTool, Audience, ComparePerformance, DistanceBetween, ListMetros, NearbyCompetitors,
+    PlaceSummary, SearchPlaces, TradeArea, VisitFlows,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,11 +20,12 @@ pub(super) enum Tool {
     VisitFlows,
     ListMetros,
     NearbyCompetitors,
+    DistanceBetween,
     PersonaList,
 }
 
 impl Tool {
-    const ALL: [Self; 11] = [
+    const ALL: [Self; 12] = [
         Self::MemoryAppend,
         Self::PersonaUpdate,
         Self::SearchPlaces,
@@ -35,6 +36,7 @@ impl Tool {
         Self::VisitFlows,
         Self::ListMetros,
         Self::NearbyCompetitors,
+        Self::DistanceBetween,
         Self::PersonaList,
     ];
 
@@ -51,6 +53,7 @@ impl Tool {
             Self::VisitFlows => VisitFlows::NAME,
             Self::ListMetros => ListMetros::NAME,
             Self::NearbyCompetitors => NearbyCompetitors::NAME,
+            Self::DistanceBetween => DistanceBetween::NAME,
             Self::PersonaList => "list_available_personas",
         }
     }
