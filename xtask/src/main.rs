@@ -9,6 +9,8 @@
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
+//! - `eval`    — the offline model's public evaluation (`eval/questions.json`) through the HTTP
+//!   API, scored per category.
 //! - `fuzz`    — Schemathesis fuzzing of the API from its OpenAPI document, against the release
 //!   server on SQLite and PostgreSQL (`cargo xtask fuzz [sqlite|postgres|all]`); cached under
 //!   `PI_FUZZ_HOME`.
@@ -216,6 +218,24 @@ fn letta_up() -> Result<(), String> {
     }
 }
 
+/// The public evaluation of the offline model (`eval/questions.json`) through the HTTP API:
+/// prints the score per category and overall; fails below 90 % overall or 75 % in a category.
+fn eval() -> Result<(), String> {
+    let mut cmd = cargo();
+    // `--workspace` keeps the feature set (and so the build) of `cargo xtask test`.
+    cmd.args([
+        "test",
+        "--workspace",
+        "--test",
+        "api",
+        "eval::",
+        "--",
+        "--nocapture",
+        "--test-threads=1",
+    ]);
+    run(cmd)
+}
+
 /// Brings Letta up, runs the live suite against it, and always takes the stack down.
 fn letta_it(extra: &[String]) -> Result<(), String> {
     match letta::up() {
@@ -257,8 +277,9 @@ fn main() -> ExitCode {
         }
         Some("letta-it") => letta_it(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("eval") => eval(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval>"
                 .to_owned(),
         ),
     };

@@ -14,7 +14,7 @@ use pi_domain::agent::{
 use pi_domain::auth::{AuthService, ThrottlePolicy};
 use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
-use pi_domain::persona::PersonaService;
+use pi_domain::persona::{PersonaService, catalogue};
 use pi_domain::tools::ToolService;
 use pi_store::{
     Database, DatabaseProbe, PersonaLocks, SeaOrmAttemptCounter, SeaOrmChatRepo,
@@ -138,6 +138,12 @@ pub async fn build_state(
         Arc::new(PersonaLocks::new(db.clone())),
         PERSONA_FANOUT,
     ));
+    // The built-in personas are known from the first start (existing ones are left as they
+    // are), so `list_available_personas` never answers with an empty catalogue.
+    personas
+        .ensure(catalogue().map_err(anyhow::Error::msg)?)
+        .await
+        .context("cannot store the built-in personas")?;
     // The analytics data set is built in the background so start-up stays fast.
     let places = PlacesData::new(places_scale(settings), settings.places_seed);
     places.spawn_build();

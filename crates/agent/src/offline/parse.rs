@@ -167,17 +167,26 @@ const CATEGORY_WORDS: &[(&str, Category)] = &[
     ("hardware", Category::HomeImprovement),
 ];
 
+/// (slug, name) of the chains normalised text names, by name, slug, or name without a leading
+/// "The" ("Home Depot").
+fn brands_in(t: &str) -> Vec<(&'static str, &'static str)> {
+    CHAINS
+        .iter()
+        .filter(|c| {
+            let name = normalise(c.name);
+            let bare = name.strip_prefix(" the").unwrap_or(&name);
+            t.contains(name.as_str())
+                || t.contains(bare)
+                || t.contains(normalise(&c.slug.replace('-', " ")).as_str())
+        })
+        .map(|c| (c.slug, c.name))
+        .collect()
+}
+
 /// The analytics question in the user's text, if any.
 pub(super) fn parse_query(text: &str) -> Option<Query> {
     let t = normalise(text);
-    let mut brands = Vec::new();
-    for c in CHAINS {
-        let name = normalise(c.name);
-        let slug = normalise(&c.slug.replace('-', " "));
-        if t.contains(name.as_str()) || t.contains(slug.as_str()) {
-            brands.push((c.slug, c.name));
-        }
-    }
+    let brands = brands_in(&t);
     let mut categories = Vec::new();
     for (word, cat) in CATEGORY_WORDS {
         if has(&t, word) && !categories.contains(cat) {
@@ -242,7 +251,17 @@ pub(super) fn parse_query(text: &str) -> Option<Query> {
         ])
     {
         Intent::Compare
-    } else if !brands.is_empty() && any(&["competitors", "competition", "competing", "rivals"]) {
+    } else if !brands.is_empty()
+        && any(&[
+            "competitors",
+            "competitor",
+            "competition",
+            "competing",
+            "competes",
+            "compete",
+            "rivals",
+        ])
+    {
         Intent::Competitors
     } else if any(&[
         "trade area",
@@ -403,14 +422,7 @@ struct Parts {
 
 fn parse_parts(text: &str) -> Parts {
     let t = normalise(text);
-    let brands = CHAINS
-        .iter()
-        .filter(|c| {
-            t.contains(normalise(c.name).as_str())
-                || t.contains(normalise(&c.slug.replace('-', " ")).as_str())
-        })
-        .map(|c| (c.slug, c.name))
-        .collect();
+    let brands = brands_in(&t);
     let metro = METROS
         .iter()
         .filter(|m| t.contains(normalise(m.name).as_str()))
@@ -464,6 +476,11 @@ pub(super) fn personal_facts(text: &str) -> Vec<String> {
         ("i love ", "Likes"),
         ("i enjoy ", "Likes"),
         ("i prefer ", "Prefers"),
+        ("i work in ", "Works in"),
+        ("i'm based in ", "Based in"),
+        ("i am based in ", "Based in"),
+        ("i care about ", "Cares about"),
+        ("i focus on ", "Focuses on"),
     ] {
         if let Some(what) = words_after(marker) {
             facts.push(format!("{label}: {what}"));
@@ -507,6 +524,8 @@ const ROLES: &[(&str, &str)] = &[
     ("programming", "programming"),
     ("economic development", "economic_development"),
     ("marketing", "marketing"),
+    ("brand manager", "brand_management"),
+    ("brand management", "brand_management"),
 ];
 
 /// A persona handle from statements like "I lead real estate for a QSR chain".

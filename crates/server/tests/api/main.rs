@@ -9,6 +9,7 @@ mod auth;
 mod bad_input;
 mod chat;
 mod errors;
+mod eval;
 mod faults;
 mod health;
 mod http;

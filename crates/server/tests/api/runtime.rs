@@ -37,7 +37,8 @@ pi_store::engine_tests!(
         memory_edit_persists_across_a_restart,
         the_loop_is_bounded,
         llm_429_then_success,
-        llm_rejection_is_agent_unavailable
+        llm_rejection_is_agent_unavailable,
+        a_follow_up_reaches_the_llm_with_the_earlier_turns
     ]
 );
 
@@ -504,4 +505,62 @@ async fn llm_down_is_agent_unavailable() {
         assert_eq!(messages["messages"].as_array().unwrap().len(), 1);
     })
     .await;
+}
+
+/// The LLM path carries the conversation: "And in Dallas?" reaches the model after the earlier
+/// question, its tool call and result, and the answer, in order. The history is the agent's:
+/// each user has one long-lived agent (as a Letta agent has one message history), so a second
+/// conversation of the same user still reaches the model after the first one's turns.
+async fn a_follow_up_reaches_the_llm_with_the_earlier_turns(app: TestApp, llm: Arc<ScriptedLlm>) {
+    llm.push([
+        LlmStep::ToolCalls(vec![(
+            "search_places".into(),
+            json!({"geo": {"type": "metro", "name": "austin"}, "categories": ["coffee"], "limit": 3}),
+        )]),
+        LlmStep::Text("In Austin, Starbucks leads.".into()),
+        LlmStep::Text("In Dallas, Starbucks leads too.".into()),
+        LlmStep::Text("Hello again.".into()),
+    ]);
+    let token = app.signup_token("follow@example.com").await;
+    let conv = app.conversation_id(&token).await;
+    ask(
+        &app,
+        &token,
+        &conv,
+        "Which coffee chains are busiest in Austin?",
+    )
+    .await;
+    ask(&app, &token, &conv, "And in Dallas?").await;
+    let other = app.conversation_id(&token).await;
+    ask(&app, &token, &other, "Hi").await;
+    let requests = llm.requests().await;
+    assert_eq!(requests.len(), 4);
+    let seen = |request: &Value| -> Vec<String> {
+        request["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["role"] != "system")
+            .map(|m| {
+                let text = m["content"].as_str().unwrap_or_default();
+                match m["role"].as_str().unwrap() {
+                    "tool" => "tool result".to_owned(),
+                    "assistant" if text.is_empty() => "tool call".to_owned(),
+                    role => format!("{role}: {text}"),
+                }
+            })
+            .collect()
+    };
+    assert_eq!(
+        seen(&requests[2]),
+        [
+            "user: Which coffee chains are busiest in Austin?",
+            "tool call",
+            "tool result",
+            "assistant: In Austin, Starbucks leads.",
+            "user: And in Dallas?",
+        ]
+    );
+    assert_eq!(seen(&requests[3]).len(), 7);
+    assert_eq!(seen(&requests[3]).last().unwrap(), "user: Hi");
 }
