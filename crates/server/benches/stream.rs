@@ -5,7 +5,8 @@
 //! - Embedded runtime (SQLite): the fake runs in this process, so its own clock marks when each
 //!   request arrived and when its first and last token left. Reported per turn: the first
 //!   delta's lag behind the model's first token, and the server's own time per turn (request to
-//!   `done`, minus the time the LLM spent from receiving the request to its last token).
+//!   `done`, minus the time the LLM spent from receiving the request to its last token), beside
+//!   the same exchange with a zero-latency fake agent: the difference is the runtime's own share.
 //! - Letta (needs `cargo xtask letta-up`; SKIP otherwise): the same model behind the live Letta
 //!   (handle `openai-proxy/pi-fake-tokens`); first delta and `done` as the client sees them.
 //!
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use pi_server::config::{AgentRuntime, Secret};
-use pi_server::{Application, Environment, Settings};
+use pi_server::{AgentPorts, Application, Environment, Settings};
 use pi_store::Engine;
 use pi_store::testing::TestDatabase;
 use pi_testkit::live::LettaEnv;
@@ -34,6 +35,10 @@ struct Target {
 }
 
 async fn start(configure: impl FnOnce(&mut Settings)) -> Target {
+    start_with(configure, None).await
+}
+
+async fn start_with(configure: impl FnOnce(&mut Settings), agents: Option<AgentPorts>) -> Target {
     let db = TestDatabase::new(Engine::Sqlite).await.unwrap();
     let mut settings = Settings {
         database_url: Secret::new(db.url()),
@@ -45,7 +50,10 @@ async fn start(configure: impl FnOnce(&mut Settings)) -> Target {
         ..Settings::default()
     };
     configure(&mut settings);
-    let app = Application::build(settings).await.unwrap();
+    let app = match agents {
+        Some(agents) => Application::build_with(settings, agents).await.unwrap(),
+        None => Application::build(settings).await.unwrap(),
+    };
     let base = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::new();
@@ -120,15 +128,32 @@ fn embedded(rt: &tokio::runtime::Runtime, turns: usize) {
         done.push(ms(finished - sent));
         own.push(ms((finished - sent) - (timing.last_piece - timing.received)));
     }
+    // The same exchange with a zero-latency fake agent: what the server costs without the
+    // runtime (HTTP, auth, the chat service's SQL, the SSE writer).
+    let fake = std::sync::Arc::new(pi_testkit::FakeAgentBackend::new());
+    let bare = rt.block_on(start_with(
+        |_| {},
+        Some(AgentPorts::from_adapter(fake, None)),
+    ));
+    rt.block_on(turn(&bare));
+    let mut without = vec![];
+    for _ in 0..turns.max(50) {
+        let (sent, _, finished, _) = rt.block_on(turn(&bare));
+        without.push(ms(finished - sent));
+    }
     println!(
         "embedded runtime, {TOKENS} tokens x 20 ms (SQLite, n={turns}): first delta p50 {:.1} ms after sending \
-         ({:.2} ms after the model's first token), done p50 {:.1} ms; server's own time per turn p50 {:.2} ms",
+         ({:.2} ms after the model's first token), done p50 {:.1} ms; server's own time per turn p50 {:.2} ms, \
+         of which the same exchange with a zero-latency agent takes p50 {:.2} ms: the runtime's own share ≈ {:.2} ms",
         median(first),
         median(lag),
         median(done),
-        median(own)
+        median(own.clone()),
+        median(without.clone()),
+        median(own) - median(without)
     );
     rt.block_on(target.db.destroy());
+    rt.block_on(bare.db.destroy());
 }
 
 fn letta(rt: &tokio::runtime::Runtime, turns: usize) {
