@@ -118,6 +118,7 @@ fn embedded(rt: &tokio::runtime::Runtime, turns: usize) {
     }));
     rt.block_on(turn(&target)); // creates the agent
     let (mut lag, mut first, mut done, mut own) = (vec![], vec![], vec![], vec![]);
+    let (mut before_llm, mut after_llm) = (vec![], vec![]);
     for _ in 0..turns {
         let before = llm.timings().len();
         let (sent, first_delta, finished, deltas) = rt.block_on(turn(&target));
@@ -127,6 +128,8 @@ fn embedded(rt: &tokio::runtime::Runtime, turns: usize) {
         first.push(ms(first_delta - sent));
         done.push(ms(finished - sent));
         own.push(ms((finished - sent) - (timing.last_piece - timing.received)));
+        before_llm.push(ms(timing.received - sent));
+        after_llm.push(ms(finished - timing.last_piece));
     }
     // The same exchange with a zero-latency fake agent: what the server costs without the
     // runtime (HTTP, auth, the chat service's SQL, the SSE writer).
@@ -151,6 +154,11 @@ fn embedded(rt: &tokio::runtime::Runtime, turns: usize) {
         median(own.clone()),
         median(without.clone()),
         median(own) - median(without)
+    );
+    println!(
+        "  of the server's own time: request to the LLM's receipt p50 {:.2} ms, last token to done p50 {:.2} ms",
+        median(before_llm),
+        median(after_llm)
     );
     rt.block_on(target.db.destroy());
     rt.block_on(bare.db.destroy());
