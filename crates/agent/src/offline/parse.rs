@@ -440,6 +440,17 @@ fn parse_parts(text: &str) -> Parts {
 }
 
 /// Personal facts stated by the user, as lines for the `human` block.
+/// The labels of the facts [`personal_facts`] writes (`Label: what`).
+pub(super) const FACT_LABELS: &[&str] = &[
+    "Name",
+    "Likes",
+    "Prefers",
+    "Works in",
+    "Based in",
+    "Cares about",
+    "Focuses on",
+];
+
 pub(super) fn personal_facts(text: &str) -> Vec<String> {
     let lower = text.to_lowercase();
     let mut facts = Vec::new();

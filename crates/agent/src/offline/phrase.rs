@@ -101,7 +101,21 @@ pub(super) fn describe(q: Option<&Query>, name: &str, result: &Value) -> String 
 }
 
 fn memory_append(r: &MemoryEdited) -> String {
-    let mut last: Vec<&str> = r.value.lines().rev().take(2).collect();
+    // The facts just noted are the block's last `Label: …` lines (the offline model writes
+    // them so); the block's template text above them is not repeated.
+    let mut last: Vec<&str> = r
+        .value
+        .lines()
+        .rev()
+        .take_while(|l| {
+            super::parse::FACT_LABELS
+                .iter()
+                .any(|p| l.starts_with(&format!("{p}: ")))
+        })
+        .collect();
+    if last.is_empty() {
+        last.extend(r.value.lines().last());
+    }
     last.reverse();
     format!(
         "I've noted this in your profile so I remember it next time:\n{}",
