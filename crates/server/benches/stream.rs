@@ -47,6 +47,9 @@ async fn start_with(configure: impl FnOnce(&mut Settings), agents: Option<AgentP
         jwt_secret_key: Some(Secret::new("bench-secret-bench-secret-bench-secret")),
         bcrypt_cost: 4,
         rust_log: "warn".into(),
+        // No tool runs here: the small data set builds in a moment and then leaves the two
+        // cores to the turns measured (the default one would be built during them).
+        places_scale: pi_server::config::PlacesScale::Small,
         ..Settings::default()
     };
     configure(&mut settings);
@@ -59,6 +62,7 @@ async fn start_with(configure: impl FnOnce(&mut Settings), agents: Option<AgentP
     let client = reqwest::Client::new();
     let token = support::signup(&client, &base, "bench@example.com").await;
     let conversation = support::conversation(&client, &base, &token).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
     Target {
         base,
         token,

@@ -702,6 +702,9 @@ fn a_noted_fact_is_repeated_without_the_blocks_template_text() {
     let result = json!({"ok": true, "label": "human", "value":
         "Other facts about this user (role, preferences) are still to be discovered.\nName: Pat\nPrefers: drive-thru sites"});
     let text = super::phrase::describe(None, Tool::MemoryAppend.name(), &result);
-    assert!(text.ends_with(":\nName: Pat\nPrefers: drive-thru sites"), "{text}");
+    assert!(
+        text.ends_with(":\nName: Pat\nPrefers: drive-thru sites"),
+        "{text}"
+    );
     assert!(!text.contains("still to be discovered"), "{text}");
 }
