@@ -26,6 +26,42 @@ use crate::wire::{
 /// Most approval round trips per user message.
 const MAX_APPROVALS: usize = 8;
 
+/// Most Letta calls for one page of agents (more only when Letta starts over).
+const MAX_LIST_FETCHES: usize = 100;
+
+/// Where a listing of agents goes on from: the last agent listed.
+struct ListCursor {
+    created_at: Option<chrono::DateTime<chrono::Utc>>,
+    id: String,
+}
+
+impl ListCursor {
+    /// `<created_at>|<id>`; a bare id (no time) is taken as it is.
+    fn parse(cursor: &str) -> Self {
+        match cursor.split_once('|') {
+            Some((at, id)) => Self {
+                created_at: chrono::DateTime::parse_from_rfc3339(at)
+                    .ok()
+                    .map(|t| t.with_timezone(&chrono::Utc)),
+                id: id.to_owned(),
+            },
+            None => Self {
+                created_at: None,
+                id: cursor.to_owned(),
+            },
+        }
+    }
+
+    fn after(agent: &AgentSummary) -> String {
+        format!("{}|{}", agent.created_at.to_rfc3339(), agent.id.0)
+    }
+
+    /// Whether `agent` comes after the cursor, newest first.
+    fn precedes(&self, agent: &AgentSummary) -> bool {
+        agent.id.0 != self.id && self.created_at.is_none_or(|at| agent.created_at <= at)
+    }
+}
+
 fn agent_route(agent: &AgentId, rest: &[&str]) -> Route {
     let mut segments = vec!["agents", agent.0.as_str()];
     segments.extend_from_slice(rest);
@@ -303,30 +339,53 @@ impl AgentGateway for LettaBackend {
         Ok(found.into())
     }
 
+    /// Newest first. The cursor is `<created_at>|<id>` of the last agent listed: Letta's `after`
+    /// starts over from the newest agent when the agent it names was deleted meanwhile, so
+    /// agents not older than the cursor are skipped here (and fetching goes on) instead of
+    /// being listed twice.
     async fn list_agents(
         &self,
         limit: usize,
         cursor: Option<String>,
         tag: Option<String>,
     ) -> Result<Page<AgentSummary>, AgentError> {
-        // Newest first, explicitly: `after` then continues in that order.
-        let mut route = Route::collection(&["agents"])
-            .query("limit", limit + 1)
-            .query("order", "desc")
-            .query("include", "agent.tags");
-        if let Some(tag) = tag {
-            route = route.query("tags", tag).query("match_all_tags", true);
+        let cursor = cursor.as_deref().map(ListCursor::parse);
+        let mut after = cursor.as_ref().map(|c| c.id.clone());
+        let mut items: Vec<AgentSummary> = Vec::new();
+        let mut more = false;
+        for _ in 0..MAX_LIST_FETCHES {
+            // Newest first, explicitly: `after` then continues in that order.
+            let mut route = Route::collection(&["agents"])
+                .query("limit", limit + 1)
+                .query("order", "desc")
+                .query("include", "agent.tags");
+            if let Some(tag) = &tag {
+                route = route.query("tags", tag).query("match_all_tags", true);
+            }
+            if let Some(after) = &after {
+                route = route.query("after", after);
+            }
+            let listed: Vec<AgentState> = self.client.get(&route).await?;
+            let exhausted = listed.len() <= limit;
+            after = listed.last().map(|a| a.id.clone());
+            items.extend(
+                listed
+                    .into_iter()
+                    .map(AgentSummary::from)
+                    .filter(|a| cursor.as_ref().is_none_or(|c| c.precedes(a))),
+            );
+            if items.len() > limit {
+                more = true;
+                break;
+            }
+            if exhausted {
+                break;
+            }
         }
-        if let Some(after) = cursor {
-            route = route.query("after", after);
-        }
-        let listed: Vec<AgentState> = self.client.get(&route).await?;
-        let mut items: Vec<AgentSummary> = listed.into_iter().map(Into::into).collect();
-        let more = items.len() > limit;
         items.truncate(limit);
         Ok(Page {
             next_cursor: if more {
-                items.last().map(|a| a.id.0.clone())
+                items.last().map(ListCursor::after)
             } else {
                 None
             },

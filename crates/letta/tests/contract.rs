@@ -542,7 +542,8 @@ async fn list_agents_pages_with_the_after_cursor() {
     let ids: Vec<&str> = first.items.iter().map(|a| a.id.0.as_str()).collect();
     assert_eq!(ids, ["agent-3", "agent-2"]);
     assert_eq!(first.items[0].tags, ["pi"]);
-    assert_eq!(first.next_cursor.as_deref(), Some("agent-2"));
+    let cursor = first.next_cursor.clone().unwrap();
+    assert!(cursor.ends_with("|agent-2"), "{cursor}");
     let second = letta.list_agents(2, first.next_cursor, None).await.unwrap();
     assert_eq!(second.items.len(), 1);
     assert_eq!(second.next_cursor, None);
@@ -693,4 +694,52 @@ async fn token_pieces_reach_the_observer_before_the_whole_text() {
         serde_json::from_slice(&server.received_requests().await.unwrap()[0].body).unwrap();
     assert_eq!(sent["stream_tokens"], true);
     assert_eq!(sent["messages"][0]["content"], "Hi");
+}
+
+fn agent_at(id: &str, created_at: &str) -> Value {
+    let mut agent = agent_json(id);
+    agent["created_at"] = json!(created_at);
+    agent
+}
+
+/// Letta's `after` starts over from the newest agent when the agent it names was deleted
+/// meanwhile: the next page skips what was listed already instead of repeating it.
+#[tokio::test]
+async fn a_cursor_agent_deleted_between_pages_lists_no_agent_twice() {
+    let server = MockServer::start().await;
+    let a = agent_at("agent-a", "2026-11-25T17:00:05Z");
+    let b = agent_at("agent-b", "2026-11-25T17:00:04Z");
+    let c = agent_at("agent-c", "2026-11-25T17:00:03Z");
+    let d = agent_at("agent-d", "2026-11-25T17:00:02Z");
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(wiremock::matchers::query_param_is_missing("after"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([a, b, c])))
+        .mount(&server)
+        .await;
+    // agent-b is gone: Letta answers from the top again.
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(query_param("after", "agent-b"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([a, c, d])))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/v1/agents/"))
+        .and(query_param("after", "agent-d"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    let letta = backend(&server);
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = letta.list_agents(2, cursor, None).await.unwrap();
+        seen.extend(page.items.into_iter().map(|a| a.id.0));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["agent-a", "agent-b", "agent-c", "agent-d"]);
 }
