@@ -3,6 +3,7 @@
 //! Handlers are thin: parse the request, call one domain service, map the result. Only this crate
 //! knows HTTP.
 
+mod client_address;
 mod error;
 mod extractors;
 mod metrics;
@@ -14,6 +15,7 @@ mod routes;
 mod server;
 mod state;
 
+pub use client_address::TrustedProxies;
 pub use error::{ApiError, ErrorBody, FieldErrorBody};
 pub use extractors::{AdminUser, AuthUser, JsonBody};
 pub use metrics::HttpMetrics;

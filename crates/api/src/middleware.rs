@@ -37,9 +37,12 @@ impl RootSpanBuilder for PiRootSpan {
             .and_then(|v| v.to_str().ok())
             .filter(|v| acceptable(v))
             .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        let client = crate::client_address::client_ip(request.request())
+            .map_or_else(String::new, |ip| ip.to_string());
         let span = tracing::info_span!(
             "request",
             request_id = %id,
+            client_ip = %client,
             method = %request.method(),
             path = %request.path(),
             status = tracing::field::Empty,

@@ -31,6 +31,8 @@ pub struct HttpConfig {
     pub metrics_token: Option<String>,
     /// Quiet time after which a streamed reply sends a `: keep-alive` comment.
     pub sse_keep_alive: std::time::Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (login throttling, logs).
+    pub trusted_proxies: crate::TrustedProxies,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +44,7 @@ impl Default for HttpConfig {
             metrics_token: None,
             workers: None,
             sse_keep_alive: std::time::Duration::from_secs(15),
+            trusted_proxies: crate::TrustedProxies::default(),
         }
     }
 }
@@ -121,6 +124,7 @@ pub fn serve(
     let limit = config.body_limit_bytes;
     let keep_alive = crate::routes::chat::SseKeepAlive(config.sse_keep_alive);
     let origins = config.cors_allowed_origins.clone();
+    let proxies = config.trusted_proxies.clone();
     let metrics = web::Data::new(crate::metrics::HttpMetrics::new(
         config.metrics_token.clone(),
     ));
@@ -131,6 +135,7 @@ pub fn serve(
             .service(web::resource("/metrics").route(web::get().to(crate::metrics::metrics)))
             .app_data(BodyLimit(limit))
             .app_data(keep_alive)
+            .app_data(proxies.clone())
             .app_data(web::PayloadConfig::new(limit))
             .app_data(web::QueryConfig::default().error_handler(query_error))
             .app_data(web::PathConfig::default().error_handler(path_error))

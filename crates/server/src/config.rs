@@ -156,6 +156,9 @@ pub struct Settings {
     pub sse_keep_alive_secs: u64,
     /// On SIGTERM, requests and streamed replies in flight get this long to finish.
     pub shutdown_timeout_secs: u64,
+    /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names
+    /// the client for login throttling and logs; empty: the connection's peer is the client.
+    pub trusted_proxies: String,
     /// Model handle for Letta agents.
     pub letta_model: String,
     /// Embedding handle for Letta agents.
@@ -210,6 +213,7 @@ const KEYS: &[&str] = &[
     "agent_turn_timeout_secs",
     "sse_keep_alive_secs",
     "shutdown_timeout_secs",
+    "trusted_proxies",
     "letta_model",
     "letta_embedding",
     "persona_seed_password",
@@ -247,6 +251,7 @@ impl Default for Settings {
             agent_turn_timeout_secs: 120,
             sse_keep_alive_secs: 15,
             shutdown_timeout_secs: 30,
+            trusted_proxies: String::new(),
             letta_model: "openai/gpt-4o".into(),
             letta_embedding: "openai/text-embedding-3-small".into(),
             persona_seed_password: None,
@@ -289,6 +294,7 @@ impl fmt::Debug for Settings {
             .field("agent_turn_timeout_secs", &self.agent_turn_timeout_secs)
             .field("sse_keep_alive_secs", &self.sse_keep_alive_secs)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("letta_model", &self.letta_model)
             .field("letta_embedding", &self.letta_embedding)
             .field("persona_seed_password", &self.persona_seed_password)
@@ -465,6 +471,12 @@ impl Settings {
         if !(1..=300).contains(&self.sse_keep_alive_secs) {
             return Err(invalid("SSE_KEEP_ALIVE_SECS", "must be between 1 and 300"));
         }
+        if let Err(entry) = pi_api::TrustedProxies::parse(&self.trusted_proxies) {
+            return Err(invalid(
+                "TRUSTED_PROXIES",
+                format!("{entry:?} is neither an IP address nor a network (CIDR)"),
+            ));
+        }
         if !(1..=600).contains(&self.shutdown_timeout_secs) {
             return Err(invalid(
                 "SHUTDOWN_TIMEOUT_SECS",
@@ -611,6 +623,8 @@ mod tests {
             ("LOG_FORMAT", "xml"),
             ("AGENT_TURN_TIMEOUT_SECS", "0"),
             ("DEPLOYMENT_ID", "Not Valid"),
+            ("SHUTDOWN_TIMEOUT_SECS", "0"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
         ] {
             let err = load(&[(var, value)]).unwrap_err().to_string();
             assert!(err.contains(var), "{var}={value}: {err}");

@@ -226,6 +226,11 @@ impl Application {
                 body_limit_bytes: settings.max_body_bytes,
                 sse_keep_alive: std::time::Duration::from_secs(settings.sse_keep_alive_secs),
                 shutdown_timeout_secs: settings.shutdown_timeout_secs,
+                trusted_proxies: pi_api::TrustedProxies::parse(&settings.trusted_proxies).map_err(
+                    |entry| {
+                        anyhow::anyhow!("TRUSTED_PROXIES: {entry:?} is not an address or network")
+                    },
+                )?,
                 metrics_token: settings
                     .metrics_token
                     .as_ref()

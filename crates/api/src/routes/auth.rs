@@ -230,7 +230,7 @@ pub(crate) async fn login(
         .login(LoginRequest {
             email: body.email,
             password: body.password,
-            client: req.peer_addr().map(|a| a.ip().to_string()),
+            client: crate::client_address::client_ip(&req).map(|ip| ip.to_string()),
         })
         .await?;
     Ok(web::Json(token_response(&state, session).await?))

@@ -20,7 +20,71 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     login_refuses_a_longer_password_sharing_the_first_72_bytes,
     login_and_me_return_one_user_object,
     failed_logins_are_throttled_per_account_across_replicas,
-]);
+], super::behind_a_trusted_proxy => [clients_behind_a_trusted_proxy_are_counted_apart],
+   super::with_a_low_client_limit => [a_client_cannot_pick_its_address_with_x_forwarded_for]);
+
+/// Two attempts per client address; the loopback proxy the tests connect through is trusted.
+async fn behind_a_trusted_proxy<F, Fut>(engine: pi_store::Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    crate::helpers::run_configured(
+        engine,
+        crate::helpers::AgentMode::Fake,
+        |s| {
+            s.login_max_attempts_per_client = 2;
+            s.trusted_proxies = "127.0.0.1, ::1".into();
+        },
+        test,
+    )
+    .await;
+}
+
+/// Two attempts per client address; no proxy is trusted.
+async fn with_a_low_client_limit<F, Fut>(engine: pi_store::Engine, _name: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    crate::helpers::run_configured(
+        engine,
+        crate::helpers::AgentMode::Fake,
+        |s| s.login_max_attempts_per_client = 2,
+        test,
+    )
+    .await;
+}
+
+/// A failed login from `client` (as the proxy reports it) with an email nobody else uses.
+async fn failed_login_from(app: &TestApp, client: &str, n: usize) -> u16 {
+    app.client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", format!("1.2.3.4, {client}"))
+        .json(&json!({"email": format!("nobody{n}@example.com"), "password": "wrong-one"}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Behind a trusted proxy, each client's attempts count apart (the proxy's own address would
+/// lump every user together); the spoofable left part of the header is not what counts.
+async fn clients_behind_a_trusted_proxy_are_counted_apart(app: TestApp) {
+    assert_eq!(failed_login_from(&app, "203.0.113.1", 1).await, 401);
+    assert_eq!(failed_login_from(&app, "203.0.113.1", 2).await, 401);
+    assert_eq!(failed_login_from(&app, "203.0.113.1", 3).await, 429);
+    assert_eq!(failed_login_from(&app, "203.0.113.2", 4).await, 401);
+}
+
+/// Without a trusted proxy the header is the client's own claim: a new address in it does not
+/// buy new attempts.
+async fn a_client_cannot_pick_its_address_with_x_forwarded_for(app: TestApp) {
+    assert_eq!(failed_login_from(&app, "203.0.113.1", 1).await, 401);
+    assert_eq!(failed_login_from(&app, "203.0.113.2", 2).await, 401);
+    assert_eq!(failed_login_from(&app, "203.0.113.3", 3).await, 429);
+}
 
 async fn signup_returns_201_with_a_token_and_the_public_user(app: TestApp) {
     let response = app
