@@ -29,16 +29,7 @@ where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    crate::helpers::run_configured(
-        engine,
-        crate::helpers::AgentMode::Fake,
-        |s| {
-            s.login_max_attempts_per_client = 2;
-            s.trusted_proxies = "127.0.0.1, ::1".into();
-        },
-        test,
-    )
-    .await;
+    with_two_attempts_per_client(engine, "127.0.0.1, ::1", test).await;
 }
 
 /// Two attempts per client address; no proxy is trusted.
@@ -47,10 +38,22 @@ where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    with_two_attempts_per_client(engine, "", test).await;
+}
+
+async fn with_two_attempts_per_client<F, Fut>(engine: pi_store::Engine, trusted: &str, test: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let trusted = trusted.to_owned();
     crate::helpers::run_configured(
         engine,
         crate::helpers::AgentMode::Fake,
-        |s| s.login_max_attempts_per_client = 2,
+        |s| {
+            s.login_max_attempts_per_client = 2;
+            s.trusted_proxies = trusted;
+        },
         test,
     )
     .await;

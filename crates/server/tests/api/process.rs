@@ -176,7 +176,17 @@ async fn tool_command_prints_json_without_a_server() {
 
 /// Starts the binary on `database_url` and waits for `/health`.
 async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
+    start_server_with(database_url, port, &[]).await
+}
+
+/// [`start_server`] with more environment variables.
+async fn start_server_with(
+    database_url: &str,
+    port: u16,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
     let child = binary()
+        .envs(env.iter().copied())
         .env("DATABASE_URL", database_url)
         .env("BIND_ADDR", format!("127.0.0.1:{port}"))
         .env("ENVIRONMENT", "test")
@@ -346,35 +356,19 @@ async fn sigterm_lets_an_open_stream_finish() {
     let llm = pi_testkit::openai::FakeLlm::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut server = binary()
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}?mode=rwc", dir.path().join("pi.db").display()),
-        )
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("ENVIRONMENT", "test")
-        .env("JWT_SECRET_KEY", "drain-test-secret-drain-test-secret-01")
-        .env("BCRYPT_COST", "4")
-        .env("PLACES_SCALE", "small")
-        .env("LLM_BASE_URL", llm.base_url())
-        .env("LLM_MODEL", pi_testkit::openai::SLOW_MODEL_ID)
-        .env("SHUTDOWN_TIMEOUT_SECS", "20")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let database_url = format!("sqlite://{}?mode=rwc", dir.path().join("pi.db").display());
+    let mut server = start_server_with(
+        &database_url,
+        port,
+        &[
+            ("LLM_BASE_URL", llm.base_url()),
+            ("LLM_MODEL", pi_testkit::openai::SLOW_MODEL_ID),
+            ("SHUTDOWN_TIMEOUT_SECS", "20"),
+        ],
+    )
+    .await;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
-    let mut up = false;
-    for _ in 0..200 {
-        if client.get(format!("{base}/health")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(up, "server did not come up");
     let signup: serde_json::Value = client
         .post(format!("{base}/auth/signup"))
         .json(&serde_json::json!({"email": "drain@example.com", "password": "a-long-password-1", "display_name": "Dee"}))
