@@ -11,6 +11,8 @@ mod m20261125_000004_create_personas;
 mod m20261202_000005_create_login_attempts;
 mod m20261202_000006_create_deployment;
 mod m20261202_000007_full_text_search;
+mod m20261203_000008_touch_agent_on_message;
+mod m20261205_000009_index_searchable_history;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_create_login_attempts::Migration),
             Box::new(m20261202_000006_create_deployment::Migration),
             Box::new(m20261202_000007_full_text_search::Migration),
+            Box::new(m20261203_000008_touch_agent_on_message::Migration),
+            Box::new(m20261205_000009_index_searchable_history::Migration),
         ]
     }
 }

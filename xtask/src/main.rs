@@ -5,7 +5,7 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream|turn_io]`).
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
@@ -82,6 +82,7 @@ fn bench(extra: &[String]) -> Result<(), String> {
         ("letta", "pi-server"),
         ("search", "pi-store"),
         ("stream", "pi-server"),
+        ("turn_io", "pi-store"),
     ];
     let wanted: Vec<&(&str, &str)> = match extra.first().map(String::as_str) {
         None | Some("all") => targets.iter().collect(),
@@ -279,7 +280,7 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("eval") => eval(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval>"
                 .to_owned(),
         ),
     };

@@ -50,7 +50,15 @@ pub struct EmbeddedAgentBackend {
     llm: Arc<dyn LanguageModel>,
     tools: Arc<ToolRegistry>,
     config: RuntimeConfig,
+    /// The built-in memory tools' schemas, built once.
+    memory_schemas: Vec<ToolSchema>,
+    /// The schemas offered for the last tool list seen (every Pi agent has the same list):
+    /// a turn shares them instead of building them again.
+    offered: std::sync::Mutex<Option<OfferedTools>>,
 }
+
+/// A tool list (by name) and the schemas offered for it.
+type OfferedTools = (Vec<String>, Arc<[ToolSchema]>);
 
 impl std::fmt::Debug for EmbeddedAgentBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,6 +93,8 @@ impl EmbeddedAgentBackend {
             llm,
             tools,
             config,
+            memory_schemas: memory::schemas(),
+            offered: std::sync::Mutex::new(None),
         }
     }
 
@@ -98,14 +108,24 @@ impl EmbeddedAgentBackend {
     }
 
     /// Tool schemas the agent may call: its registry tools plus the memory tools.
-    fn tool_schemas(&self, agent: &AgentRecord) -> Vec<ToolSchema> {
-        let mut schemas: Vec<ToolSchema> = self
+    fn tool_schemas(&self, agent: &AgentRecord) -> Arc<[ToolSchema]> {
+        let mut offered = self
+            .offered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((names, schemas)) = offered.as_ref()
+            && *names == agent.tools
+        {
+            return schemas.clone();
+        }
+        let schemas: Arc<[ToolSchema]> = self
             .tools
-            .schemas()
-            .into_iter()
+            .schemas_iter()
             .filter(|s| agent.tools.contains(&s.name))
+            .chain(&self.memory_schemas)
+            .cloned()
             .collect();
-        schemas.extend(memory::schemas());
+        *offered = Some((agent.tools.clone(), schemas.clone()));
         schemas
     }
 
@@ -152,15 +172,19 @@ impl EmbeddedAgentBackend {
     /// turn deadline; the turn's history is stored once it is over.
     async fn turn(
         &self,
-        agent: &AgentRecord,
+        id: &AgentId,
         message: AgentMessage,
         observer: Option<StepObserver>,
     ) -> Result<AgentReply, AgentError> {
+        // The three reads a turn starts with are independent: one round trip's wait, not three.
+        let (agent, history, blocks) = tokio::try_join!(
+            self.agent(id),
+            self.store.recent_history(id, self.config.history_messages),
+            self.store.agent_blocks(id),
+        )?;
+        let agent = &agent;
+
         let owner = message.on_behalf_of.or_else(|| owner_of(agent));
-        let history = self
-            .store
-            .recent_history(&agent.id, self.config.history_messages)
-            .await?;
         let deadline = Instant::now() + self.config.turn_deadline;
         let mut turn = Turn::begin(
             agent,
@@ -170,9 +194,14 @@ impl EmbeddedAgentBackend {
             observer,
             deadline,
         );
+        let mut blocks = Some(blocks);
         for _ in 0..self.config.max_steps {
             turn.check_deadline()?;
-            let blocks = self.store.agent_blocks(&agent.id).await?;
+            // Tools may have edited memory since the last step: read the blocks afresh.
+            let blocks = match blocks.take() {
+                Some(first) => first,
+                None => self.store.agent_blocks(&agent.id).await?,
+            };
             let request = turn.request(&blocks, self.config.context_chars);
             let calls = turn.respond(self.llm.complete(request).await?);
             if calls.is_empty() {
@@ -252,8 +281,7 @@ impl AgentGateway for EmbeddedAgentBackend {
         agent: &AgentId,
         message: AgentMessage,
     ) -> Result<AgentReply, AgentError> {
-        let record = self.agent(agent).await?;
-        self.turn(&record, message, None).await
+        self.turn(agent, message, None).await
     }
 
     /// Tool calls and returns are reported as the loop runs them.
@@ -263,8 +291,7 @@ impl AgentGateway for EmbeddedAgentBackend {
         message: AgentMessage,
         observer: StepObserver,
     ) -> Result<AgentReply, AgentError> {
-        let record = self.agent(agent).await?;
-        self.turn(&record, message, Some(observer)).await
+        self.turn(agent, message, Some(observer)).await
     }
 
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError> {

@@ -14,7 +14,7 @@ use crate::context::{chars, fit, history_message, render_system, to_llm};
 /// A turn in progress.
 pub(crate) struct Turn<'a> {
     agent: &'a AgentRecord,
-    tools: Vec<ToolSchema>,
+    tools: std::sync::Arc<[ToolSchema]>,
     /// Earlier exchanges still in the context window.
     past: Vec<LlmMessage>,
     /// This turn so far: the user's message, tool calls and their results.
@@ -32,7 +32,7 @@ impl<'a> Turn<'a> {
     pub(crate) fn begin(
         agent: &'a AgentRecord,
         content: String,
-        tools: Vec<ToolSchema>,
+        tools: std::sync::Arc<[ToolSchema]>,
         history: &[AgentHistoryMessage],
         observer: Option<StepObserver>,
         deadline: Instant,

@@ -73,7 +73,7 @@ fn request(sink: TextSink) -> ChatRequest {
     ChatRequest {
         model: "m".into(),
         messages: vec![LlmMessage::User("hi".into())],
-        tools: Vec::new(),
+        tools: Vec::new().into(),
         deadline: None,
         on_text: Some(sink),
     }

@@ -8,8 +8,8 @@ use pi_domain::agent::{AgentError, AgentId, Block, BlockId, Passage};
 use pi_domain::search::{query_terms, rank_bm25};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, Select, SqlErr, TransactionTrait,
 };
 
 use crate::entities::runtime::{agents, blocks, links, messages, passages};
@@ -329,21 +329,17 @@ impl AgentStore for SeaOrmAgentStore {
     }
 
     async fn agent_blocks(&self, id: &AgentId) -> Result<Vec<Block>, AgentError> {
-        let linked = links::Entity::find()
+        // One query: the agent's links joined to their blocks, in attachment order.
+        Ok(blocks::Entity::find()
+            .join(JoinType::InnerJoin, links::Relation::Block.def().rev())
             .filter(links::Column::AgentId.eq(id.0.clone()))
             .order_by_asc(links::Column::Position)
             .all(self.db.connection())
             .await
-            .map_err(unavailable("read links"))?;
-        let ids: Vec<String> = linked.iter().map(|l| l.block_id.clone()).collect();
-        let rows = blocks::Entity::find()
-            .filter(blocks::Column::Id.is_in(ids.clone()))
-            .all(self.db.connection())
-            .await
-            .map_err(unavailable("read blocks"))?;
-        let mut out: Vec<Block> = rows.into_iter().map(block).collect();
-        out.sort_by_key(|b| ids.iter().position(|i| *i == b.id.0));
-        Ok(out)
+            .map_err(unavailable("read blocks"))?
+            .into_iter()
+            .map(block)
+            .collect())
     }
 
     async fn insert_block(&self, b: Block) -> Result<(), AgentError> {
@@ -443,18 +439,8 @@ impl AgentStore for SeaOrmAgentStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let txn = self
-            .db
-            .connection()
-            .begin()
-            .await
-            .map_err(unavailable("begin"))?;
-        agents::Entity::update_many()
-            .col_expr(agents::Column::UpdatedAt, Expr::value(now()))
-            .filter(agents::Column::Id.eq(agent.0.clone()))
-            .exec(&txn)
-            .await
-            .map_err(unavailable("touch agent"))?;
+        // One statement: the `runtime_messages_touch_agent` trigger moves the agent's
+        // `updated_at` with it.
         let rows = batch.into_iter().map(|m| messages::ActiveModel {
             id: Set(uuid::Uuid::now_v7().to_string()),
             agent_id: Set(agent.0.clone()),
@@ -467,10 +453,10 @@ impl AgentStore for SeaOrmAgentStore {
             created_at: Set(m.created_at),
         });
         messages::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+            .exec_without_returning(self.db.connection())
             .await
             .map_err(unavailable("append history"))?;
-        txn.commit().await.map_err(unavailable("commit"))
+        Ok(())
     }
 
     async fn recent_history(

@@ -123,7 +123,7 @@ pub fn chat_request(body: &Value) -> ChatRequest {
             _ => {}
         }
     }
-    let tools = body["tools"]
+    let tools: Vec<ToolSchema> = body["tools"]
         .as_array()
         .into_iter()
         .flatten()
@@ -142,7 +142,7 @@ pub fn chat_request(body: &Value) -> ChatRequest {
     ChatRequest {
         model: body["model"].as_str().unwrap_or(MODEL_ID).to_owned(),
         messages,
-        tools,
+        tools: tools.into(),
         deadline: None,
         on_text: None,
     }
@@ -157,11 +157,13 @@ pub fn answer_for(request: &ChatRequest) -> ChatResponse {
         return OfflineModel.answer(request);
     }
     let mut request = request.clone();
-    request.tools.push(ToolSchema {
+    let mut tools = request.tools.to_vec();
+    tools.push(ToolSchema {
         name: "core_memory_append".into(),
         description: "alias of memory_insert".into(),
         parameters: json!({"type": "object"}),
     });
+    request.tools = tools.into();
     for m in &mut request.messages {
         if let LlmMessage::Tool { name, .. } = m
             && name == "memory_insert"
@@ -560,7 +562,7 @@ mod tests {
         let answer = answer_for(&ChatRequest {
             model: MODEL_ID.into(),
             messages: vec![LlmMessage::User("My name is Ana and I like malls".into())],
-            tools: vec![tool("memory_insert"), tool("memory_replace")],
+            tools: vec![tool("memory_insert"), tool("memory_replace")].into(),
             deadline: None,
             on_text: None,
         });

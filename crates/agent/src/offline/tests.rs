@@ -456,7 +456,7 @@ fn conversation_with(
             let response = OfflineModel.answer(&ChatRequest {
                 model: "offline".into(),
                 messages: messages.clone(),
-                tools: all_tools(),
+                tools: all_tools().into(),
                 deadline: None,
                 on_text: None,
             });

@@ -11,7 +11,8 @@ use pi_domain::agent::runtime::{
     ChatRequest, ChatResponse, LanguageModel, LlmMessage, TextSink, ToolCall,
 };
 use pi_domain::agent::{AgentError, Usage};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 /// Settings of [`OpenAiClient`].
 #[derive(Clone)]
@@ -70,52 +71,134 @@ impl OpenAiClient {
     }
 }
 
-fn message_json(m: &LlmMessage) -> Value {
+/// The wire form of a chat request, borrowed from it: serialised straight to bytes once per
+/// completion (no intermediate `Value` tree of the whole context).
+#[derive(Serialize)]
+struct RequestBody<'a> {
+    model: &'a str,
+    messages: Vec<WireMessage<'a>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tools: Vec<WireTool<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_choice: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream_options: Option<StreamOptions>,
+}
+
+#[derive(Serialize)]
+struct StreamOptions {
+    include_usage: bool,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "role", rename_all = "lowercase")]
+enum WireMessage<'a> {
+    System {
+        content: &'a str,
+    },
+    User {
+        content: &'a str,
+    },
+    Assistant {
+        content: Option<&'a str>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        tool_calls: Vec<WireCall<'a>>,
+    },
+    Tool {
+        tool_call_id: &'a str,
+        name: &'a str,
+        content: &'a str,
+    },
+}
+
+#[derive(Serialize)]
+struct WireCall<'a> {
+    id: &'a str,
+    r#type: &'static str,
+    function: WireFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireFunction<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+#[derive(Serialize)]
+struct WireTool<'a> {
+    r#type: &'static str,
+    function: WireToolFunction<'a>,
+}
+
+#[derive(Serialize)]
+struct WireToolFunction<'a> {
+    name: &'a str,
+    description: &'a str,
+    parameters: &'a Value,
+}
+
+fn wire_message(m: &LlmMessage) -> WireMessage<'_> {
     match m {
-        LlmMessage::System(t) => json!({"role": "system", "content": t}),
-        LlmMessage::User(t) => json!({"role": "user", "content": t}),
+        LlmMessage::System(t) => WireMessage::System { content: t },
+        LlmMessage::User(t) => WireMessage::User { content: t },
         LlmMessage::Assistant {
             content,
             tool_calls,
-        } => {
-            let mut v = json!({"role": "assistant", "content": content});
-            if !tool_calls.is_empty() {
-                v["tool_calls"] = tool_calls
-                    .iter()
-                    .map(|c| json!({"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}))
-                    .collect();
-            }
-            v
-        }
+        } => WireMessage::Assistant {
+            content: content.as_deref(),
+            tool_calls: tool_calls
+                .iter()
+                .map(|c| WireCall {
+                    id: &c.id,
+                    r#type: "function",
+                    function: WireFunction {
+                        name: &c.name,
+                        arguments: &c.arguments,
+                    },
+                })
+                .collect(),
+        },
         LlmMessage::Tool {
             call_id,
             name,
             content,
-        } => {
-            json!({"role": "tool", "tool_call_id": call_id, "name": name, "content": content})
-        }
+        } => WireMessage::Tool {
+            tool_call_id: call_id,
+            name,
+            content,
+        },
     }
 }
 
-/// The request body for a chat request.
-pub fn request_body(model: &str, request: &ChatRequest) -> Value {
-    let mut body = json!({
-        "model": model,
-        "messages": request.messages.iter().map(message_json).collect::<Vec<_>>(),
-    });
-    if !request.tools.is_empty() {
-        body["tools"] = request
+/// The JSON request body for a chat request.
+pub fn request_body(model: &str, request: &ChatRequest) -> Result<Vec<u8>, AgentError> {
+    let with_tools = !request.tools.is_empty();
+    let streamed = request.on_text.is_some();
+    let body = RequestBody {
+        model,
+        messages: request.messages.iter().map(wire_message).collect(),
+        tools: request
             .tools
             .iter()
-            .map(|t| json!({"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters}}))
-            .collect();
-        body["tool_choice"] = json!("auto");
-    }
-    if request.on_text.is_some() {
-        body["stream"] = json!(true);
-        body["stream_options"] = json!({"include_usage": true});
-    }
-    body
+            .map(|t| WireTool {
+                r#type: "function",
+                function: WireToolFunction {
+                    name: &t.name,
+                    description: &t.description,
+                    parameters: &t.parameters,
+                },
+            })
+            .collect(),
+        tool_choice: with_tools.then_some("auto"),
+        stream: streamed.then_some(true),
+        stream_options: streamed.then_some(StreamOptions {
+            include_usage: true,
+        }),
+    };
+    serde_json::to_vec(&body)
+        .map_err(|e| AgentError::Unavailable(format!("cannot encode the LLM request: {e}")))
 }
 
 /// A completion assembled from a streamed answer (`data: {chunk}` lines, then `data: [DONE]`):
@@ -366,7 +449,8 @@ impl LanguageModel for OpenAiClient {
     }
 
     async fn complete(&self, request: ChatRequest) -> Result<ChatResponse, AgentError> {
-        let body = request_body(&self.config.model, &request);
+        let body = request_body(&self.config.model, &request)?;
+
         let deadline = request.deadline;
         // Time left in the turn; `None` without a deadline.
         let left = || deadline.map(|d| d.saturating_duration_since(Instant::now()));
@@ -377,7 +461,12 @@ impl LanguageModel for OpenAiClient {
                 Some(left) => left.min(self.config.timeout),
                 None => self.config.timeout,
             };
-            let mut call = self.http.post(self.url()).json(&body).timeout(timeout);
+            let mut call = self
+                .http
+                .post(self.url())
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(body.clone())
+                .timeout(timeout);
             if let Some(key) = &self.config.api_key {
                 call = call.bearer_auth(key);
             }
@@ -464,5 +553,92 @@ impl LanguageModel for OpenAiClient {
             tokio::time::sleep(wait).await;
             attempt += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use pi_domain::agent::ToolSchema;
+    use serde_json::json;
+
+    fn request(tools: Vec<ToolSchema>, on_text: Option<TextSink>) -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            messages: vec![
+                LlmMessage::System("memory".into()),
+                LlmMessage::User("busiest Dunkin?".into()),
+                LlmMessage::Assistant {
+                    content: None,
+                    tool_calls: vec![ToolCall {
+                        id: "call_1".into(),
+                        name: "search_places".into(),
+                        arguments: "{\"q\":\"Dunkin\"}".into(),
+                    }],
+                },
+                LlmMessage::Tool {
+                    call_id: "call_1".into(),
+                    name: "search_places".into(),
+                    content: "[]".into(),
+                },
+                LlmMessage::Assistant {
+                    content: Some("None found.".into()),
+                    tool_calls: Vec::new(),
+                },
+            ],
+            tools: tools.into(),
+            deadline: None,
+            on_text,
+        }
+    }
+
+    /// The OpenAI chat-completions wire form, field by field.
+    #[test]
+    fn the_request_body_is_the_openai_wire_form() {
+        let tool = ToolSchema {
+            name: "search_places".into(),
+            description: "Find places".into(),
+            parameters: json!({"type": "object"}),
+        };
+        let sink = TextSink::new(|_| {});
+        let body: Value =
+            serde_json::from_slice(&request_body("gpt", &request(vec![tool], Some(sink))).unwrap())
+                .unwrap();
+        assert_eq!(
+            body,
+            json!({
+                "model": "gpt",
+                "messages": [
+                    {"role": "system", "content": "memory"},
+                    {"role": "user", "content": "busiest Dunkin?"},
+                    {"role": "assistant", "content": null, "tool_calls": [
+                        {"id": "call_1", "type": "function",
+                         "function": {"name": "search_places", "arguments": "{\"q\":\"Dunkin\"}"}}
+                    ]},
+                    {"role": "tool", "tool_call_id": "call_1", "name": "search_places", "content": "[]"},
+                    {"role": "assistant", "content": "None found."}
+                ],
+                "tools": [{"type": "function", "function": {
+                    "name": "search_places", "description": "Find places",
+                    "parameters": {"type": "object"}}}],
+                "tool_choice": "auto",
+                "stream": true,
+                "stream_options": {"include_usage": true}
+            })
+        );
+
+        // Without tools or a listener, neither appears.
+        let plain: Value =
+            serde_json::from_slice(&request_body("gpt", &request(Vec::new(), None)).unwrap())
+                .unwrap();
+        let keys: Vec<&str> = plain
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["messages", "model"]);
     }
 }

@@ -49,8 +49,8 @@ pub struct ChatRequest {
     pub model: String,
     /// Conversation so far.
     pub messages: Vec<LlmMessage>,
-    /// Tools the model may call.
-    pub tools: Vec<ToolSchema>,
+    /// Tools the model may call (shared: every step of a turn offers the same ones).
+    pub tools: std::sync::Arc<[ToolSchema]>,
     /// When the whole agent turn must be over: the model's timeouts, retries and waits stay
     /// within it (`None`: only the model's own timeout applies).
     pub deadline: Option<std::time::Instant>,

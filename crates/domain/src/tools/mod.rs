@@ -110,6 +110,8 @@ pub fn tool_error(message: impl std::fmt::Display) -> Value {
 #[derive(Clone, Default)]
 pub struct ToolRegistry {
     tools: BTreeMap<String, Arc<dyn Tool>>,
+    /// Each tool's schema, built once at registration (schemas are derived, not cheap).
+    schemas: BTreeMap<String, ToolSchema>,
 }
 
 impl std::fmt::Debug for ToolRegistry {
@@ -126,12 +128,19 @@ impl ToolRegistry {
 
     /// Adds (or replaces) a tool under its schema's name.
     pub fn register(&mut self, tool: Arc<dyn Tool>) {
-        self.tools.insert(tool.schema().name, tool);
+        let schema = tool.schema();
+        self.tools.insert(schema.name.clone(), tool);
+        self.schemas.insert(schema.name.clone(), schema);
     }
 
     /// Schemas of every tool, sorted by name.
     pub fn schemas(&self) -> Vec<ToolSchema> {
-        self.tools.values().map(|t| t.schema()).collect()
+        self.schemas.values().cloned().collect()
+    }
+
+    /// The tools' schemas, sorted by name, without copying them.
+    pub fn schemas_iter(&self) -> impl Iterator<Item = &ToolSchema> {
+        self.schemas.values()
     }
 
     /// Whether a tool exists.

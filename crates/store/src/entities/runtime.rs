@@ -92,7 +92,15 @@ pub mod links {
 
     /// Relations.
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
+    pub enum Relation {
+        /// The linked block.
+        #[sea_orm(
+            belongs_to = "super::blocks::Entity",
+            from = "Column::BlockId",
+            to = "super::blocks::Column::Id"
+        )]
+        Block,
+    }
 
     impl ActiveModelBehavior for ActiveModel {}
 }
