@@ -30,6 +30,13 @@ enum Command {
         #[command(subcommand)]
         action: AdminAction,
     },
+    /// Exit 0 when the server on this host answers `GET /health` with 200 (`--ready`:
+    /// `/health/ready`): a container health check that needs no curl.
+    Health {
+        /// Ask `/health/ready` (database and agent backend) instead of `/health`.
+        #[arg(long)]
+        ready: bool,
+    },
     /// Run an analytics tool locally and print its JSON: `tool list` or `tool NAME 'JSON'`.
     Tool {
         /// `list`, or the tool's name.
@@ -83,6 +90,7 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await?;
             }
             Command::Tool { .. } => {}
+            Command::Health { ready } => pi_server::probe::check(&settings, ready).await?,
             Command::Admin { action } => {
                 let (email, admin) = match action {
                     AdminAction::Grant { email } => (email, true),

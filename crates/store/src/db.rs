@@ -8,7 +8,9 @@ use async_trait::async_trait;
 use pi_domain::health::HealthProbe;
 use pi_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait,
+};
 
 /// The SQL engine a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +58,9 @@ pub struct Database {
     engine: Engine,
     statements: Arc<AtomicU64>,
 }
+
+/// The PostgreSQL advisory-lock key held while migrations run ("pi-migr" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0070_692d_6d69_6772;
 
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
@@ -124,14 +129,29 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
 }
 
 impl Database {
-    /// Applies pending migrations.
+    /// Applies pending migrations. On PostgreSQL under a cluster-wide advisory lock: replicas
+    /// (and `pi-server migrate` jobs) starting together apply each migration once; the others
+    /// wait, then find nothing pending. The lock is a transaction's, so it is released however
+    /// this ends, a crash included.
     ///
     /// # Errors
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.conn, None)
+        if self.engine == Engine::Sqlite {
+            return Migrator::up(&self.conn, None)
+                .await
+                .map_err(StoreError::Migrate);
+        }
+        let lock = self.conn.begin().await.map_err(StoreError::Migrate)?;
+        lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await
-            .map_err(StoreError::Migrate)
+            .map_err(StoreError::Migrate)?;
+        let applied = Migrator::up(&self.conn, None).await;
+        // Ending the transaction releases the lock; its own outcome matters only when the
+        // migrations succeeded.
+        let released = lock.rollback().await;
+        applied.map_err(StoreError::Migrate)?;
+        released.map_err(StoreError::Migrate)
     }
 
     /// Statements executed through this pool since it opened (transaction BEGIN/COMMIT are

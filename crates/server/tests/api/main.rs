@@ -17,6 +17,7 @@ mod letta_live;
 mod metrics;
 mod process;
 mod provisioning;
+mod replicas;
 mod runtime;
 mod seed;
 mod stream;

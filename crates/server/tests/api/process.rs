@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-fn binary() -> Command {
+pub(crate) fn binary() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_pi-server"));
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -16,7 +16,7 @@ fn binary() -> Command {
     cmd
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -174,13 +174,51 @@ async fn tool_command_prints_json_without_a_server() {
     );
 }
 
+/// `pi-server health` (the container health check): 0 while the server on `BIND_ADDR` answers
+/// 200 (`0.0.0.0` is asked on loopback), 1 naming the URL when nothing answers.
+#[tokio::test]
+async fn health_command_probes_the_local_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/pi.db?mode=rwc", dir.path().display());
+    let port = free_port();
+    let mut server = start_server(&url, port).await;
+    let probe = |bind: String, ready: bool| {
+        let mut cmd = binary();
+        cmd.env("BIND_ADDR", bind).arg("health");
+        if ready {
+            cmd.arg("--ready");
+        }
+        cmd.output()
+    };
+    for ready in [false, true] {
+        let output = probe(format!("0.0.0.0:{port}"), ready).await.unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(body["status"], if ready { "ready" } else { "ok" });
+    }
+    server.kill().await.unwrap();
+    server.wait().await.unwrap();
+
+    let output = probe(format!("127.0.0.1:{port}"), false).await.unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("GET http://127.0.0.1:{port}/health")),
+        "{stderr}"
+    );
+}
+
 /// Starts the binary on `database_url` and waits for `/health`.
-async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
+pub(crate) async fn start_server(database_url: &str, port: u16) -> tokio::process::Child {
     start_server_with(database_url, port, &[]).await
 }
 
 /// [`start_server`] with more environment variables.
-async fn start_server_with(
+pub(crate) async fn start_server_with(
     database_url: &str,
     port: u16,
     env: &[(&str, &str)],
