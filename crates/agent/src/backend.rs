@@ -281,7 +281,10 @@ impl AgentGateway for EmbeddedAgentBackend {
         agent: &AgentId,
         message: AgentMessage,
     ) -> Result<AgentReply, AgentError> {
-        self.turn(agent, message, None).await
+        let started = std::time::Instant::now();
+        let result = self.turn(agent, message, None).await;
+        pi_domain::agent::record_turn("embedded", started, &result);
+        result
     }
 
     /// Tool calls and returns are reported as the loop runs them.
@@ -291,7 +294,10 @@ impl AgentGateway for EmbeddedAgentBackend {
         message: AgentMessage,
         observer: StepObserver,
     ) -> Result<AgentReply, AgentError> {
-        self.turn(agent, message, Some(observer)).await
+        let started = std::time::Instant::now();
+        let result = self.turn(agent, message, Some(observer)).await;
+        pi_domain::agent::record_turn("embedded", started, &result);
+        result
     }
 
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError> {

@@ -18,7 +18,7 @@ mod state;
 pub use client_address::TrustedProxies;
 pub use error::{ApiError, ErrorBody, FieldErrorBody};
 pub use extractors::{AdminUser, AuthUser, JsonBody};
-pub use metrics::HttpMetrics;
+pub use metrics::{HttpMetrics, ScrapeHook};
 pub use openapi::ApiDoc;
 pub use server::{HttpConfig, serve};
 pub use state::{AppState, ServiceInfo};

@@ -1,162 +1,191 @@
-//! `GET /metrics`: Prometheus text exposition of the HTTP traffic, gathered by the
-//! `request_context` middleware. Routes are labelled by their pattern
-//! (`/chat/conversations/{id}/messages`), never by raw paths, so label sets stay bounded.
+//! `GET /metrics`: Prometheus text exposition through the `metrics` facade and
+//! `metrics-exporter-prometheus`. Every crate records with the facade's macros (HTTP traffic
+//! here; agent turns, LLM and Letta calls, tool calls, login throttling and the database pool
+//! where they happen); this module installs the process-wide recorder, adds the process
+//! metrics (`metrics-process`: resident memory, CPU, open files, threads) at each scrape, and
+//! renders. Routes are labelled by their pattern (`/chat/conversations/{id}/messages`), never
+//! by raw paths, so label sets stay bounded.
 //!
 //! Access: with `METRICS_TOKEN` set, callers present it as a bearer token; without it only
-//! loopback peers may read (403 otherwise).
+//! loopback clients may read (403 otherwise) — the client as resolved through
+//! `TRUSTED_PROXIES`, so a proxy on the same host does not open the endpoint to everyone.
 
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use dashmap::DashMap;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::ApiError;
 
-/// Upper bounds (seconds) of the latency histogram buckets.
-const BUCKETS: [f64; 12] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+/// Upper bounds (seconds) of every latency histogram's buckets.
+const BUCKETS: [f64; 14] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0, 120.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    buckets: [AtomicU64; BUCKETS.len()],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
+/// Work run before each scrape (e.g. reading the database pool's gauges).
+pub type ScrapeHook = Arc<dyn Fn() + Send + Sync>;
+
+/// The process's recorder: installed once, shared by every server in the process.
+struct Recorder {
+    handle: PrometheusHandle,
+    process: metrics_process::Collector,
+    started: Instant,
 }
 
-/// Counters and histograms of the HTTP traffic.
+fn recorder() -> &'static Recorder {
+    static RECORDER: OnceLock<Recorder> = OnceLock::new();
+    RECORDER.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Fails only when another recorder was installed first (then that one records).
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
+        }
+        describe();
+        let process = metrics_process::Collector::new("pi_");
+        process.describe();
+        Recorder {
+            handle,
+            process,
+            started: Instant::now(),
+        }
+    })
+}
+
+/// Help texts of the metrics recorded across the workspace.
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!("pi_build_info", "Version of the running service.");
+    describe_gauge!("pi_uptime_seconds", Unit::Seconds, "Seconds since start.");
+    describe_gauge!("pi_http_requests_in_flight", "Requests being served.");
+    describe_counter!(
+        "pi_http_requests_total",
+        "HTTP requests by method, route pattern and status."
+    );
+    describe_histogram!(
+        "pi_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to the response head, by route pattern."
+    );
+    describe_histogram!(
+        "pi_agent_turn_duration_seconds",
+        Unit::Seconds,
+        "Agent turns (a user message to the agent's reply), by backend and outcome."
+    );
+    describe_counter!(
+        "pi_agent_turn_failures_total",
+        "Failed agent turns by backend and kind (unavailable, timeout, busy, ...)."
+    );
+    describe_histogram!(
+        "pi_llm_request_duration_seconds",
+        Unit::Seconds,
+        "Requests to the OpenAI-compatible LLM, by HTTP status (or error)."
+    );
+    describe_counter!(
+        "pi_llm_retries_total",
+        "LLM requests retried after a 429, a 5xx or a connection error."
+    );
+    describe_histogram!(
+        "pi_letta_request_duration_seconds",
+        Unit::Seconds,
+        "Requests to Letta, by method and HTTP status (or error)."
+    );
+    describe_counter!(
+        "pi_letta_retries_total",
+        "Letta requests retried after a 429, a 5xx or a connection error."
+    );
+    describe_histogram!(
+        "pi_tool_call_duration_seconds",
+        Unit::Seconds,
+        "Tool calls run by Pi, by tool and outcome."
+    );
+    describe_counter!(
+        "pi_login_throttled_total",
+        "Login attempts refused by throttling (429) before any password check."
+    );
+    describe_gauge!(
+        "pi_db_pool_connections",
+        "Database pool connections by state (in_use, idle) and the pool's maximum (max)."
+    );
+}
+
+/// The `/metrics` endpoint's state: who may read, and what to refresh before rendering.
 pub struct HttpMetrics {
-    started: Instant,
     token: Option<String>,
-    requests: DashMap<(String, String, u16), AtomicU64>,
-    latency: DashMap<String, Histogram>,
-    in_flight: AtomicI64,
+    hooks: Vec<ScrapeHook>,
 }
 
 impl std::fmt::Debug for HttpMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpMetrics")
             .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .finish_non_exhaustive()
+            .field("hooks", &self.hooks.len())
+            .finish()
     }
 }
 
 impl HttpMetrics {
-    /// Empty metrics; `token` guards `GET /metrics` (loopback only when `None`).
-    pub fn new(token: Option<String>) -> Self {
-        Self {
-            started: Instant::now(),
-            token,
-            requests: DashMap::new(),
-            latency: DashMap::new(),
-            in_flight: AtomicI64::new(0),
-        }
+    /// Installs the process's recorder (once); `token` guards `GET /metrics` (loopback only
+    /// when `None`); `hooks` run before each scrape.
+    pub fn new(token: Option<String>, hooks: Vec<ScrapeHook>) -> Self {
+        recorder();
+        metrics::gauge!("pi_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+        Self { token, hooks }
     }
 
     pub(crate) fn start(&self) {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        metrics::gauge!("pi_http_requests_in_flight").increment(1.0);
     }
 
     /// Records one finished request.
     pub(crate) fn finish(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        self.in_flight.fetch_sub(1, Ordering::Relaxed);
-        self.requests
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_default()
-            .fetch_add(1, Ordering::Relaxed);
-        let h = self.latency.entry(route.to_owned()).or_default();
-        let secs = elapsed.as_secs_f64();
-        for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-            if secs <= *bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        h.count.fetch_add(1, Ordering::Relaxed);
-        h.sum_micros
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        metrics::gauge!("pi_http_requests_in_flight").decrement(1.0);
+        metrics::counter!(
+            "pi_http_requests_total",
+            "method" => method.to_owned(),
+            "route" => route.to_owned(),
+            "status" => status.to_string()
+        )
+        .increment(1);
+        metrics::histogram!("pi_http_request_duration_seconds", "route" => route.to_owned())
+            .record(elapsed.as_secs_f64());
     }
 
-    /// The Prometheus text format (version 0.0.4), sorted for stable output.
+    /// The Prometheus text format (version 0.0.4).
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP pi_build_info Version of the running service.\n# TYPE pi_build_info gauge\npi_build_info{{version=\"{}\"}} 1",
-            env!("CARGO_PKG_VERSION")
-        );
-        let _ = writeln!(
-            out,
-            "# HELP pi_process_uptime_seconds Seconds since start.\n# TYPE pi_process_uptime_seconds gauge\npi_process_uptime_seconds {:.3}",
-            self.started.elapsed().as_secs_f64()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP pi_http_requests_in_flight Requests being served.\n# TYPE pi_http_requests_in_flight gauge\npi_http_requests_in_flight {}",
-            self.in_flight.load(Ordering::Relaxed)
-        );
-        let mut requests: Vec<_> = self
-            .requests
-            .iter()
-            .map(|e| (e.key().clone(), e.value().load(Ordering::Relaxed)))
-            .collect();
-        requests.sort();
-        out.push_str("# HELP pi_http_requests_total HTTP requests by method, route pattern and status.\n# TYPE pi_http_requests_total counter\n");
-        for ((method, route, status), n) in requests {
-            let _ = writeln!(
-                out,
-                "pi_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
-                escape(&route)
-            );
+        let recorder = recorder();
+        for hook in &self.hooks {
+            hook();
         }
-        let mut routes: Vec<String> = self.latency.iter().map(|e| e.key().clone()).collect();
-        routes.sort();
-        out.push_str("# HELP pi_http_request_duration_seconds Time to the response head, by route pattern.\n# TYPE pi_http_request_duration_seconds histogram\n");
-        for route in routes {
-            let Some(h) = self.latency.get(&route) else {
-                continue;
-            };
-            let route = escape(&route);
-            for (bound, bucket) in BUCKETS.iter().zip(&h.buckets) {
-                let _ = writeln!(
-                    out,
-                    "pi_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
-                    bucket.load(Ordering::Relaxed)
-                );
-            }
-            let count = h.count.load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "pi_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {count}\npi_http_request_duration_seconds_sum{{route=\"{route}\"}} {:.6}\npi_http_request_duration_seconds_count{{route=\"{route}\"}} {count}",
-                h.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-            );
-        }
-        out
+        recorder.process.collect();
+        metrics::gauge!("pi_uptime_seconds").set(recorder.started.elapsed().as_secs_f64());
+        recorder.handle.run_upkeep();
+        recorder.handle.render()
     }
 
     fn allows(&self, request: &HttpRequest) -> bool {
         match &self.token {
             Some(token) => crate::extractors::bearer_token(request)
                 .is_some_and(|given| given.as_bytes() == token.as_bytes()),
-            None => request.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+            None => crate::client_address::client_ip(request).is_some_and(|ip| ip.is_loopback()),
         }
     }
 }
 
-fn escape(label: &str) -> String {
-    label.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
-/// Prometheus metrics of the HTTP traffic (text format 0.0.4).
+/// Prometheus metrics (text format 0.0.4): HTTP traffic, agent turns, LLM, Letta and tool
+/// calls, login throttling, the database pool and the process.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "health",
     responses(
         (status = 200, content_type = "text/plain", body = String,
-         description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_process_uptime_seconds, pi_build_info"),
+         description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_agent_turn_duration_seconds, pi_agent_turn_failures_total, pi_llm_request_duration_seconds, pi_llm_retries_total, pi_letta_request_duration_seconds, pi_letta_retries_total, pi_tool_call_duration_seconds, pi_login_throttled_total, pi_db_pool_connections, pi_process_* (resident memory, CPU seconds, open files, threads), pi_uptime_seconds, pi_build_info"),
         (status = 403, body = crate::ErrorBody, description = "not loopback and no valid METRICS_TOKEN"),
     )
 )]
@@ -171,9 +200,13 @@ pub(crate) async fn metrics(
             "Metrics are served to loopback callers, or with the METRICS_TOKEN bearer token.",
         ));
     }
+    let metrics = metrics.into_inner();
+    let text = web::block(move || metrics.render())
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(metrics.render()))
+        .body(text))
 }
 
 #[cfg(test)]
@@ -181,31 +214,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_counters_and_cumulative_buckets() {
-        let m = HttpMetrics::new(None);
-        m.start();
-        m.finish("GET", "/health", 200, Duration::from_millis(3));
-        m.start();
-        m.finish("GET", "/health", 200, Duration::from_millis(40));
-        m.start();
-        m.finish("POST", "/auth/login", 401, Duration::from_millis(240));
+    fn renders_counters_histograms_and_process_metrics() {
+        let m = HttpMetrics::new(None, Vec::new());
+        let route = "/unit-test/{id}";
+        for ms in [3, 40] {
+            m.start();
+            m.finish("GET", route, 200, Duration::from_millis(ms));
+        }
         let text = m.render();
         assert!(
             text.contains(
-                "pi_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"
-            )
+                "pi_http_requests_total{method=\"GET\",route=\"/unit-test/{id}\",status=\"200\"} 2"
+            ),
+            "{text}"
         );
-        assert!(
-            text.contains(
-                "pi_http_request_duration_seconds_bucket{route=\"/health\",le=\"0.005\"} 1"
-            )
-        );
-        assert!(
-            text.contains(
-                "pi_http_request_duration_seconds_bucket{route=\"/health\",le=\"0.05\"} 2"
-            )
-        );
-        assert!(text.contains("pi_http_request_duration_seconds_count{route=\"/auth/login\"} 1"));
-        assert!(text.contains("pi_http_requests_in_flight 0"));
+        assert!(text.contains(
+            "pi_http_request_duration_seconds_bucket{route=\"/unit-test/{id}\",le=\"0.005\"} 1"
+        ));
+        assert!(text.contains(
+            "pi_http_request_duration_seconds_bucket{route=\"/unit-test/{id}\",le=\"0.05\"} 2"
+        ));
+        assert!(text.contains("# TYPE pi_http_request_duration_seconds histogram"));
+        assert!(text.contains("pi_process_resident_memory_bytes "), "{text}");
+        assert!(text.contains("pi_process_open_fds "));
+        assert!(text.contains("pi_build_info{version="));
     }
 }

@@ -17,7 +17,7 @@ use crate::middleware::{PiRootSpan, X_REQUEST_ID, request_context};
 use crate::{ApiDoc, ApiError, AppState, ErrorBody, routes};
 
 /// HTTP-level settings.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpConfig {
     /// Exact origins allowed by CORS (credentials are allowed, so `*` is never used).
     pub cors_allowed_origins: Vec<String>,
@@ -29,10 +29,30 @@ pub struct HttpConfig {
     pub workers: Option<usize>,
     /// Bearer token for `GET /metrics`; `None` = loopback callers only.
     pub metrics_token: Option<String>,
+    /// Run before each `/metrics` scrape (e.g. the database pool's gauges).
+    pub scrape_hooks: Vec<crate::ScrapeHook>,
     /// Quiet time after which a streamed reply sends a `: keep-alive` comment.
     pub sse_keep_alive: std::time::Duration,
     /// Proxies whose `X-Forwarded-For` names the client (login throttling, logs).
     pub trusted_proxies: crate::TrustedProxies,
+}
+
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("cors_allowed_origins", &self.cors_allowed_origins)
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("workers", &self.workers)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("scrape_hooks", &self.scrape_hooks.len())
+            .field("sse_keep_alive", &self.sse_keep_alive)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .finish()
+    }
 }
 
 impl Default for HttpConfig {
@@ -42,6 +62,7 @@ impl Default for HttpConfig {
             body_limit_bytes: 256 * 1024,
             shutdown_timeout_secs: 30,
             metrics_token: None,
+            scrape_hooks: Vec::new(),
             workers: None,
             sse_keep_alive: std::time::Duration::from_secs(15),
             trusted_proxies: crate::TrustedProxies::default(),
@@ -127,6 +148,7 @@ pub fn serve(
     let proxies = config.trusted_proxies.clone();
     let metrics = web::Data::new(crate::metrics::HttpMetrics::new(
         config.metrics_token.clone(),
+        config.scrape_hooks.clone(),
     ));
     let mut server = HttpServer::new(move || {
         App::new()

@@ -204,6 +204,7 @@ impl Client {
                     if repeat == Repeat::Safe && attempt < RETRIES =>
                 {
                     tracing::warn!(%reason, attempt, path = %route, "Letta call failed; retrying");
+                    metrics::counter!("pi_letta_retries_total").increment(1);
                     tokio::time::sleep(Duration::from_millis(150 * 2u64.pow(attempt))).await;
                     attempt += 1;
                 }
@@ -249,6 +250,7 @@ impl Client {
     where
         B: Serialize + Sync + ?Sized,
     {
+        let verb = method.clone();
         let mut request = self
             .http
             .request(method, url)
@@ -259,7 +261,20 @@ impl Client {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| {
+        let started = std::time::Instant::now();
+        let sent = request.send().await;
+        let status = match &sent {
+            Ok(response) => response.status().as_str().to_owned(),
+            Err(e) if e.is_timeout() => "timeout".to_owned(),
+            Err(_) => "error".to_owned(),
+        };
+        metrics::histogram!(
+            "pi_letta_request_duration_seconds",
+            "method" => verb.as_str().to_owned(),
+            "status" => status
+        )
+        .record(started.elapsed().as_secs_f64());
+        let response = sent.map_err(|e| {
             if e.is_timeout() {
                 AgentError::Timeout
             } else {

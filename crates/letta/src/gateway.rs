@@ -188,6 +188,70 @@ impl LettaBackend {
         }
         Ok(passages)
     }
+
+    /// One turn: rounds of messages and tool approvals until Letta answers in text.
+    async fn turn(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+        observer: StepObserver,
+    ) -> Result<AgentReply, AgentError> {
+        let user = || {
+            MessageCreate::User(UserMessage {
+                content: &message.content,
+            })
+        };
+        let mut steps = StepLog::new(Some(observer));
+        let mut usage = Usage::default();
+        let mut approvals = match self.round(agent, user(), &mut steps, &mut usage).await {
+            Err(AgentError::Rejected(m)) if m.starts_with(CONFLICT) => {
+                tracing::warn!(agent_id = %agent, "resolving a pending approval before sending");
+                self.close_pending_approval(agent).await;
+                self.round(agent, user(), &mut steps, &mut usage).await?
+            }
+            other => other?,
+        };
+        for round in 0..=MAX_APPROVALS {
+            if approvals.is_empty() {
+                return Ok(AgentReply {
+                    steps: steps.into_steps(),
+                    usage,
+                });
+            }
+            if round == MAX_APPROVALS {
+                // Out of rounds: answer what Letta still waits on so the agent is not left
+                // stuck on a pending approval (the next message would get a 409).
+                self.refuse(agent, approvals, "too many tool rounds").await;
+                break;
+            }
+            let mut tool_returns = Vec::new();
+            for call in approvals {
+                let (output, is_error) = self
+                    .run_client_tool(message.on_behalf_of, agent, &call)
+                    .await;
+                steps.push(AgentStep::ToolReturn {
+                    call_id: call.tool_call_id.clone(),
+                    name: call.name,
+                    output: output.clone(),
+                    is_error,
+                });
+                tool_returns.push(ToolReturn {
+                    tool_call_id: call.tool_call_id,
+                    tool_return: output,
+                    status: ToolStatus::of(is_error),
+                });
+            }
+            let answer = MessageCreate::ToolReturns(ToolReturns { tool_returns });
+            approvals = self.round(agent, answer, &mut steps, &mut usage).await?;
+        }
+        steps.push(AgentStep::Assistant {
+            text: format!("I stopped after {MAX_APPROVALS} tool rounds without a final answer."),
+        });
+        Ok(AgentReply {
+            steps: steps.into_steps(),
+            usage,
+        })
+    }
 }
 
 /// Records a round's messages as steps (each reported as it completes), passes text pieces on,
@@ -276,61 +340,10 @@ impl AgentGateway for LettaBackend {
         message: AgentMessage,
         observer: StepObserver,
     ) -> Result<AgentReply, AgentError> {
-        let user = || {
-            MessageCreate::User(UserMessage {
-                content: &message.content,
-            })
-        };
-        let mut steps = StepLog::new(Some(observer));
-        let mut usage = Usage::default();
-        let mut approvals = match self.round(agent, user(), &mut steps, &mut usage).await {
-            Err(AgentError::Rejected(m)) if m.starts_with(CONFLICT) => {
-                tracing::warn!(agent_id = %agent, "resolving a pending approval before sending");
-                self.close_pending_approval(agent).await;
-                self.round(agent, user(), &mut steps, &mut usage).await?
-            }
-            other => other?,
-        };
-        for round in 0..=MAX_APPROVALS {
-            if approvals.is_empty() {
-                return Ok(AgentReply {
-                    steps: steps.into_steps(),
-                    usage,
-                });
-            }
-            if round == MAX_APPROVALS {
-                // Out of rounds: answer what Letta still waits on so the agent is not left
-                // stuck on a pending approval (the next message would get a 409).
-                self.refuse(agent, approvals, "too many tool rounds").await;
-                break;
-            }
-            let mut tool_returns = Vec::new();
-            for call in approvals {
-                let (output, is_error) = self
-                    .run_client_tool(message.on_behalf_of, agent, &call)
-                    .await;
-                steps.push(AgentStep::ToolReturn {
-                    call_id: call.tool_call_id.clone(),
-                    name: call.name,
-                    output: output.clone(),
-                    is_error,
-                });
-                tool_returns.push(ToolReturn {
-                    tool_call_id: call.tool_call_id,
-                    tool_return: output,
-                    status: ToolStatus::of(is_error),
-                });
-            }
-            let answer = MessageCreate::ToolReturns(ToolReturns { tool_returns });
-            approvals = self.round(agent, answer, &mut steps, &mut usage).await?;
-        }
-        steps.push(AgentStep::Assistant {
-            text: format!("I stopped after {MAX_APPROVALS} tool rounds without a final answer."),
-        });
-        Ok(AgentReply {
-            steps: steps.into_steps(),
-            usage,
-        })
+        let started = std::time::Instant::now();
+        let result = self.turn(agent, message, observer).await;
+        pi_domain::agent::record_turn("letta", started, &result);
+        result
     }
 
     async fn get_agent(&self, agent: &AgentId) -> Result<AgentSummary, AgentError> {

@@ -519,7 +519,13 @@ impl Settings {
                     "is required when ENVIRONMENT=production",
                 ));
             };
-            if secret.expose().len() < 32 || WEAK_SECRETS.contains(&secret.expose()) {
+            let lowered = secret.expose().to_ascii_lowercase();
+            // A placeholder left in (`CHANGE-ME-…` in deploy/.env.example) is refused too.
+            if secret.expose().len() < 32
+                || WEAK_SECRETS.contains(&secret.expose())
+                || lowered.contains("change-me")
+                || lowered.contains("changeme")
+            {
                 return Err(invalid(
                     "JWT_SECRET_KEY",
                     "must be at least 32 bytes of random data in production",
@@ -641,6 +647,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("JWT_SECRET_KEY"), "{err}");
+        let err = load(&[
+            ("ENVIRONMENT", "production"),
+            ("JWT_SECRET_KEY", "CHANGE-ME-to-at-least-32-random-bytes"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("JWT_SECRET_KEY"),
+            "the deploy example's placeholder: {err}"
+        );
         let ok = load(&[
             ("ENVIRONMENT", "production"),
             ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),

@@ -231,6 +231,10 @@ impl Application {
                         anyhow::anyhow!("TRUSTED_PROXIES: {entry:?} is not an address or network")
                     },
                 )?,
+                scrape_hooks: vec![{
+                    let db = db.clone();
+                    Arc::new(move || db.record_pool_metrics())
+                }],
                 metrics_token: settings
                     .metrics_token
                     .as_ref()

@@ -154,6 +154,35 @@ impl Database {
         released.map_err(StoreError::Migrate)
     }
 
+    /// Sets the `pi_db_pool_connections` gauges (in use, idle, max) from the pool's state.
+    pub fn record_pool_metrics(&self) {
+        let (size, idle, max) = match self.engine {
+            Engine::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            Engine::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+        let gauge = |state: &'static str, n: u32| {
+            metrics::gauge!("pi_db_pool_connections", "state" => state).set(f64::from(n));
+        };
+        gauge("in_use", size.saturating_sub(idle));
+        gauge("idle", idle);
+        gauge("max", max);
+    }
+
     /// Statements executed through this pool since it opened (transaction BEGIN/COMMIT are
     /// not counted). Used by tests and benchmarks to keep hot paths lean.
     pub fn statements_executed(&self) -> u64 {

@@ -435,6 +435,13 @@ async fn read_stream(
 /// Longest `Retry-After` honoured when a request carries no deadline.
 const MAX_WAIT_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
 
+/// Records one request to the LLM: its time (to the end of a stream) and its HTTP status,
+/// `timeout` or `error`.
+fn observe(started: Instant, status: &str) {
+    metrics::histogram!("pi_llm_request_duration_seconds", "status" => status.to_owned())
+        .record(started.elapsed().as_secs_f64());
+}
+
 fn retryable(status: reqwest::StatusCode) -> bool {
     status == reqwest::StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
@@ -470,12 +477,19 @@ impl LanguageModel for OpenAiClient {
             if let Some(key) = &self.config.api_key {
                 call = call.bearer_auth(key);
             }
+            let started = Instant::now();
             let (failure, retry_after) = match call.send().await {
-                Err(e) if e.is_timeout() => return Err(AgentError::Timeout),
-                Err(e) => (
-                    format!("cannot reach the LLM at {}: {e}", self.config.base_url),
-                    None,
-                ),
+                Err(e) if e.is_timeout() => {
+                    observe(started, "timeout");
+                    return Err(AgentError::Timeout);
+                }
+                Err(e) => {
+                    observe(started, "error");
+                    (
+                        format!("cannot reach the LLM at {}: {e}", self.config.base_url),
+                        None,
+                    )
+                }
                 Ok(response) => {
                     let status = response.status();
                     let streamed = response
@@ -485,7 +499,16 @@ impl LanguageModel for OpenAiClient {
                         .is_some_and(|v| v.starts_with("text/event-stream"));
                     if status.is_success() && streamed {
                         // Nothing is retried once text may have reached the listener.
-                        return read_stream(response, request.on_text.as_ref()).await;
+                        let read = read_stream(response, request.on_text.as_ref()).await;
+                        observe(
+                            started,
+                            if read.is_ok() {
+                                status.as_str()
+                            } else {
+                                "error"
+                            },
+                        );
+                        return read;
                     }
                     let retry_after = response
                         .headers()
@@ -494,9 +517,16 @@ impl LanguageModel for OpenAiClient {
                         .and_then(|v| v.trim().parse::<u64>().ok())
                         .map(Duration::from_secs);
                     let text = match response.text().await {
-                        Ok(t) => t,
-                        Err(e) if e.is_timeout() => return Err(AgentError::Timeout),
+                        Ok(t) => {
+                            observe(started, status.as_str());
+                            t
+                        }
+                        Err(e) if e.is_timeout() => {
+                            observe(started, "timeout");
+                            return Err(AgentError::Timeout);
+                        }
                         Err(e) => {
+                            observe(started, "error");
                             return Err(AgentError::Unavailable(format!(
                                 "LLM response unreadable: {e}"
                             )));
@@ -550,6 +580,7 @@ impl LanguageModel for OpenAiClient {
                 });
             }
             tracing::warn!(attempt, wait_ms = wait.as_millis() as u64, reason = %failure, "LLM call failed; retrying");
+            metrics::counter!("pi_llm_retries_total").increment(1);
             tokio::time::sleep(wait).await;
             attempt += 1;
         }

@@ -337,6 +337,39 @@ pub enum AgentError {
     },
 }
 
+impl AgentError {
+    /// A short, stable name of the variant (a metrics label).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound(_) => "not_found",
+            Self::Unavailable(_) => "unavailable",
+            Self::Timeout => "timeout",
+            Self::Rejected(_) => "rejected",
+            Self::Store(_) => "store",
+            Self::Busy { .. } => "busy",
+        }
+    }
+}
+
+/// Records one agent turn of `backend` (`embedded`, `letta`) in the process's metrics: its
+/// duration by outcome and, when it failed, the failure's kind.
+pub fn record_turn<T>(
+    backend: &'static str,
+    started: std::time::Instant,
+    result: &Result<T, AgentError>,
+) {
+    let outcome = match result {
+        Ok(_) => "ok",
+        Err(e) => {
+            metrics::counter!("pi_agent_turn_failures_total", "backend" => backend, "kind" => e.kind())
+                .increment(1);
+            "failed"
+        }
+    };
+    metrics::histogram!("pi_agent_turn_duration_seconds", "backend" => backend, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+}
+
 /// Told about each step of an agent's turn as soon as it is known, and (when a backend can) of
 /// the reply's text as it is written (for streaming replies).
 #[derive(Clone)]

@@ -193,6 +193,7 @@ impl AuthService {
         match wait {
             Some(retry_after) => {
                 tracing::warn!(retry_after_secs = retry_after.as_secs(), "login throttled");
+                metrics::counter!("pi_login_throttled_total").increment(1);
                 Err(LoginError::Throttled { retry_after })
             }
             None => Ok(()),

@@ -162,7 +162,16 @@ impl ToolRegistry {
             .tools
             .get(name)
             .ok_or_else(|| UnknownTool(name.to_owned()))?;
-        Ok(tool.call(ctx, args).await)
+        let started = std::time::Instant::now();
+        let output = tool.call(ctx, args).await;
+        let outcome = if output.is_error() { "error" } else { "ok" };
+        metrics::histogram!(
+            "pi_tool_call_duration_seconds",
+            "tool" => name.to_owned(),
+            "outcome" => outcome
+        )
+        .record(started.elapsed().as_secs_f64());
+        Ok(output)
     }
 }
 

@@ -1,27 +1,105 @@
-//! `GET /metrics`: Prometheus text, labelled by route pattern; guarded by loopback or a token.
+//! `GET /metrics`: Prometheus text, labelled by route pattern; guarded by loopback (the client
+//! resolved through trusted proxies) or a token.
 
 use pi_server::Application;
 use pi_server::config::Secret;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_body};
+use crate::process::{free_port, start_server_with};
 
 pi_store::engine_tests!(crate::helpers::run_named => [
-    requests_are_counted_by_route_pattern,
     a_metrics_token_is_required_once_configured,
 ]);
 
-async fn requests_are_counted_by_route_pattern(app: TestApp) {
+/// One replica (its own process: the recorder is process-wide) after a known set of requests,
+/// its agent on an OpenAI-compatible LLM (a fake one).
+#[tokio::test]
+async fn a_replica_reports_its_traffic_turns_tools_throttling_pool_and_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/pi.db?mode=rwc", dir.path().display());
+    let port = free_port();
+    let llm = pi_testkit::openai::FakeLlm::start().unwrap();
+    // Start-up waited for one `GET /health` answered 200.
+    let mut server = start_server_with(
+        &url,
+        port,
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("LOGIN_MAX_ATTEMPTS_PER_ACCOUNT", "2"),
+            ("LLM_BASE_URL", llm.base_url()),
+            ("LLM_MODEL", pi_testkit::openai::MODEL_ID),
+        ],
+    )
+    .await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
     for _ in 0..2 {
-        assert_eq!(app.get("/health").await.status(), 200);
+        let health = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(health.status(), 200);
     }
     let conv = "0b6f1c9e-3f43-4a36-9a55-6f1e0d3f2a11";
-    let anonymous = app
-        .get(&format!("/chat/conversations/{conv}/messages"))
-        .await;
+    let anonymous = client
+        .get(format!("{base}/chat/conversations/{conv}/messages"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(anonymous.status(), 401);
-    assert_eq!(app.get("/no/such/route").await.status(), 404);
-    let response = app.get("/metrics").await;
+    let missing = client
+        .get(format!("{base}/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    // A turn with a tool call, and a throttled login.
+    let signup: Value = client
+        .post(format!("{base}/auth/signup"))
+        .json(&json!({"email": "m@example.com", "password": "password123", "display_name": "M"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["access_token"].as_str().unwrap();
+    let created: Value = client
+        .post(format!("{base}/chat/conversations"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let said = client
+        .post(format!(
+            "{base}/chat/conversations/{}/messages",
+            created["id"].as_str().unwrap()
+        ))
+        .bearer_auth(token)
+        .json(&json!({"content": "I lead real estate for a QSR chain"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(said.status(), 201);
+    for _ in 0..3 {
+        client
+            .post(format!("{base}/auth/login"))
+            .json(&json!({"email": "m@example.com", "password": "wrong-password"}))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // Behind a trusted proxy on this host, the client it names is who asks: not loopback.
+    let proxied = client
+        .get(format!("{base}/metrics"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 403);
+    let response = client.get(format!("{base}/metrics")).send().await.unwrap();
     assert_eq!(response.status(), 200);
     assert!(
         response.headers()["content-type"]
@@ -30,21 +108,28 @@ async fn requests_are_counted_by_route_pattern(app: TestApp) {
             .starts_with("text/plain; version=0.0.4")
     );
     let text = response.text().await.unwrap();
-    assert!(
-        text.contains("pi_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 2"),
-        "{text}"
-    );
-    assert!(text.contains(
-        "pi_http_requests_total{method=\"GET\",route=\"/chat/conversations/{id}/messages\",status=\"401\"} 1"
-    ));
-    assert!(
-        text.contains("route=\"unmatched\",status=\"404\"} 1"),
-        "{text}"
-    );
+    for expected in [
+        "pi_http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 3",
+        "pi_http_requests_total{method=\"GET\",route=\"/chat/conversations/{id}/messages\",status=\"401\"} 1",
+        "route=\"unmatched\",status=\"404\"} 1",
+        "pi_http_request_duration_seconds_count{route=\"/health\"} 3",
+        "# TYPE pi_http_request_duration_seconds histogram",
+        "pi_agent_turn_duration_seconds_count{backend=\"embedded\",outcome=\"ok\"} 1",
+        "pi_tool_call_duration_seconds_count{tool=\"update_user_persona_profile_in_db\",outcome=\"ok\"} 1",
+        "pi_login_throttled_total 1",
+        "pi_llm_request_duration_seconds_count{status=\"200\"} 2",
+        "pi_db_pool_connections{state=\"max\"} 8",
+        "pi_db_pool_connections{state=\"in_use\"}",
+        "pi_process_resident_memory_bytes ",
+        "pi_process_open_fds ",
+        "pi_process_cpu_seconds_total ",
+        "pi_build_info{version=\"",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
     assert!(!text.contains(conv), "raw paths never become labels");
-    assert!(text.contains("pi_http_request_duration_seconds_count{route=\"/health\"} 2"));
-    assert!(text.contains("# TYPE pi_http_request_duration_seconds histogram"));
-    assert!(text.contains("pi_build_info{version=\""));
+    server.kill().await.unwrap();
+    server.wait().await.unwrap();
 }
 
 async fn a_metrics_token_is_required_once_configured(app: TestApp) {
