@@ -43,7 +43,8 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("sea-orm", &["pi-store"]),
     ("sea-orm-migration", &["pi-migration"]),
     ("sqlx", &["pi-store"]),
-    ("reqwest", &["pi-letta", "pi-agent"]),
+    // pi-server: only `pi-server health`, the container health check of its own server.
+    ("reqwest", &["pi-letta", "pi-agent", "pi-server"]),
     ("jsonwebtoken", &["pi-auth"]),
     ("bcrypt", &["pi-auth"]),
 ];

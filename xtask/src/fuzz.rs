@@ -206,7 +206,7 @@ fn python() -> Result<String, String> {
 }
 
 /// Builds the release server and returns the binary's path.
-fn build_server() -> Result<PathBuf, String> {
+pub(crate) fn build_server() -> Result<PathBuf, String> {
     let mut build = super::cargo();
     build.args(["build", "--release", "--locked", "--bin", "pi-server"]);
     super::run(build)?;

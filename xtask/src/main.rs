@@ -14,6 +14,9 @@
 //! - `fuzz`    — Schemathesis fuzzing of the API from its OpenAPI document, against the release
 //!   server on SQLite and PostgreSQL (`cargo xtask fuzz [sqlite|postgres|all]`); cached under
 //!   `PI_FUZZ_HOME`.
+//! - `cluster` — three release replicas on PostgreSQL behind HAProxy (Debian's package, with
+//!   `deploy/haproxy/haproxy.cfg`): throughput with 1/2/3 replicas, a rolling restart and a
+//!   SIGKILL under load (`crates/server/tests/cluster.rs`).
 
 mod arch;
 mod fuzz;
@@ -237,6 +240,35 @@ fn eval() -> Result<(), String> {
     run(cmd)
 }
 
+/// The local cluster run: the release binary, HAProxy (installed from Debian when missing and
+/// running as root), then the ignored `cluster` test with its output.
+fn cluster() -> Result<(), String> {
+    let bin = fuzz::build_server()?;
+    let have_haproxy = Command::new("haproxy")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_haproxy {
+        let mut apt = Command::new("apt-get");
+        apt.args(["install", "-y", "-qq", "haproxy"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        run(apt).map_err(|e| format!("HAProxy is needed (apt-get install haproxy): {e}"))?;
+    }
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--workspace",
+        "--test",
+        "cluster",
+        "--",
+        "--ignored",
+        "--nocapture",
+    ])
+    .env("PI_SERVER_BIN", bin)
+    .env("REQUIRE_POSTGRES", "1");
+    run(cmd)
+}
+
 /// Brings Letta up, runs the live suite against it, and always takes the stack down.
 fn letta_it(extra: &[String]) -> Result<(), String> {
     match letta::up() {
@@ -279,8 +311,9 @@ fn main() -> ExitCode {
         Some("letta-it") => letta_it(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("eval") => eval(),
+        Some("cluster") => cluster(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster>"
                 .to_owned(),
         ),
     };

@@ -25,6 +25,9 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// Seconds in-flight requests get to finish after SIGTERM/Ctrl-C.
     pub shutdown_timeout_secs: u64,
+    /// Whether the server stops itself on SIGTERM/Ctrl-C; `false` when the caller handles
+    /// signals (and stops it through its handle).
+    pub handle_signals: bool,
     /// Worker threads; `None` = one per core.
     pub workers: Option<usize>,
     /// Bearer token for `GET /metrics`; `None` = loopback callers only.
@@ -43,6 +46,7 @@ impl std::fmt::Debug for HttpConfig {
             .field("cors_allowed_origins", &self.cors_allowed_origins)
             .field("body_limit_bytes", &self.body_limit_bytes)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("handle_signals", &self.handle_signals)
             .field("workers", &self.workers)
             .field(
                 "metrics_token",
@@ -61,6 +65,7 @@ impl Default for HttpConfig {
             cors_allowed_origins: Vec::new(),
             body_limit_bytes: 256 * 1024,
             shutdown_timeout_secs: 30,
+            handle_signals: true,
             metrics_token: None,
             scrape_hooks: Vec::new(),
             workers: None,
@@ -182,6 +187,9 @@ pub fn serve(
     .shutdown_timeout(config.shutdown_timeout_secs);
     if let Some(workers) = config.workers {
         server = server.workers(workers);
+    }
+    if !config.handle_signals {
+        server = server.disable_signals();
     }
     Ok(server.run())
 }

@@ -156,6 +156,11 @@ pub struct Settings {
     pub sse_keep_alive_secs: u64,
     /// On SIGTERM, requests and streamed replies in flight get this long to finish.
     pub shutdown_timeout_secs: u64,
+    /// Connections this replica keeps open to PostgreSQL (all of them, from start-up).
+    pub database_pool_size: u32,
+    /// On SIGTERM, first fail `/health/ready` and keep serving this long, so load balancers
+    /// stop routing here before the listener closes; then drain.
+    pub shutdown_delay_secs: u64,
     /// Reverse proxies (addresses or networks, comma-separated) whose `X-Forwarded-For` names
     /// the client for login throttling and logs; empty: the connection's peer is the client.
     pub trusted_proxies: String,
@@ -213,6 +218,8 @@ const KEYS: &[&str] = &[
     "agent_turn_timeout_secs",
     "sse_keep_alive_secs",
     "shutdown_timeout_secs",
+    "database_pool_size",
+    "shutdown_delay_secs",
     "trusted_proxies",
     "letta_model",
     "letta_embedding",
@@ -251,6 +258,8 @@ impl Default for Settings {
             agent_turn_timeout_secs: 120,
             sse_keep_alive_secs: 15,
             shutdown_timeout_secs: 30,
+            database_pool_size: pi_store::POSTGRES_POOL,
+            shutdown_delay_secs: 0,
             trusted_proxies: String::new(),
             letta_model: "openai/gpt-4o".into(),
             letta_embedding: "openai/text-embedding-3-small".into(),
@@ -294,6 +303,8 @@ impl fmt::Debug for Settings {
             .field("agent_turn_timeout_secs", &self.agent_turn_timeout_secs)
             .field("sse_keep_alive_secs", &self.sse_keep_alive_secs)
             .field("shutdown_timeout_secs", &self.shutdown_timeout_secs)
+            .field("database_pool_size", &self.database_pool_size)
+            .field("shutdown_delay_secs", &self.shutdown_delay_secs)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("letta_model", &self.letta_model)
             .field("letta_embedding", &self.letta_embedding)
@@ -482,6 +493,12 @@ impl Settings {
                 "SHUTDOWN_TIMEOUT_SECS",
                 "must be between 1 and 600",
             ));
+        }
+        if !(1..=500).contains(&self.database_pool_size) {
+            return Err(invalid("DATABASE_POOL_SIZE", "must be between 1 and 500"));
+        }
+        if self.shutdown_delay_secs > 300 {
+            return Err(invalid("SHUTDOWN_DELAY_SECS", "must be between 0 and 300"));
         }
         if self.letta_timeout_secs == 0 {
             return Err(invalid("LETTA_TIMEOUT_SECS", "must be at least 1"));

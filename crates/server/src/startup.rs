@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::dev::{Server, ServerHandle};
 use anyhow::Context;
@@ -36,6 +37,53 @@ pub struct Application {
     server: Server,
     db: Database,
     blocks: Arc<dyn BlockStore>,
+    /// Set on SIGTERM/Ctrl-C: `/health/ready` fails from then on.
+    stopping: Arc<AtomicBool>,
+    /// How long the server keeps serving after the signal before it drains.
+    shutdown_delay: std::time::Duration,
+}
+
+/// `/health/ready`'s `shutdown` check: failing once the process got SIGTERM, so load balancers
+/// take the replica out of rotation while it still serves.
+struct ShutdownProbe(Arc<AtomicBool>);
+
+#[async_trait::async_trait]
+impl HealthProbe for ShutdownProbe {
+    fn name(&self) -> &'static str {
+        "shutdown"
+    }
+
+    async fn check(&self) -> Result<String, String> {
+        if self.0.load(Ordering::Relaxed) {
+            Err("stopping: got SIGTERM, finishing the requests in flight".into())
+        } else {
+            Ok("serving".into())
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; Ctrl-C only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -52,7 +100,7 @@ impl std::fmt::Debug for Application {
 /// When the database is unreachable or a migration fails.
 pub async fn connect_and_migrate(settings: &Settings) -> anyhow::Result<Database> {
     let url = settings.database_url.expose();
-    let db = pi_store::connect(url)
+    let db = pi_store::connect_with(url, Some(settings.database_pool_size))
         .await
         .with_context(|| format!("DATABASE_URL={}", redact_url(url)))?;
     db.migrate().await.context("migrations failed")?;
@@ -212,7 +260,11 @@ impl Application {
     }
 
     async fn assemble(settings: Settings, agents: Option<AgentPorts>) -> anyhow::Result<Self> {
-        let (db, state, agents) = build_state(&settings, agents).await?;
+        let (db, mut state, agents) = build_state(&settings, agents).await?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        state
+            .probes
+            .push(Arc::new(ShutdownProbe(Arc::clone(&stopping))));
         let auth = Arc::clone(&state.auth);
 
         let listener = TcpListener::bind(&settings.bind_addr)
@@ -226,6 +278,7 @@ impl Application {
                 body_limit_bytes: settings.max_body_bytes,
                 sse_keep_alive: std::time::Duration::from_secs(settings.sse_keep_alive_secs),
                 shutdown_timeout_secs: settings.shutdown_timeout_secs,
+                handle_signals: false,
                 trusted_proxies: pi_api::TrustedProxies::parse(&settings.trusted_proxies).map_err(
                     |entry| {
                         anyhow::anyhow!("TRUSTED_PROXIES: {entry:?} is not an address or network")
@@ -261,6 +314,8 @@ impl Application {
             server,
             db,
             blocks: agents.blocks.clone(),
+            stopping,
+            shutdown_delay: std::time::Duration::from_secs(settings.shutdown_delay_secs),
         })
     }
 
@@ -289,7 +344,20 @@ impl Application {
     /// # Errors
     /// An I/O error from the server.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await?;
+        let (handle, stopping, delay) = (self.server.handle(), self.stopping, self.shutdown_delay);
+        let on_signal = tokio::spawn(async move {
+            stop_signal().await;
+            stopping.store(true, Ordering::Relaxed);
+            tracing::info!(
+                delay_secs = delay.as_secs(),
+                "stop signal: /health/ready fails from now on; draining after the delay"
+            );
+            tokio::time::sleep(delay).await;
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        on_signal.abort();
+        served?;
         tracing::info!("server stopped; closing database pool");
         if let Err(e) = self.db.close().await {
             tracing::warn!(error = %e, "error while closing the database pool");

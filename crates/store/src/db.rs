@@ -62,6 +62,9 @@ pub struct Database {
 /// The PostgreSQL advisory-lock key held while migrations run ("pi-migr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0070_692d_6d69_6772;
 
+/// Connections per replica to PostgreSQL by default (all opened at start-up, see [`connect`]).
+pub const POSTGRES_POOL: u32 = 20;
+
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 
@@ -73,6 +76,15 @@ const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 /// # Errors
 /// [`StoreError::UnsupportedUrl`] or [`StoreError::Connect`].
 pub async fn connect(url: &str) -> Result<Database, StoreError> {
+    connect_with(url, None).await
+}
+
+/// [`connect`] with `pool` connections to PostgreSQL instead of the default
+/// ([`POSTGRES_POOL`]); SQLite ignores it.
+///
+/// # Errors
+/// As [`connect`].
+pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, StoreError> {
     let engine = if url.starts_with("sqlite:") {
         Engine::Sqlite
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -98,7 +110,17 @@ pub async fn connect(url: &str) -> Result<Database, StoreError> {
                 });
         }
         Engine::Postgres => {
-            options.max_connections(20).min_connections(1);
+            // Every connection is opened by the pool's own task on the runtime that built it
+            // (the process's main runtime) and kept: a connection opened inside one of
+            // actix's per-worker runtimes dies with that runtime when the worker stops during
+            // a graceful shutdown, failing requests still running on other workers ("a Tokio
+            // context is being shut down"; seen in `cargo xtask cluster`'s rolling restart).
+            let pool = pool.unwrap_or(POSTGRES_POOL).max(1);
+            options
+                .max_connections(pool)
+                .min_connections(pool)
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>);
         }
     }
     let mut conn = sea_orm::Database::connect(options)

@@ -14,7 +14,7 @@ mod users;
 
 pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
-pub use db::{Database, DatabaseProbe, Engine, StoreError, connect};
+pub use db::{Database, DatabaseProbe, Engine, POSTGRES_POOL, StoreError, connect, connect_with};
 pub use deployment::SeaOrmDeploymentRepo;
 pub use personas::{PersonaLocks, SeaOrmPersonaRepo};
 pub use throttle::SeaOrmAttemptCounter;

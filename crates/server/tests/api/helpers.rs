@@ -44,6 +44,9 @@ pub fn test_settings(url: &str) -> Settings {
         cors_allowed_origins: UI_ORIGIN.into(),
         max_body_bytes: 64 * 1024,
         places_scale: pi_server::config::PlacesScale::Small,
+        // Every connection is opened at start-up: keep many parallel test apps under
+        // PostgreSQL's 100.
+        database_pool_size: 6,
         ..Settings::default()
     }
 }

@@ -174,6 +174,61 @@ async fn tool_command_prints_json_without_a_server() {
     );
 }
 
+/// SIGTERM with `SHUTDOWN_DELAY_SECS`: `/health/ready` fails at once (a `shutdown` check) so a
+/// load balancer stops routing here, while requests are still served until the delay is over;
+/// then the process drains and exits 0.
+#[tokio::test]
+async fn sigterm_first_fails_readiness_then_stops_after_the_delay() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/pi.db?mode=rwc", dir.path().display());
+    let port = free_port();
+    let mut server = start_server_with(&url, port, &[("SHUTDOWN_DELAY_SECS", "2")]).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["shutdown"]["status"], "ok");
+
+    let signalled = std::time::Instant::now();
+    let pid = server.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let ready = client
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 503);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["checks"]["shutdown"]["status"], "error", "{body}");
+    // Still serving during the delay.
+    let signup = client
+        .post(format!("{base}/auth/signup"))
+        .json(&serde_json::json!({"email": "late@example.com", "password": "password123", "display_name": "Late"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 201);
+
+    let status = tokio::time::timeout(Duration::from_secs(20), server.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(signalled.elapsed() >= Duration::from_secs(2));
+}
+
 /// `pi-server health` (the container health check): 0 while the server on `BIND_ADDR` answers
 /// 200 (`0.0.0.0` is asked on loopback), 1 naming the URL when nothing answers.
 #[tokio::test]
@@ -231,6 +286,7 @@ pub(crate) async fn start_server_with(
         .env("JWT_SECRET_KEY", "kill-test-secret-kill-test-secret-0123")
         .env("BCRYPT_COST", "4")
         .env("PLACES_SCALE", "small")
+        .env("DATABASE_POOL_SIZE", "6")
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
