@@ -54,9 +54,9 @@ async fn start_replica(url: &str, port: u16) -> Replica {
         .env("BCRYPT_COST", "10")
         .env("TRUSTED_PROXIES", "127.0.0.1")
         .env("SHUTDOWN_TIMEOUT_SECS", "30")
-        // HAProxy marks a replica down after 2 failed checks 2 s apart: readiness fails for
-        // 5 s before the listener closes.
-        .env("SHUTDOWN_DELAY_SECS", "5")
+        // HAProxy marks a replica down after 2 failed checks 2 s apart (later when the 2 cores
+        // are saturated): readiness fails for 8 s before the listener closes.
+        .env("SHUTDOWN_DELAY_SECS", "8")
         .env("RUST_LOG", "warn")
         .env("LOG_FORMAT", "json")
         .stdout(log_file(port))
@@ -544,10 +544,15 @@ async fn cluster() {
             s.detail
         );
     }
-    let after_kill = failed.iter().filter(|s| s.started > killed_at).count();
+    // A request sent within 100 ms of the kill may already be on its way to the dying
+    // process (HAProxy connected before the kernel tore the listener down): in flight.
+    let after_kill = failed
+        .iter()
+        .filter(|s| s.started > killed_at + Duration::from_millis(100))
+        .count();
     let (acked, _) = check_stored(&url, &samples).await;
     println!(
-        "  SIGKILL: {} requests sent, {} failed ({} of them sent after the kill), {acked} acknowledged turns all stored once with a reply",
+        "  SIGKILL: {} requests sent, {} failed ({} of them sent more than 100 ms after the kill), {acked} acknowledged turns all stored once with a reply",
         samples.len(),
         failed.len(),
         after_kill

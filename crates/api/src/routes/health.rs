@@ -3,10 +3,12 @@
 use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, web};
-use serde::Serialize;
-use utoipa::ToSchema;
+use pi_domain::ValidationErrors;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::AppState;
+use crate::extractors::QueryParams;
+use crate::{ApiError, AppState};
 
 /// `/health` body.
 #[derive(Debug, Serialize, ToSchema)]
@@ -68,21 +70,66 @@ fn liveness(state: &AppState) -> HealthResponse {
     }
 }
 
+/// `GET /health/ready` parameters.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReadyQuery {
+    /// Only these checks (comma-separated names: `database`, `agent_backend`, `shutdown`)
+    /// decide the answer; default: every check. A load balancer asks for
+    /// `database,shutdown`, so an agent-backend outage (chat answers 502) does not take every
+    /// replica, and with them logins and history, out of rotation.
+    #[param(example = "database,shutdown")]
+    pub checks: Option<String>,
+}
+
 /// Readiness: every dependency answers (503 otherwise, with the reason).
 #[utoipa::path(
     get,
     path = "/health/ready",
     tag = "health",
+    params(ReadyQuery),
     responses(
         (status = 200, body = ReadinessResponse, description = "All dependencies are usable"),
+        (status = 422, body = crate::ErrorBody, description = "`checks` names an unknown check"),
         (status = 503, body = ReadinessResponse, description = "A dependency is down"),
     )
 )]
-pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let results = futures::future::join_all(state.probes.iter().map(|probe| probe.check())).await;
+pub(crate) async fn ready(
+    state: web::Data<AppState>,
+    query: QueryParams<ReadyQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let probes: Vec<_> = match query.0.checks.as_deref() {
+        None => state.probes.iter().collect(),
+        Some(list) => {
+            let wanted: Vec<&str> = list
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .collect();
+            let known: Vec<&str> = state.probes.iter().map(|p| p.name()).collect();
+            if let Some(unknown) = wanted.iter().find(|n| !known.contains(n)) {
+                return Err(ApiError::validation(&ValidationErrors::single(
+                    "checks",
+                    format!("unknown check {unknown:?}; known: {}", known.join(", ")),
+                )));
+            }
+            if wanted.is_empty() {
+                return Err(ApiError::validation(&ValidationErrors::single(
+                    "checks",
+                    "name at least one check",
+                )));
+            }
+            state
+                .probes
+                .iter()
+                .filter(|p| wanted.contains(&p.name()))
+                .collect()
+        }
+    };
+    let results = futures::future::join_all(probes.iter().map(|probe| probe.check())).await;
     let mut checks = BTreeMap::new();
     let mut all_ok = true;
-    for (probe, result) in state.probes.iter().zip(results) {
+    for (probe, result) in probes.iter().zip(results) {
         let check = match result {
             Ok(detail) => CheckResult {
                 status: "ok",
@@ -102,11 +149,11 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
         status: if all_ok { "ready" } else { "unavailable" },
         checks,
     };
-    if all_ok {
+    Ok(if all_ok {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
-    }
+    })
 }
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {

@@ -467,6 +467,19 @@ async fn server_without_a_reachable_agent_backend_answers_502_and_is_not_ready()
                 .unwrap()
                 .contains("Letta")
         );
+        // What a load balancer asks: this replica still serves logins and history.
+        let serving = app.get("/health/ready?checks=database,shutdown").await;
+        assert_eq!(serving.status(), 200);
+        let serving: Value = serving.json().await.unwrap();
+        assert_eq!(serving["status"], "ready");
+        assert!(
+            serving["checks"].get("agent_backend").is_none(),
+            "{serving}"
+        );
+        assert_eq!(serving["checks"]["shutdown"]["status"], "ok");
+        let unknown = app.get("/health/ready?checks=database,disk").await;
+        let body = error_body(unknown, 422, "validation_error").await;
+        assert_eq!(body["errors"][0]["field"], "checks");
     })
     .await;
 }
