@@ -14,6 +14,10 @@ pub const EMAIL: &str = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,32}(\.[A-Za-z0-9!#$%
 pub const PASSWORD: &str = r"^[\u0020-\u007E]*$";
 /// `ConversationCursor`: what `next_cursor` holds (or empty for the first page).
 pub const CURSOR: &str = r"^([0-9]{1,17}_[0-9a-fA-F]{32})?$";
+/// `GET /health/ready?checks=`: a comma-separated list of the checks a server runs, so an
+/// empty or unknown list is not schema-valid (the handler answers those 422).
+pub const READY_CHECKS: &str =
+    r"^(database|agent_backend|shutdown)(,(database|agent_backend|shutdown))*$";
 
 #[cfg(test)]
 mod tests {
@@ -124,6 +128,17 @@ mod tests {
             );
         }
         assert!(!cursor.is_match(&format!("-1_{id}")));
+        let checks = Regex::new(READY_CHECKS).unwrap();
+        for ok in [
+            "database",
+            "database,shutdown",
+            "agent_backend,database,shutdown",
+        ] {
+            assert!(checks.is_match(ok), "{ok}");
+        }
+        for bad in ["", ",", "database,", "database,disk", "Database"] {
+            assert!(!checks.is_match(bad), "{bad:?}");
+        }
     }
 
     /// The literals in `#[schema(pattern = …)]` are these constants.
@@ -154,6 +169,13 @@ mod tests {
         assert_eq!(schema("SignupBody", "display_name").as_deref(), Some(LINE));
         assert_eq!(schema("SignupBody", "email").as_deref(), Some(EMAIL));
         assert_eq!(schema("SignupBody", "password").as_deref(), Some(PASSWORD));
+        let ready = doc["paths"]["/health/ready"]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "checks")
+            .unwrap();
+        assert_eq!(ready["schema"]["pattern"].as_str(), Some(READY_CHECKS));
         let text = doc.to_string();
         assert!(text.contains(&serde_json::to_string(CURSOR).unwrap()));
     }

@@ -78,7 +78,10 @@ pub struct ReadyQuery {
     /// decide the answer; default: every check. A load balancer asks for
     /// `database,shutdown`, so an agent-backend outage (chat answers 502) does not take every
     /// replica, and with them logins and history, out of rotation.
-    #[param(example = "database,shutdown")]
+    #[param(
+        example = "database,shutdown",
+        pattern = r"^(database|agent_backend|shutdown)(,(database|agent_backend|shutdown))*$"
+    )]
     pub checks: Option<String>,
 }
 
@@ -90,7 +93,7 @@ pub struct ReadyQuery {
     params(ReadyQuery),
     responses(
         (status = 200, body = ReadinessResponse, description = "All dependencies are usable"),
-        (status = 422, body = crate::ErrorBody, description = "`checks` names an unknown check"),
+        (status = 422, body = crate::ErrorBody, description = "`checks` is empty or names a check this server does not run"),
         (status = 503, body = ReadinessResponse, description = "A dependency is down"),
     )
 )]
