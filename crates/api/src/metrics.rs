@@ -112,6 +112,10 @@ fn describe() {
         "pi_db_pool_connections",
         "Database pool connections by state (in_use, idle) and the pool's maximum (max)."
     );
+    describe_counter!(
+        "pi_db_pool_acquire_timeouts_total",
+        "Requests that found every pool connection busy for the whole acquire timeout (10 s) and failed."
+    );
 }
 
 /// The `/metrics` endpoint's state: who may read, and what to refresh before rendering.
@@ -185,7 +189,7 @@ impl HttpMetrics {
     tag = "health",
     responses(
         (status = 200, content_type = "text/plain", body = String,
-         description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_agent_turn_duration_seconds, pi_agent_turn_failures_total, pi_llm_request_duration_seconds, pi_llm_retries_total, pi_letta_request_duration_seconds, pi_letta_retries_total, pi_tool_call_duration_seconds, pi_login_throttled_total, pi_db_pool_connections, pi_process_* (resident memory, CPU seconds, open files, threads), pi_uptime_seconds, pi_build_info"),
+         description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_agent_turn_duration_seconds, pi_agent_turn_failures_total, pi_llm_request_duration_seconds, pi_llm_retries_total, pi_letta_request_duration_seconds, pi_letta_retries_total, pi_tool_call_duration_seconds, pi_login_throttled_total, pi_db_pool_connections, pi_db_pool_acquire_timeouts_total, pi_process_* (resident memory, CPU seconds, open files, threads), pi_uptime_seconds, pi_build_info"),
         (status = 403, body = crate::ErrorBody, description = "not loopback and no valid METRICS_TOKEN"),
     )
 )]

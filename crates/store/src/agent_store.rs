@@ -34,6 +34,7 @@ impl SeaOrmAgentStore {
 
 fn unavailable(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> AgentError {
     move |e| {
+        crate::db::observe(&e);
         tracing::error!(error = %e, context, "agent store failed");
         AgentError::Store(context.to_owned())
     }

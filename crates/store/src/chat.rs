@@ -1,5 +1,6 @@
 //! `ConversationRepo` and `MessageRepo` over SeaORM.
 
+use crate::db::repo_err;
 use async_trait::async_trait;
 use pi_domain::RepoError;
 use pi_domain::chat::{
@@ -28,10 +29,6 @@ impl SeaOrmChatRepo {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
-}
-
-fn err(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> RepoError {
-    move |e| RepoError(anyhow::Error::new(e).context(context))
 }
 
 fn conversation(m: conversations::Model) -> Conversation {
@@ -79,7 +76,7 @@ impl ConversationRepo for SeaOrmChatRepo {
         row.insert(self.db.connection())
             .await
             .map(conversation)
-            .map_err(err("failed to insert conversation"))
+            .map_err(repo_err("failed to insert conversation"))
     }
 
     async fn get(
@@ -92,7 +89,7 @@ impl ConversationRepo for SeaOrmChatRepo {
             .one(self.db.connection())
             .await
             .map(|m| m.map(conversation))
-            .map_err(err("failed to load conversation"))
+            .map_err(repo_err("failed to load conversation"))
     }
 
     async fn list(
@@ -121,7 +118,7 @@ impl ConversationRepo for SeaOrmChatRepo {
             .all(self.db.connection())
             .await
             .map(|rows| rows.into_iter().map(conversation).collect())
-            .map_err(err("failed to list conversations"))
+            .map_err(repo_err("failed to list conversations"))
     }
 
     async fn rename(
@@ -138,7 +135,7 @@ impl ConversationRepo for SeaOrmChatRepo {
             .exec_with_returning(self.db.connection())
             .await
             .map(|rows| rows.into_iter().next().map(conversation))
-            .map_err(err("failed to rename conversation"))
+            .map_err(repo_err("failed to rename conversation"))
     }
 
     async fn delete(&self, owner: UserId, id: ConversationId) -> Result<bool, RepoError> {
@@ -149,7 +146,7 @@ impl ConversationRepo for SeaOrmChatRepo {
             .exec(self.db.connection())
             .await
             .map(|r| r.rows_affected > 0)
-            .map_err(err("failed to delete conversation"))
+            .map_err(repo_err("failed to delete conversation"))
     }
 }
 
@@ -169,7 +166,7 @@ impl MessageRepo for SeaOrmChatRepo {
             .connection()
             .begin()
             .await
-            .map_err(err("failed to begin transaction"))?;
+            .map_err(repo_err("failed to begin transaction"))?;
         // The update comes first: it checks ownership, takes the row's write lock, and makes the
         // transaction a writer from its first statement (so SQLite never has to upgrade a read
         // lock, which is what produces "database is locked" under concurrency).
@@ -187,11 +184,11 @@ impl MessageRepo for SeaOrmChatRepo {
             .filter(conversations::Column::UserId.eq(owner.0))
             .exec_with_returning(&txn)
             .await
-            .map_err(err("failed to bump conversation"))?;
+            .map_err(repo_err("failed to bump conversation"))?;
         let Some(conv) = updated.into_iter().next() else {
             txn.rollback()
                 .await
-                .map_err(err("failed to roll back transaction"))?;
+                .map_err(repo_err("failed to roll back transaction"))?;
             return Ok(None);
         };
         let row = messages::ActiveModel {
@@ -204,10 +201,10 @@ impl MessageRepo for SeaOrmChatRepo {
         let inserted = row
             .insert(&txn)
             .await
-            .map_err(err("failed to insert message"))?;
+            .map_err(repo_err("failed to insert message"))?;
         txn.commit()
             .await
-            .map_err(err("failed to commit message"))?;
+            .map_err(repo_err("failed to commit message"))?;
         Ok(Some((message(inserted)?, conversation(conv))))
     }
 
@@ -218,7 +215,7 @@ impl MessageRepo for SeaOrmChatRepo {
             .order_by_asc(messages::Column::Id)
             .all(self.db.connection())
             .await
-            .map_err(err("failed to list messages"))?
+            .map_err(repo_err("failed to list messages"))?
             .into_iter()
             .map(message)
             .collect()

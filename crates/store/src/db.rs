@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use pi_domain::RepoError;
 use pi_domain::health::HealthProbe;
 use pi_migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -57,6 +58,31 @@ pub struct Database {
     conn: DatabaseConnection,
     engine: Engine,
     statements: Arc<AtomicU64>,
+}
+
+/// Counts a failure to get a pool connection within the acquire timeout: every connection
+/// was busy for that long (`pi_db_pool_acquire_timeouts_total`). sqlx does not expose how many
+/// tasks wait for a connection, so this counter and `in_use` reaching `max` are the signals of
+/// an exhausted pool.
+pub(crate) fn observe(e: &DbErr) {
+    if matches!(
+        e,
+        DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
+    ) {
+        count_acquire_timeout();
+    }
+}
+
+pub(crate) fn count_acquire_timeout() {
+    metrics::counter!("pi_db_pool_acquire_timeouts_total").increment(1);
+}
+
+/// Maps a driver error to the domain's [`RepoError`] with what was being done.
+pub(crate) fn repo_err(context: &'static str) -> impl FnOnce(DbErr) -> RepoError {
+    move |e| {
+        observe(&e);
+        RepoError(anyhow::Error::new(e).context(context))
+    }
 }
 
 /// The PostgreSQL advisory-lock key held while migrations run ("pi-migr" in ASCII).

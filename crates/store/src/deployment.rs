@@ -1,5 +1,6 @@
 //! `DeploymentRepo` over the one-row `deployment` table.
 
+use crate::db::repo_err;
 use async_trait::async_trait;
 use pi_domain::RepoError;
 use pi_domain::agent::{DeploymentId, DeploymentRepo};
@@ -18,10 +19,6 @@ impl SeaOrmDeploymentRepo {
     pub fn new(db: Database) -> Self {
         Self { db }
     }
-}
-
-fn repo_err(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> RepoError {
-    move |e| RepoError(anyhow::Error::new(e).context(context))
 }
 
 #[async_trait]

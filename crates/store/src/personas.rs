@@ -1,5 +1,6 @@
 //! `PersonaRepo` and `PersonaLock` over SeaORM.
 
+use crate::db::repo_err;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -33,10 +34,6 @@ impl SeaOrmPersonaRepo {
     }
 }
 
-fn err(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> RepoError {
-    move |e| RepoError(anyhow::Error::new(e).context(context))
-}
-
 fn persona(m: personas::Model) -> Result<Persona, RepoError> {
     let handle = PersonaHandle::parse(&m.persona_handle)
         .map_err(|e| RepoError(anyhow::anyhow!("stored persona handle is invalid: {e}")))?;
@@ -65,7 +62,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .order_by_asc(personas::Column::PersonaHandle)
             .all(self.db.connection())
             .await
-            .map_err(err("failed to list personas"))?
+            .map_err(repo_err("failed to list personas"))?
             .into_iter()
             .map(persona)
             .collect()
@@ -76,7 +73,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .filter(personas::Column::PersonaHandle.eq(handle.as_str()))
             .one(self.db.connection())
             .await
-            .map_err(err("failed to load persona"))?
+            .map_err(repo_err("failed to load persona"))?
             .map(persona)
             .transpose()
     }
@@ -105,7 +102,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .on_conflict_do_nothing_on([personas::Column::PersonaHandle])
             .exec(self.db.connection())
             .await
-            .map_err(err("failed to create persona"))?;
+            .map_err(repo_err("failed to create persona"))?;
         self.get_by_handle(&def.persona_handle)
             .await?
             .ok_or_else(|| RepoError(anyhow::anyhow!("persona vanished after insert")))
@@ -138,7 +135,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
         )
         .exec_without_returning(self.db.connection())
         .await
-        .map_err(err("failed to link user to persona"))?;
+        .map_err(repo_err("failed to link user to persona"))?;
         Ok(())
     }
 
@@ -147,7 +144,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .filter(user_personas::Column::PersonaId.eq(persona_id))
             .all(self.db.connection())
             .await
-            .map_err(err("failed to read persona links"))?;
+            .map_err(repo_err("failed to read persona links"))?;
         let ids: Vec<Uuid> = links.iter().map(|l| l.user_id).collect();
         let mut agents = Vec::new();
         for chunk in ids.chunks(500) {
@@ -156,7 +153,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
                 .filter(users::Column::AgentId.is_not_null())
                 .all(self.db.connection())
                 .await
-                .map_err(err("failed to read persona users"))?;
+                .map_err(repo_err("failed to read persona users"))?;
             agents.extend(users.into_iter().filter_map(|u| u.agent_id.map(AgentId)));
         }
         agents.sort();
@@ -167,7 +164,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
         Ok(users::Entity::find_by_id(user.0)
             .one(self.db.connection())
             .await
-            .map_err(err("failed to read the user's agent"))?
+            .map_err(repo_err("failed to read the user's agent"))?
             .and_then(|u| u.agent_id.map(AgentId)))
     }
 
@@ -176,13 +173,13 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .filter(user_personas::Column::UserId.eq(user.0))
             .all(self.db.connection())
             .await
-            .map_err(err("failed to read user personas"))?;
+            .map_err(repo_err("failed to read user personas"))?;
         let mut out = Vec::new();
         for link in links {
             if let Some(p) = personas::Entity::find_by_id(link.persona_id)
                 .one(self.db.connection())
                 .await
-                .map_err(err("failed to read persona"))?
+                .map_err(repo_err("failed to read persona"))?
             {
                 out.push(UserPersona {
                     persona: persona(p)?,
@@ -212,7 +209,7 @@ impl PersonaRepo for SeaOrmPersonaRepo {
             .filter(personas::Column::Id.eq(persona_id))
             .exec(self.db.connection())
             .await
-            .map_err(err("failed to record shared block"))?;
+            .map_err(repo_err("failed to record shared block"))?;
         Ok(())
     }
 }
@@ -299,6 +296,9 @@ impl PersonaLock for PersonaLocks {
             Engine::Postgres => {
                 let pool = self.db.connection().get_postgres_connection_pool();
                 let mut conn = pool.acquire().await.map_err(|e| {
+                    if matches!(e, sea_orm::sqlx::Error::PoolTimedOut) {
+                        crate::db::count_acquire_timeout();
+                    }
                     RepoError(anyhow::Error::new(e).context("no connection for the persona lock"))
                 })?;
                 let key = lock_key(handle);

@@ -40,7 +40,7 @@ impl SeaOrmAttemptCounter {
         ))
         .await
         .map(|_| ())
-        .map_err(|e| RepoError(anyhow::Error::new(e).context("login_attempts update failed")))
+        .map_err(crate::db::repo_err("login_attempts update failed"))
     }
 }
 
@@ -70,7 +70,7 @@ impl AttemptCounter for SeaOrmAttemptCounter {
                 vec![key.as_str().into(), now.into(), expired_before.into()],
             ))
             .await
-            .map_err(|e| RepoError(anyhow::Error::new(e).context("counting a login attempt")))?
+            .map_err(crate::db::repo_err("counting a login attempt"))?
             .ok_or_else(|| RepoError(anyhow::anyhow!("login attempt upsert returned no row")))?;
         let attempts: i32 = row
             .try_get("", "attempts")

@@ -1,5 +1,6 @@
 //! `UserRepo` over SeaORM.
 
+use crate::db::repo_err;
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
 use pi_domain::RepoError;
@@ -50,10 +51,6 @@ fn to_domain(m: users::Model) -> Result<User, RepoError> {
         created_at: m.created_at,
         updated_at: m.updated_at,
     })
-}
-
-fn repo_err(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> RepoError {
-    move |e| RepoError(anyhow::Error::new(e).context(context))
 }
 
 #[async_trait]

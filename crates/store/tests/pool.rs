@@ -4,9 +4,12 @@
 
 use std::time::Duration;
 
+use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+use pi_domain::user::{Email, UserRepo};
+use pi_store::SeaOrmUserRepo;
 use pi_store::testing::TestDatabase;
 use pi_store::{Engine, connect_with};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 
 #[tokio::test]
 async fn the_postgres_pool_opens_every_connection_up_front() {
@@ -35,6 +38,38 @@ async fn the_postgres_pool_opens_every_connection_up_front() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(n, 5, "five connections open with no load at all");
+    db.close().await.unwrap();
+    test_db.destroy().await;
+}
+
+/// A request that finds every connection busy for the whole acquire timeout fails as
+/// unavailable and counts in `pi_db_pool_acquire_timeouts_total`, the exhausted-pool alert.
+#[tokio::test]
+async fn an_exhausted_pool_counts_acquire_timeouts() {
+    let Some(test_db) = TestDatabase::new(Engine::Postgres).await else {
+        return;
+    };
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    recorder.install().unwrap();
+    let migrator = connect_with(test_db.url(), Some(2)).await.unwrap();
+    migrator.migrate().await.unwrap();
+    migrator.close().await.unwrap();
+    let db = connect_with(test_db.url(), Some(1)).await.unwrap();
+    let busy = db.connection().begin().await.unwrap();
+    let users = SeaOrmUserRepo::new(db.clone());
+    let email = Email::parse("nobody@example.com").unwrap();
+    assert!(users.find_by_email(&email).await.is_err());
+    busy.rollback().await.unwrap();
+    assert!(users.find_by_email(&email).await.unwrap().is_none());
+    let timeouts: Vec<_> = snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .filter(|(key, ..)| key.key().name() == "pi_db_pool_acquire_timeouts_total")
+        .map(|(.., value)| value)
+        .collect();
+    assert_eq!(timeouts, vec![DebugValue::Counter(1)]);
     db.close().await.unwrap();
     test_db.destroy().await;
 }
