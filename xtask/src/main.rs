@@ -17,6 +17,9 @@
 //! - `cluster` — three release replicas on PostgreSQL behind HAProxy (Debian's package, with
 //!   `deploy/haproxy/haproxy.cfg`): throughput with 1/2/3 replicas, a rolling restart and a
 //!   SIGKILL under load (`crates/server/tests/cluster.rs`).
+//! - `browser` — the console's browser suite (`console/tests/browser.mjs`): Debian's Chromium
+//!   (installed when missing) driven by playwright-core (npm, `console/package-lock.json`) against
+//!   the release server; first checks that `console/public/vendor` matches the lockfile.
 
 mod arch;
 mod fuzz;
@@ -269,6 +272,37 @@ fn cluster() -> Result<(), String> {
     run(cmd)
 }
 
+/// The console's browser suite: `npm ci`, the vendored files checked against the lockfile,
+/// Chromium from Debian when missing, then the suite against the release binary.
+fn browser() -> Result<(), String> {
+    let console = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../console");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        run(update).map_err(|e| format!("Chromium is needed (apt-get install chromium): {e}"))?;
+        let mut apt = Command::new("apt-get");
+        apt.args(["install", "-y", "-qq", "chromium"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        run(apt).map_err(|e| format!("Chromium is needed (apt-get install chromium): {e}"))?;
+    }
+    let mut npm = Command::new("npm");
+    npm.args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&console);
+    run(npm)?;
+    let mut check = Command::new("node");
+    check.args(["vendor.mjs", "--check"]).current_dir(&console);
+    run(check)?;
+    let bin = fuzz::build_server()?;
+    let mut suite = Command::new("node");
+    suite
+        .arg("tests/browser.mjs")
+        .current_dir(&console)
+        .env("PI_SERVER_BIN", bin)
+        .env("CHROMIUM", chromium);
+    run(suite)
+}
+
 /// Brings Letta up, runs the live suite against it, and always takes the stack down.
 fn letta_it(extra: &[String]) -> Result<(), String> {
     match letta::up() {
@@ -312,8 +346,9 @@ fn main() -> ExitCode {
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("eval") => eval(),
         Some("cluster") => cluster(),
+        Some("browser") => browser(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster|browser>"
                 .to_owned(),
         ),
     };

@@ -4,6 +4,7 @@
 //! knows HTTP.
 
 mod client_address;
+mod console;
 mod error;
 mod extractors;
 mod metrics;

@@ -6,8 +6,8 @@
 //! renders. Routes are labelled by their pattern (`/chat/conversations/{id}/messages`), never
 //! by raw paths, so label sets stay bounded.
 //!
-//! Access: with `METRICS_TOKEN` set, callers present it as a bearer token; without it only
-//! loopback clients may read (403 otherwise) — the client as resolved through
+//! Access: an admin's JWT always reads; with `METRICS_TOKEN` set, callers present it as a bearer
+//! token; without it only loopback clients may read (403 otherwise) — the client as resolved through
 //! `TRUSTED_PROXIES`, so a proxy on the same host does not open the endpoint to everyone.
 
 use std::sync::{Arc, OnceLock};
@@ -190,18 +190,18 @@ impl HttpMetrics {
     responses(
         (status = 200, content_type = "text/plain", body = String,
          description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_agent_turn_duration_seconds, pi_agent_turn_failures_total, pi_llm_request_duration_seconds, pi_llm_retries_total, pi_letta_request_duration_seconds, pi_letta_retries_total, pi_tool_call_duration_seconds, pi_login_throttled_total, pi_db_pool_connections, pi_db_pool_acquire_timeouts_total, pi_process_* (resident memory, CPU seconds, open files, threads), pi_uptime_seconds, pi_build_info"),
-        (status = 403, body = crate::ErrorBody, description = "not loopback and no valid METRICS_TOKEN"),
+        (status = 403, body = crate::ErrorBody, description = "not loopback, no valid METRICS_TOKEN and not an admin"),
     )
 )]
 pub(crate) async fn metrics(
     request: HttpRequest,
     metrics: web::Data<HttpMetrics>,
 ) -> Result<HttpResponse, ApiError> {
-    if !metrics.allows(&request) {
+    if !metrics.allows(&request) && !is_admin(&request).await {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "metrics_forbidden",
-            "Metrics are served to loopback callers, or with the METRICS_TOKEN bearer token.",
+            "Metrics are served to loopback callers, with the METRICS_TOKEN bearer token, or to an admin's token.",
         ));
     }
     let metrics = metrics.into_inner();
@@ -211,6 +211,15 @@ pub(crate) async fn metrics(
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
+}
+
+/// An admin's own token also reads the metrics (the console's admin view shows them).
+async fn is_admin(request: &HttpRequest) -> bool {
+    use actix_web::FromRequest as _;
+    crate::extractors::bearer_token(request).is_some()
+        && crate::AdminUser::from_request(request, &mut actix_web::dev::Payload::None)
+            .await
+            .is_ok()
 }
 
 #[cfg(test)]

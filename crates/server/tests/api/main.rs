@@ -8,6 +8,7 @@ mod agents;
 mod auth;
 mod bad_input;
 mod chat;
+mod console;
 mod errors;
 mod eval;
 mod faults;

@@ -168,6 +168,25 @@ async fn a_metrics_token_is_required_once_configured(app: TestApp) {
             .unwrap()
             .contains("pi_http_requests_total")
     );
+    // The console's admin view reads them with the admin's own token; a user's token does not.
+    let user = app.signup_token("metrics-user@example.com").await;
+    let as_user = app
+        .client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap();
+    error_body(as_user, 403, "metrics_forbidden").await;
+    let admin = app.admin_token().await;
+    let as_admin = app
+        .client
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_admin.status(), 200);
     // Auth schemes are case-insensitive (RFC 9110 §11.1).
     for scheme in ["bearer", "BEARER"] {
         let response = app
