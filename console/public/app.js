@@ -4,6 +4,7 @@
 
 const TOKEN_KEY = 'pi.token';
 const PAGE_SIZE = 30;
+const DRAFT_KEY = 'pi.draft';
 const PALETTE = ['#1f5fbf', '#d9730d', '#2e8b57', '#b8336a', '#6a4c93', '#0f8b8d', '#8d6e00', '#c0392b'];
 
 const state = {
@@ -23,6 +24,7 @@ function h(tag, attrs = {}, ...children) {
     if (value === undefined || value === null || value === false) continue;
     if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
     else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key === 'style') Object.assign(el.style, value);
     else el.setAttribute(key, value === true ? '' : String(value));
   }
   for (const child of children.flat()) {
@@ -123,26 +125,36 @@ async function stream(path, body, onEvent) {
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let finished = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.search(/\r?\n\r?\n/)) >= 0) {
-      const frame = buffer.slice(0, cut);
-      buffer = buffer.slice(buffer[cut] === '\r' ? cut + 4 : cut + 2);
-      let event = 'message';
-      const data = [];
-      for (const line of frame.split(/\r?\n/)) {
-        if (line.startsWith(':')) continue; // keep-alive comment
-        if (line.startsWith('event:')) event = line.slice(6).trim();
-        else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch {
+        break; // the connection broke: reported below
       }
-      if (!data.length) continue;
-      const payload = parseJson(data.join('\n'));
-      if (event === 'done' || event === 'error') finished = true;
-      onEvent(event, payload);
+      if (chunk.done) break;
+      buffer += chunk.value;
+      let end;
+      while ((end = /\r\n\r\n|\n\n|\r\r/.exec(buffer))) {
+        const frame = buffer.slice(0, end.index);
+        buffer = buffer.slice(end.index + end[0].length);
+        let event = 'message';
+        const data = [];
+        for (const line of frame.split(/\r\n|\r|\n/)) {
+          if (line.startsWith(':')) continue; // keep-alive comment
+          if (line.startsWith('event:')) event = line.slice(6).trim();
+          else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+        }
+        const payload = data.length ? parseJson(data.join('\n')) : null;
+        if (payload === null) continue;
+        // The stored reply is the answer: a connection lost after it lost nothing.
+        if (event === 'done' || event === 'error' || event === 'assistant_message') finished = true;
+        onEvent(event, payload);
+      }
     }
+  } finally {
+    reader.cancel().catch(() => {});
   }
   if (!finished) {
     throw new ApiError(0, { detail: 'The connection closed before the answer finished. Your message was saved; reload the conversation to see whether the reply arrived.', code: 'stream_closed' });
@@ -160,6 +172,9 @@ function setToken(token) {
 function signOut(message) {
   setToken(null);
   state.me = null;
+  state.personas = null;
+  state.places.clear();
+  chat = null;
   renderChrome();
   renderAuth(message);
 }
@@ -233,13 +248,13 @@ function renderAuth(message) {
       setToken(res.access_token);
       state.me = res.user;
       renderChrome();
-      if (!location.hash.startsWith('#/')) location.hash = '#/chat';
-      route();
+      if (location.hash.startsWith('#/')) route();
+      else location.hash = '#/chat'; // routes on hashchange
     } catch (err) {
       error.textContent = explain(err);
       error.hidden = false;
       const bad = err.errors?.[0]?.field;
-      form.querySelector(`[name="${bad}"]`)?.focus();
+      if (bad) form.querySelector(`[name="${CSS.escape(bad)}"]`)?.focus();
     } finally {
       submit.disabled = false;
     }
@@ -278,12 +293,12 @@ async function route() {
 let chat = null; // the mounted chat view
 
 function renderChat(conversationId) {
-  if (chat && document.getElementById('main').contains(chat.root)) {
-    chat.open(conversationId);
+  if (!chat) {
+    chat = new ChatView();
+  } else if (document.getElementById('main').contains(chat.root) && chat.current === (conversationId || null)) {
     return;
   }
-  chat = new ChatView();
-  mount(chat.root);
+  if (!document.getElementById('main').contains(chat.root)) mount(chat.root);
   chat.loadList();
   chat.open(conversationId);
 }
@@ -307,6 +322,7 @@ class ChatView {
       oninput: () => this.autosize(),
     });
     this.sendButton = h('button', { type: 'submit' }, 'Send');
+    this.input.value = sessionStorage.getItem(DRAFT_KEY) || '';
     this.root = h('div', { class: 'chat' },
       h('aside', { class: 'sidebar', 'aria-label': 'Conversation list' },
         h('div', { class: 'head' },
@@ -326,17 +342,24 @@ class ChatView {
   }
 
   async loadList(append = false) {
+    // A rename in progress keeps the list as it is; it reloads when the rename ends.
+    if (this.list.querySelector('form')) return;
+    const ticket = (this.listTicket = (this.listTicket || 0) + 1);
+    this.more.disabled = true;
     try {
       const query = new URLSearchParams({ limit: PAGE_SIZE });
       if (append && this.cursor) query.set('before', this.cursor);
       const page = await api(`/chat/conversations?${query}`);
+      if (ticket !== this.listTicket || this.list.querySelector('form')) return;
       if (!append) this.list.replaceChildren();
       for (const c of page.conversations) this.list.append(this.item(c));
       this.cursor = page.next_cursor;
       this.more.hidden = !this.cursor;
       this.markCurrent();
     } catch (err) {
-      this.list.replaceChildren(h('li', { class: 'error', role: 'alert' }, explain(err)));
+      if (ticket === this.listTicket) this.list.append(h('li', { class: 'error', role: 'alert' }, explain(err)));
+    } finally {
+      this.more.disabled = false;
     }
   }
 
@@ -353,14 +376,19 @@ class ChatView {
   rename(li, c) {
     const input = h('input', { value: c.title || '', 'aria-label': 'New title', maxlength: 255, required: true });
     const error = h('span', { class: 'error small', role: 'alert', hidden: true });
-    const restore = () => li.replaceWith(this.item(c));
+    const put = (conversation) => {
+      const fresh = this.item(conversation);
+      (this.list.querySelector(`[data-id="${c.id}"]`) || li).replaceWith(fresh);
+      this.markCurrent();
+      fresh.querySelector('a').focus();
+    };
+    const restore = () => put(c);
     const form = h('form', {
       onsubmit: async (e) => {
         e.preventDefault();
         try {
-          const updated = await api(`/chat/conversations/${c.id}`, { method: 'PATCH', body: { title: input.value } });
-          li.replaceWith(this.item(updated));
-          this.markCurrent();
+          put(await api(`/chat/conversations/${c.id}`, { method: 'PATCH', body: { title: input.value } }));
+          this.loadList();
         } catch (err) {
           error.textContent = explain(err);
           error.hidden = false;
@@ -379,6 +407,7 @@ class ChatView {
       await api(`/chat/conversations/${c.id}`, { method: 'DELETE' });
       this.list.querySelector(`[data-id="${c.id}"]`)?.remove();
       if (this.current === c.id) location.hash = '#/chat';
+      else (this.list.querySelector('.conv a') || this.input).focus();
     } catch (err) {
       alert(explain(err));
     }
@@ -409,7 +438,7 @@ class ChatView {
       this.log.scrollTop = this.log.scrollHeight;
       this.input.focus();
     } catch (err) {
-      this.log.replaceChildren(h('p', { class: 'error', role: 'alert' }, explain(err)));
+      if (this.current === id) this.log.replaceChildren(h('p', { class: 'error', role: 'alert' }, explain(err)));
     }
   }
 
@@ -424,79 +453,106 @@ class ChatView {
         ask('Compare Starbucks and Dunkin in New York in 2025')));
   }
 
-  async send(retryText) {
-    const content = retryText ?? this.input.value;
+  /** Sends the composer's text (or `retry.content` again) and streams the answer. */
+  async send(retry) {
+    const content = retry?.content ?? this.input.value;
     if (!content.trim() || state.busy) return;
     state.busy = true;
     this.sendButton.disabled = true;
+    let conversationId = retry?.conversationId ?? this.current;
+    const turn = { stored: false };
     try {
-      if (!this.current) {
+      if (!conversationId) {
         const created = await api('/chat/conversations', { method: 'POST' });
-        this.current = created.id;
-        history.replaceState(null, '', `#/chat/${created.id}`);
+        conversationId = created.id;
+        // Still on the new-conversation screen: this is now that conversation.
+        if (!this.current) {
+          this.current = created.id;
+          history.replaceState(null, '', `#/chat/${created.id}`);
+        }
       }
-      if (retryText === undefined) {
+      if (!retry) {
+        sessionStorage.setItem(DRAFT_KEY, content);
         this.input.value = '';
         this.autosize();
       }
-      this.log.querySelector('.empty')?.remove();
-      await this.turn(this.current, content);
-      this.loadList();
-      if (!state.me.agent_id) refreshMe().catch(() => {});
+      if (this.current === conversationId) this.log.querySelector('.empty')?.remove();
+      await this.turn(conversationId, content, turn);
+      if (!state.me?.agent_id) refreshMe().catch(() => {});
     } catch (err) {
-      this.log.append(this.failure(err, content));
+      if (!retry && !turn.stored && !this.input.value) {
+        this.input.value = content; // nothing was stored: the text is still the user's to send
+        sessionStorage.removeItem(DRAFT_KEY);
+      }
+      if (this.current === conversationId && state.token) this.log.append(this.failure(err, { content, conversationId }, turn.stored));
     } finally {
       state.busy = false;
       this.sendButton.disabled = false;
-      this.input.focus();
+      this.loadList();
+      if (state.token) this.input.focus();
     }
   }
 
-  failure(err, content) {
+  /** The server's message and what can be done: ask again, or reload when the turn may have finished. */
+  failure(err, retry, stored) {
     const box = h('div', { class: 'msg error', role: 'alert' }, explain(err), ' ');
-    box.append(h('button', { type: 'button', class: 'ghost', onclick: () => { box.remove(); this.send(content); } }, 'Retry'));
+    if (err.code === 'stream_closed') {
+      box.append(h('button', { type: 'button', class: 'ghost', onclick: () => this.open(retry.conversationId) }, 'Reload conversation'));
+    } else {
+      const label = stored ? 'Ask again' : 'Retry';
+      box.append(h('button', { type: 'button', class: 'ghost', onclick: () => { if (state.busy) return; box.remove(); this.send(retry); } }, label));
+    }
     return box;
   }
 
-  async turn(conversationId, content) {
-    const agent = h('div', { class: 'msg agent', 'aria-busy': 'true' });
+  async turn(conversationId, content, turn) {
+    const agent = h('div', { class: 'msg agent' });
     const steps = h('div', { class: 'steps' });
     const text = h('div', { class: 'text' });
     agent.append(steps, text);
     const cards = new Map();
     const seen = new Map(); // this turn's places, for maps of later tools
-    const follow = () => { this.log.scrollTop = this.log.scrollHeight; };
+    const here = () => this.current === conversationId;
+    const follow = () => { if (here()) this.log.scrollTop = this.log.scrollHeight; };
     let failed = null;
-    await stream(`/chat/conversations/${conversationId}/messages/stream`, { content }, (event, data) => {
-      if (event === 'user_message') {
-        this.log.append(h('div', { class: 'msg user' }, data.content), agent);
-      } else if (event === 'reasoning') {
-        steps.append(h('p', { class: 'reasoning' }, data.text));
-      } else if (event === 'tool_call') {
-        const card = toolCard(data);
-        cards.set(data.call_id, card);
-        steps.append(card.root);
-      } else if (event === 'tool_return') {
-        const card = cards.get(data.call_id);
-        card?.done(data);
-        if (!data.is_error) {
-          const output = parseJson(data.output);
-          const args = parseJson(card?.arguments) || {};
-          if (output) {
-            rememberPlaces(output, seen);
-            for (const viz of visualise(data.name, output, args, seen)) steps.append(viz);
+    this.log.setAttribute('aria-busy', 'true');
+    agent.setAttribute('aria-busy', 'true');
+    try {
+      await stream(`/chat/conversations/${conversationId}/messages/stream`, { content }, (event, data) => {
+        if (event === 'user_message') {
+          turn.stored = true;
+          sessionStorage.removeItem(DRAFT_KEY);
+          if (here()) this.log.append(h('div', { class: 'msg user' }, data.content), agent);
+        } else if (event === 'reasoning') {
+          steps.append(h('p', { class: 'reasoning' }, data.text));
+        } else if (event === 'tool_call') {
+          const card = toolCard(data);
+          cards.set(data.call_id, card);
+          steps.append(card.root);
+        } else if (event === 'tool_return') {
+          const card = cards.get(data.call_id);
+          card?.done(data);
+          if (!data.is_error) {
+            const output = parseJson(data.output);
+            const args = parseJson(card?.arguments) || {};
+            if (output) {
+              rememberPlaces(output, seen);
+              for (const viz of visualise(data.name, output, args, seen)) steps.append(viz);
+            }
           }
+        } else if (event === 'assistant_delta') {
+          text.textContent += data.text;
+        } else if (event === 'assistant_message') {
+          text.textContent = data.content;
+        } else if (event === 'error') {
+          failed = new ApiError(data.status, data);
         }
-      } else if (event === 'assistant_delta') {
-        text.textContent += data.text;
-      } else if (event === 'assistant_message') {
-        text.textContent = data.content;
-      } else if (event === 'error') {
-        failed = new ApiError(data.status, data);
-      }
-      follow();
-    });
-    agent.removeAttribute('aria-busy');
+        follow();
+      });
+    } finally {
+      agent.removeAttribute('aria-busy');
+      this.log.removeAttribute('aria-busy');
+    }
     if (failed) throw failed;
   }
 }
@@ -1006,7 +1062,7 @@ async function loadOverview(section) {
       shared.length ? h('div', { class: 'card', dataset: { kind: 'shared-blocks' } }, h('h3', {}, 'Shared blocks'),
         h('ul', {}, shared.map((x) => h('li', {}, h('strong', {}, x.block.label), sharedBadge(x.block.id),
           ` held by ${x.agents.length} agents: ${x.agents.map((a) => a.user?.email || a.name).join(', ')}`)))) : null,
-      h('div', { class: 'grid', style: null }, data.agents.map((a) => h('article', { class: 'card agent-card', dataset: { agent: a.id } },
+      h('div', { class: 'grid' }, data.agents.map((a) => h('article', { class: 'card agent-card', dataset: { agent: a.id } },
         h('h3', {}, a.user?.display_name || a.name),
         h('div', { class: 'muted small' }, a.user?.email || 'no user', ' · ', a.id),
         h('ul', {}, a.memory_blocks.map((b) => h('li', {}, b.label, colour.has(b.id) ? sharedBadge(b.id) : null,
@@ -1047,7 +1103,7 @@ function toolForm(tool) {
       input = h('select', { id, name }, required.has(name) ? null : h('option', { value: '' }, '(default)'),
         values.map((v) => h('option', { value: v, selected: schema.default === v }, v)));
     } else if (type === 'boolean') {
-      input = h('input', { id, name, type: 'checkbox', checked: schema.default === true });
+      input = h('input', { id, name, type: 'checkbox', checked: schema.default === true, dataset: { default: String(schema.default === true) } });
     } else if (type === 'integer' || type === 'number') {
       input = h('input', { id, name, type: 'number', step: type === 'integer' ? 1 : 'any', min: schema.minimum ?? schema.exclusiveMinimum, max: schema.maximum, placeholder: schema.default ?? '' });
     } else if (type === 'string') {
@@ -1070,14 +1126,14 @@ function toolForm(tool) {
         const { name } = input;
         const type = input.dataset.type;
         if (type === 'boolean') {
-          if (input.checked) args[name] = true;
+          if (input.checked !== (input.dataset.default === 'true')) args[name] = input.checked;
           continue;
         }
         if (input.value === '') continue;
         if (type === 'integer' || type === 'number') args[name] = Number(input.value);
         else if (input.dataset.json) {
-          const value = parseJson(input.value);
-          if (value === null) {
+          const value = input.value.trim() === 'null' ? null : parseJson(input.value);
+          if (value === null && input.value.trim() !== 'null') {
             output.replaceChildren(h('p', { class: 'error', role: 'alert' }, `${name}: not valid JSON`));
             input.focus();
             return;
@@ -1100,9 +1156,17 @@ function toolForm(tool) {
 
 // ---------- start ----------
 
+// The skip link moves focus without touching the route in the URL.
+document.querySelector('.skip').addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main').focus();
+});
 document.getElementById('signout').addEventListener('click', () => {
   signOut();
   history.replaceState(null, '', '#/chat');
 });
-window.addEventListener('hashchange', route);
+window.addEventListener('hashchange', () => {
+  // In-page anchors (the skip link) are not routes.
+  if (location.hash === '' || location.hash.startsWith('#/')) route();
+});
 route();

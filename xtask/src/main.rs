@@ -252,6 +252,9 @@ fn cluster() -> Result<(), String> {
         .output()
         .is_ok_and(|o| o.status.success());
     if !have_haproxy {
+        let mut update = Command::new("apt-get");
+        update.args(["update", "-qq"]);
+        run(update).map_err(|e| format!("HAProxy is needed (apt-get install haproxy): {e}"))?;
         let mut apt = Command::new("apt-get");
         apt.args(["install", "-y", "-qq", "haproxy"])
             .env("DEBIAN_FRONTEND", "noninteractive");

@@ -58,16 +58,22 @@ async fn asset(req: HttpRequest, file: web::Path<String>) -> Result<HttpResponse
     serve(&req, &file)
 }
 
-/// The embedded file, revalidated by its SHA-256 (`ETag`) on every use: a new binary's assets are
+/// The embedded file, revalidated by its SHA-256 (a weak `ETag`; `If-None-Match` compares weakly) on every use: a new binary's assets are
 /// never mixed with an old page.
 fn serve(req: &HttpRequest, path: &str) -> Result<HttpResponse, ApiError> {
     let file = Assets::get(path).ok_or_else(|| not_found(req))?;
-    let etag = format!("\"{}\"", hex(&file.metadata.sha256_hash()));
+    // Weak: `Compress` sends the same file gzip-, brotli- or un-encoded under this one tag.
+    let hash = hex(&file.metadata.sha256_hash());
+    let etag = format!("W/\"{hash}\"");
     let fresh = req
         .headers()
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|tag| tag.trim() == etag));
+        .is_some_and(|v| {
+            v.split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/").trim_matches('"') == hash)
+        });
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {
