@@ -5,7 +5,8 @@
 //! - `seed`    — migrations, the persona catalogue and demo users (`pi-server seed`).
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
-//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream|turn_io]`).
+//! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream|turn_io]`),
+//!   and `cargo xtask bench api`: the release server's throughput against its stack's ceiling.
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
@@ -22,8 +23,11 @@
 //!   the release server; first checks that `console/public/vendor` matches the lockfile.
 
 mod arch;
+mod bench_api;
 mod fuzz;
 mod letta;
+mod load;
+mod local;
 
 use std::process::{Command, ExitCode};
 
@@ -80,6 +84,9 @@ fn test(extra: &[String]) -> Result<(), String> {
 }
 
 fn bench(extra: &[String]) -> Result<(), String> {
+    if extra.first().map(String::as_str) == Some("api") {
+        return bench_api::run(&extra[1..]);
+    }
     // Each benchmark lives in the crate it measures.
     let targets: &[(&str, &str)] = &[
         ("chat", "pi-server"),
@@ -351,7 +358,7 @@ fn main() -> ExitCode {
         Some("cluster") => cluster(),
         Some("browser") => browser(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster|browser>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [api|chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster|browser>"
                 .to_owned(),
         ),
     };

@@ -197,31 +197,38 @@ fn pick_weighted(rng: &mut Rng, items: &[u32], weight: impl Fn(u32) -> f32, max:
     items[rng.below(items.len())]
 }
 
+/// Real ZIP centroids: the active standard US ZIPs of the `zipcodes` crate, in its order, as
+/// `zip, lat, lon, city, state` lines. Compiled in rather than read through `zipcodes`, whose
+/// database stays parsed in memory for the life of the process (~26 MB of strings);
+/// `tests/zips.rs` checks the file still matches the crate (`PI_UPDATE_ZIPS=1` rewrites it).
+pub const ZIPS_TSV: &str = include_str!("../data/zips.tsv");
+
 /// Loads real ZIP centroids; weights, income and age are filled once metros are known.
 fn load_zips() -> (Vec<Zip>, Vec<City>) {
     let mut cities: Vec<City> = Vec::new();
-    let mut city_ids: HashMap<(String, String), u32> = HashMap::new();
-    let mut zips = Vec::new();
-    for z in zipcodes::database() {
-        if !z.active || z.zip_code_type != "STANDARD" || z.country != "US" {
-            continue;
-        }
-        let (Ok(lat), Ok(lon), Ok(code)) = (
-            z.lat.parse::<f32>(),
-            z.long.parse::<f32>(),
-            z.zip_code.parse::<u32>(),
+    let mut city_ids: HashMap<(&str, &str), u32> = HashMap::new();
+    let mut zips = Vec::with_capacity(30_000);
+    for line in ZIPS_TSV.lines().skip(1) {
+        let mut fields = line.split('\t');
+        let (Some(code), Some(lat), Some(lon), Some(name), Some(state)) = (
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
+            fields.next(),
         ) else {
             continue;
         };
-        if !(17.0..72.0).contains(&lat) || !(-180.0..-60.0).contains(&lon) {
+        let (Ok(lat), Ok(lon), Ok(code)) =
+            (lat.parse::<f32>(), lon.parse::<f32>(), code.parse::<u32>())
+        else {
             continue;
-        }
-        let key = (z.city.clone(), z.state.clone());
+        };
         let next = cities.len() as u32;
-        let city = *city_ids.entry(key).or_insert_with(|| {
+        let city = *city_ids.entry((name, state)).or_insert_with(|| {
             cities.push(City {
-                name: z.city.clone(),
-                state: z.state.clone(),
+                name: name.to_owned(),
+                state: state.to_owned(),
             });
             next
         });

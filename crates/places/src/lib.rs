@@ -1,6 +1,6 @@
 //! Placer-style location analytics over a deterministic synthetic data set on real US geography.
 //!
-//! - [`dataset`]: real ZIP centroids (the `zipcodes` crate) and the 60 largest metros (2020 census),
+//! - [`dataset`]: real ZIP centroids (from the `zipcodes` crate, compiled in as `data/zips.tsv`) and the 60 largest metros (2020 census),
 //!   synthetic places of real national brands, invented regional chains and independents, and
 //!   R-tree indexes (`rstar`) behind every geographic filter.
 //! - [`calendar`]: the days with data and the calendar and growth effects on visits.

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 /// mimalloc: markedly faster than the system allocator for JSON-heavy request handling.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

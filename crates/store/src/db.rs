@@ -237,6 +237,23 @@ impl Database {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// One primary-key select (a user's email) and nothing else: the floor under every read
+    /// route, served by `pi-ceiling` for `cargo xtask bench api`.
+    ///
+    /// # Errors
+    /// The driver's error.
+    pub async fn select_user_email(&self, id: uuid::Uuid) -> Result<Option<String>, DbErr> {
+        let row = self
+            .conn
+            .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                self.conn.get_database_backend(),
+                "SELECT email FROM users WHERE id = $1",
+                vec![id.into()],
+            ))
+            .await?;
+        row.map(|r| r.try_get::<String>("", "email")).transpose()
+    }
+
     /// The engine in use.
     pub fn engine(&self) -> Engine {
         self.engine
