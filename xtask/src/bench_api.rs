@@ -1,5 +1,5 @@
 //! `cargo xtask bench api [sqlite|postgres|all] [--secs N] [--passes N] [--connections N]
-//! [--scale small|default]`: the release server's HTTP throughput against the ceiling of its own
+//! [--scale small|default] [--only ROUTE]`: the release server's HTTP throughput against the ceiling of its own
 //! stack, on this machine, in one run.
 //!
 //! For each database it starts `pi-server` and `pi-ceiling` (an actix-web route returning a
@@ -39,6 +39,8 @@ struct Options {
     passes: usize,
     connections: usize,
     scale: &'static str,
+    /// Only routes whose name contains this (the ceilings always run).
+    only: Option<String>,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
@@ -48,6 +50,7 @@ fn options(args: &[String]) -> Result<Options, String> {
         passes: 3,
         connections: 32,
         scale: "small",
+        only: None,
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -79,6 +82,7 @@ fn options(args: &[String]) -> Result<Options, String> {
                     other => return Err(format!("--scale: small, default or large, not {other}")),
                 }
             }
+            "--only" => o.only = Some(value("--only")?),
             other => return Err(format!("bench api: unknown argument {other}")),
         }
     }
@@ -287,6 +291,13 @@ fn bench_engine(
             },
         ),
     ];
+    let targets: Vec<_> = targets
+        .into_iter()
+        .filter(|(name, ceiling, _, _)| {
+            ceiling.is_none() && name.starts_with("ceiling")
+                || o.only.as_deref().is_none_or(|only| name.contains(only))
+        })
+        .collect();
     let mut rows: Vec<Row> = targets
         .iter()
         .map(|(name, ceiling, _, _)| Row {

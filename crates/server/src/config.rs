@@ -197,6 +197,9 @@ pub struct Settings {
     pub login_max_attempts_per_client: u32,
     /// Length of the login throttle window, in seconds.
     pub login_throttle_window_secs: u64,
+    /// How long an authenticated user is served from memory (0: never): the bound on how long
+    /// a change made elsewhere (another replica, `pi-server admin`) takes to reach this replica.
+    pub auth_cache_ttl_ms: u64,
 }
 
 /// Every environment variable the settings read.
@@ -236,6 +239,7 @@ const KEYS: &[&str] = &[
     "login_max_attempts_per_account",
     "login_max_attempts_per_client",
     "login_throttle_window_secs",
+    "auth_cache_ttl_ms",
 ];
 
 impl Default for Settings {
@@ -276,6 +280,7 @@ impl Default for Settings {
             login_max_attempts_per_account: 5,
             login_max_attempts_per_client: 20,
             login_throttle_window_secs: 15 * 60,
+            auth_cache_ttl_ms: 1000,
         }
     }
 }
@@ -330,6 +335,7 @@ impl fmt::Debug for Settings {
                 "login_throttle_window_secs",
                 &self.login_throttle_window_secs,
             )
+            .field("auth_cache_ttl_ms", &self.auth_cache_ttl_ms)
             .finish()
     }
 }
@@ -472,6 +478,9 @@ impl Settings {
                 "LOGIN_THROTTLE_WINDOW_SECS",
                 "must be between 1 and 86400",
             ));
+        }
+        if self.auth_cache_ttl_ms > 60_000 {
+            return Err(invalid("AUTH_CACHE_TTL_MS", "must be between 0 and 60000"));
         }
         if !(1..=3600).contains(&self.agent_turn_timeout_secs) {
             return Err(invalid(

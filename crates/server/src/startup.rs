@@ -17,6 +17,7 @@ use pi_domain::chat::ChatService;
 use pi_domain::health::HealthProbe;
 use pi_domain::persona::{PersonaService, catalogue};
 use pi_domain::tools::ToolService;
+use pi_domain::user::{CachedUserRepo, UserCache, UserRepo};
 use pi_store::{
     Database, DatabaseProbe, PersonaLocks, SeaOrmAttemptCounter, SeaOrmChatRepo,
     SeaOrmDeploymentRepo, SeaOrmPersonaRepo, SeaOrmUserRepo,
@@ -150,7 +151,15 @@ pub async fn build_state(
     let template = Arc::new(PiAgentTemplate::builtin().context("Pi agent template")?);
     let db = connect_and_migrate(settings).await?;
 
-    let users = Arc::new(SeaOrmUserRepo::new(db.clone()));
+    // Authentication reads users through a cache; every other user of the repo writes through
+    // the same cache so this process never serves its own stale writes.
+    let stored_users: Arc<dyn UserRepo> = Arc::new(SeaOrmUserRepo::new(db.clone()));
+    let user_cache = UserCache::new(std::time::Duration::from_millis(settings.auth_cache_ttl_ms));
+    let users: Arc<dyn UserRepo> = Arc::new(CachedUserRepo::writing(
+        stored_users.clone(),
+        user_cache.clone(),
+    ));
+    let auth_users: Arc<dyn UserRepo> = Arc::new(CachedUserRepo::reading(stored_users, user_cache));
     let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
     let tokens = Arc::new(JwtTokenService::new(
         &jwt_secret(settings),
@@ -163,7 +172,7 @@ pub async fn build_state(
         );
     }
     let auth = Arc::new(
-        AuthService::new(users.clone(), hasher, tokens).with_login_throttle(
+        AuthService::new(auth_users, hasher, tokens).with_login_throttle(
             Arc::new(SeaOrmAttemptCounter::new(db.clone())),
             ThrottlePolicy {
                 per_account: settings.login_max_attempts_per_account,

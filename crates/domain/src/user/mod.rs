@@ -1,7 +1,9 @@
 //! Users: identity newtypes, the `User` entity and the `UserRepo` port.
 
+mod cache;
 mod values;
 
+pub use cache::{CachedUserRepo, UserCache};
 pub use values::{DisplayName, Email, Password, PasswordHash, UserId};
 
 use async_trait::async_trait;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_EMAIL, TestApp, error_body};
+use crate::helpers::{ADMIN_EMAIL, TestApp, error_body, within_auth_cache_ttl};
 
 pi_store::engine_tests!(crate::helpers::run_named => [
     signup_returns_201_with_a_token_and_the_public_user,
@@ -20,6 +20,7 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     login_refuses_a_longer_password_sharing_the_first_72_bytes,
     login_and_me_return_one_user_object,
     failed_logins_are_throttled_per_account_across_replicas,
+    the_auth_cache_serves_repeat_requests_and_bounds_staleness_across_replicas,
 ], super::behind_a_trusted_proxy => [clients_behind_a_trusted_proxy_are_counted_apart],
    super::with_a_low_client_limit => [a_client_cannot_pick_its_address_with_x_forwarded_for]);
 
@@ -301,13 +302,21 @@ async fn only_the_operator_makes_admins(app: TestApp) {
     assert_eq!(app.me_json(token).await["is_admin"], false);
     assert_eq!(app.get_authed("/letta/agents", token).await.status(), 403);
 
+    // The operator's command is another process: the server sees it within its auth cache's
+    // TTL, not necessarily on the very next request.
     app.set_admin(ADMIN_EMAIL, true).await;
+    within_auth_cache_ttl(&app, "admin grant", || async {
+        app.get_authed("/letta/agents", token).await.status() == 200
+    })
+    .await;
     assert_eq!(app.me_json(token).await["is_admin"], true);
-    assert_eq!(app.get_authed("/letta/agents", token).await.status(), 200);
 
     app.set_admin("ADMIN@example.com", false).await;
+    within_auth_cache_ttl(&app, "admin revoke", || async {
+        app.get_authed("/letta/agents", token).await.status() == 403
+    })
+    .await;
     assert_eq!(app.me_json(token).await["is_admin"], false);
-    assert_eq!(app.get_authed("/letta/agents", token).await.status(), 403);
 }
 
 /// The real binary: `pi-server admin grant` on the app's database; an unknown email fails
@@ -326,13 +335,19 @@ async fn admin_grant_command_runs_against_the_servers_database(app: TestApp) {
     let granted = run(&["admin", "grant", "ops@example.com"]);
     assert!(granted.status.success(), "{granted:?}");
     assert!(String::from_utf8_lossy(&granted.stdout).contains("ops@example.com is now an admin"));
-    assert_eq!(app.me_json(&token).await["is_admin"], true);
+    within_auth_cache_ttl(&app, "admin grant", || async {
+        app.me_json(&token).await["is_admin"] == true
+    })
+    .await;
     let unknown = run(&["admin", "grant", "nobody@example.com"]);
     assert!(!unknown.status.success());
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("must sign up first"));
     let revoked = run(&["admin", "revoke", "ops@example.com"]);
     assert!(revoked.status.success(), "{revoked:?}");
-    assert_eq!(app.me_json(&token).await["is_admin"], false);
+    within_auth_cache_ttl(&app, "admin revoke", || async {
+        app.me_json(&token).await["is_admin"] == false
+    })
+    .await;
 }
 
 /// bcrypt compares 72 bytes: a longer password that starts with the real one is refused
@@ -457,4 +472,57 @@ async fn failed_logins_are_throttled_per_account_across_replicas(app: TestApp) {
     )
     .await;
     assert_eq!(ghost, known);
+}
+
+/// Authentication reads users through a cache (`AUTH_CACHE_TTL_MS`): a repeat request costs no
+/// user query; this process's own writes are seen at once (the agent created by the first
+/// message); a change made elsewhere — here an admin revoke by the operator while another
+/// replica holds the admin in its cache — reaches that replica within the TTL.
+async fn the_auth_cache_serves_repeat_requests_and_bounds_staleness_across_replicas(app: TestApp) {
+    let token = app.admin_token().await;
+    let before = app.db.statements_executed();
+    app.me_json(&token).await;
+    let first = app.db.statements_executed() - before;
+    let before = app.db.statements_executed();
+    app.me_json(&token).await;
+    let repeat = app.db.statements_executed() - before;
+    assert_eq!(repeat + 1, first, "a repeat /auth/me skips the user query");
+
+    assert!(app.me_json(&token).await["agent_id"].is_null());
+    let conversation = app.conversation_id(&token).await;
+    assert_eq!(
+        app.send_message(&token, &conversation, "hello")
+            .await
+            .status(),
+        201
+    );
+    assert!(
+        app.me_json(&token).await["agent_id"].is_string(),
+        "this process's own write is seen at once"
+    );
+
+    let mut settings = app.settings.clone();
+    settings.auth_cache_ttl_ms = 400;
+    let replica = pi_server::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", replica.port());
+    tokio::spawn(replica.run_until_stopped());
+    let tools = || async {
+        app.client
+            .get(format!("{base}/tools"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(tools().await, 200);
+    app.set_admin(ADMIN_EMAIL, false).await;
+    let revoked = std::time::Instant::now();
+    while tools().await != 403 {
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_millis(400 + 1000),
+            "the revoke did not reach the replica within AUTH_CACHE_TTL_MS (400 ms) + 1 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

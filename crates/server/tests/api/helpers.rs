@@ -566,3 +566,22 @@ pub async fn letta_answering(message: wiremock::ResponseTemplate) -> wiremock::M
         .await;
     letta
 }
+
+/// Polls `check` every 20 ms until it holds, and fails if that takes longer than the app's
+/// `AUTH_CACHE_TTL_MS` plus 1 s: the documented bound on how long a change made outside this
+/// process (another replica, `pi-server admin`) takes to reach it.
+pub async fn within_auth_cache_ttl<F, Fut>(app: &TestApp, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let bound = std::time::Duration::from_millis(app.settings.auth_cache_ttl_ms + 1000);
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < bound,
+            "{what}: not seen within {bound:?} (AUTH_CACHE_TTL_MS + 1 s)"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
