@@ -10,7 +10,7 @@ use pi_domain::chat::{
 use pi_domain::user::UserId;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
 };
 
@@ -208,16 +208,33 @@ impl MessageRepo for SeaOrmChatRepo {
         Ok(Some((message(inserted)?, conversation(conv))))
     }
 
-    async fn list(&self, conversation_id: ConversationId) -> Result<Vec<Message>, RepoError> {
-        messages::Entity::find()
+    async fn list(
+        &self,
+        owner: UserId,
+        conversation_id: ConversationId,
+    ) -> Result<Option<Vec<Message>>, RepoError> {
+        // Ownership is checked in the same statement, by joining the conversation.
+        let of_conversation = messages::Entity::belongs_to(conversations::Entity)
+            .from(messages::Column::ConversationId)
+            .to(conversations::Column::Id)
+            .into();
+        let rows = messages::Entity::find()
+            .join(JoinType::InnerJoin, of_conversation)
             .filter(messages::Column::ConversationId.eq(conversation_id.0))
+            .filter(conversations::Column::UserId.eq(owner.0))
             .order_by_asc(messages::Column::CreatedAt)
             .order_by_asc(messages::Column::Id)
             .all(self.db.connection())
             .await
-            .map_err(repo_err("failed to list messages"))?
-            .into_iter()
+            .map_err(repo_err("failed to list messages"))?;
+        if rows.is_empty() {
+            // Nothing joined: an empty conversation of this owner's, or none at all.
+            let owned = ConversationRepo::get(self, owner, conversation_id).await?;
+            return Ok(owned.map(|_| Vec::new()));
+        }
+        rows.into_iter()
             .map(message)
-            .collect()
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 }

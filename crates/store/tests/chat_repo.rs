@@ -48,7 +48,16 @@ async fn chat_story(engine: Engine) {
             .unwrap()
             .is_none()
     );
-    assert!(MessageRepo::list(&chat, conv.id).await.unwrap().is_empty());
+    assert_eq!(
+        MessageRepo::list(&chat, ada, conv.id).await.unwrap(),
+        Some(Vec::new()),
+        "an empty conversation of the owner's"
+    );
+    assert_eq!(
+        MessageRepo::list(&chat, bob, conv.id).await.unwrap(),
+        None,
+        "another user's conversation"
+    );
 
     let (m1, c1) = chat
         .append(
@@ -79,8 +88,13 @@ async fn chat_story(engine: Engine) {
         Some("First title"),
         "title is set once"
     );
-    let listed = MessageRepo::list(&chat, conv.id).await.unwrap();
-    assert_eq!(listed, vec![m1, m2]);
+    let listed = MessageRepo::list(&chat, ada, conv.id).await.unwrap();
+    assert_eq!(listed, Some(vec![m1, m2]));
+    assert_eq!(
+        MessageRepo::list(&chat, bob, conv.id).await.unwrap(),
+        None,
+        "messages are only listed for the owner"
+    );
 
     // Pagination: 5 more conversations; newest activity first; cursor pages cover all once.
     for _ in 0..5 {
@@ -131,7 +145,7 @@ async fn chat_story(engine: Engine) {
     assert_eq!(renamed.title.as_deref(), Some("Renamed"));
     assert!(!chat.delete(bob, conv.id).await.unwrap());
     assert!(chat.delete(ada, conv.id).await.unwrap());
-    assert!(MessageRepo::list(&chat, conv.id).await.unwrap().is_empty());
+    assert_eq!(MessageRepo::list(&chat, ada, conv.id).await.unwrap(), None);
     assert!(!chat.delete(ada, conv.id).await.unwrap());
 
     // Agent ids: set once, conditional; owners found by agent id.

@@ -227,11 +227,16 @@ pub trait MessageRepo: Send + Sync {
         title_if_unset: Option<String>,
     ) -> Result<Option<(Message, Conversation)>, RepoError>;
 
-    /// The conversation's messages, oldest first.
+    /// The owner's conversation's messages, oldest first; `None` if the conversation does not
+    /// exist for this owner. One statement when the conversation has messages.
     ///
     /// # Errors
     /// [`RepoError`].
-    async fn list(&self, conversation: ConversationId) -> Result<Vec<Message>, RepoError>;
+    async fn list(
+        &self,
+        owner: UserId,
+        conversation: ConversationId,
+    ) -> Result<Option<Vec<Message>>, RepoError>;
 }
 
 #[cfg(test)]

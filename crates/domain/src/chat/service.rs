@@ -256,10 +256,10 @@ impl ChatService {
         user: &User,
         id: ConversationId,
     ) -> Result<Vec<Message>, ChatError> {
-        if self.conversations.get(user.id, id).await?.is_none() {
-            return Err(ChatError::NotFound);
-        }
-        Ok(self.messages.list(id).await?)
+        self.messages
+            .list(user.id, id)
+            .await?
+            .ok_or(ChatError::NotFound)
     }
 
     /// Sends a message. The user message is stored first, so an agent failure never

@@ -20,6 +20,7 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     legacy_echo_still_answers,
     chat_routes_require_a_token,
     one_message_costs_a_fixed_number_of_sql_statements,
+    each_read_route_costs_one_sql_statement,
     thirty_two_concurrent_senders_on_one_conversation_all_succeed,
 ]);
 
@@ -542,4 +543,34 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
         assert_eq!(ready["checks"]["agent_backend"]["status"], "ok");
     })
     .await;
+}
+
+/// The read routes make one statement each once the user is cached (issue 16): `/auth/me` its
+/// personas, the list its page, the history its messages joined to the conversation's owner.
+async fn each_read_route_costs_one_sql_statement(app: TestApp) {
+    let token = app.signup_token("reads@example.com").await;
+    let conversation = app.conversation_id(&token).await;
+    assert_eq!(
+        app.send_message(&token, &conversation, "hello")
+            .await
+            .status(),
+        201
+    );
+    for path in [
+        "/auth/me".to_owned(),
+        "/chat/conversations".to_owned(),
+        format!("/chat/conversations/{conversation}/messages"),
+    ] {
+        // Loads the user into the auth cache, so the measured request finds it there.
+        app.me_json(&token).await;
+        let before = app.db.statements_executed();
+        let response = app.get_authed(&path, &token).await;
+        assert_eq!(response.status(), 200, "{path}");
+        assert_eq!(
+            app.db.statements_executed() - before,
+            1,
+            "statements for GET {path} on {:?}",
+            app.engine
+        );
+    }
 }
