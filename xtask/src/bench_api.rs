@@ -136,25 +136,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 }
 
 fn build() -> Result<(PathBuf, PathBuf), String> {
-    let mut cmd = crate::cargo();
-    cmd.args([
-        "build",
-        "--release",
-        "--locked",
-        "--bin",
-        "pi-server",
-        "--bin",
-        "pi-ceiling",
-    ]);
-    crate::run(cmd)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")),
-        PathBuf::from,
-    );
-    Ok((
-        target.join("release/pi-server"),
-        target.join("release/pi-ceiling"),
-    ))
+    let mut bins = crate::local::build_release(&["pi-server", "pi-ceiling"])?.into_iter();
+    match (bins.next(), bins.next()) {
+        (Some(server), Some(ceiling)) => Ok((server, ceiling)),
+        _ => Err("pi-server and pi-ceiling were not both built".into()),
+    }
 }
 
 fn bench_engine(
@@ -229,7 +215,7 @@ fn bench_engine(
 
     let ceiling_env = ServerEnv {
         port: free_port()?,
-        ..env_clone(&env)
+        ..env.clone()
     };
     let mut ceiling = spawn_ceiling(ceiling_bin, &ceiling_env)?;
 
@@ -341,16 +327,6 @@ fn bench_engine(
         peak_rss_kib,
         cold_start_ms,
     })
-}
-
-fn env_clone(env: &ServerEnv) -> ServerEnv {
-    ServerEnv {
-        database_url: env.database_url.clone(),
-        port: env.port,
-        jwt_secret: env.jwt_secret.clone(),
-        dir: env.dir.clone(),
-        scale: env.scale,
-    }
 }
 
 fn spawn_ceiling(bin: &Path, env: &ServerEnv) -> Result<Child, String> {

@@ -92,7 +92,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         "fuzz: schemathesis {SCHEMATHESIS} ready in {:.1}s",
         started.elapsed().as_secs_f64()
     );
-    let server = build_server()?;
+    let server = crate::local::build_server()?;
     let reports = home.join("reports");
     let _ = std::fs::remove_dir_all(&reports);
     std::fs::create_dir_all(&reports).map_err(|e| format!("{}: {e}", reports.display()))?;
@@ -200,23 +200,6 @@ fn python() -> Result<String, String> {
         ));
     }
     Ok(exe)
-}
-
-/// Builds the release server and returns the binary's path.
-pub(crate) fn build_server() -> Result<PathBuf, String> {
-    let mut build = super::cargo();
-    build.args(["build", "--release", "--locked", "--bin", "pi-server"]);
-    super::run(build)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")),
-        PathBuf::from,
-    );
-    let bin = target.join("release/pi-server");
-    if bin.exists() {
-        Ok(bin)
-    } else {
-        Err(format!("{} was not built", bin.display()))
-    }
 }
 
 /// Whose bearer token a run sends.

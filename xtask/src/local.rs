@@ -106,7 +106,7 @@ fn redact(url: &str) -> String {
 }
 
 /// The server's whole configuration: nothing of the caller's environment or `pi.toml` applies.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ServerEnv {
     pub(crate) database_url: String,
     pub(crate) port: u16,
@@ -279,4 +279,35 @@ pub(crate) fn random_hex(n: usize) -> String {
     }
     out.truncate(n);
     out
+}
+
+/// Builds the release `pi-server` (`--locked`) and returns its path.
+pub(crate) fn build_server() -> Result<PathBuf, String> {
+    let mut bins = build_release(&["pi-server"])?;
+    Ok(bins.remove(0))
+}
+
+/// Builds these binaries of the workspace in release mode (`--locked`), returning their paths
+/// in the same order.
+pub(crate) fn build_release(bins: &[&str]) -> Result<Vec<PathBuf>, String> {
+    let mut build = crate::cargo();
+    build.args(["build", "--release", "--locked"]);
+    for bin in bins {
+        build.args(["--bin", bin]);
+    }
+    crate::run(build)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../target")),
+        PathBuf::from,
+    );
+    bins.iter()
+        .map(|bin| {
+            let path = target.join("release").join(bin);
+            if path.exists() {
+                Ok(path)
+            } else {
+                Err(format!("{} was not built", path.display()))
+            }
+        })
+        .collect()
 }

@@ -253,7 +253,7 @@ fn eval() -> Result<(), String> {
 /// The local cluster run: the release binary, HAProxy (installed from Debian when missing and
 /// running as root), then the ignored `cluster` test with its output.
 fn cluster() -> Result<(), String> {
-    let bin = fuzz::build_server()?;
+    let bin = local::build_server()?;
     let have_haproxy = Command::new("haproxy")
         .arg("-v")
         .output()
@@ -303,7 +303,7 @@ fn browser() -> Result<(), String> {
     let mut check = Command::new("node");
     check.args(["vendor.mjs", "--check"]).current_dir(&console);
     run(check)?;
-    let bin = fuzz::build_server()?;
+    let bin = local::build_server()?;
     let mut suite = Command::new("node");
     suite
         .arg("tests/browser.mjs")
