@@ -6,7 +6,7 @@ use std::time::Instant;
 use async_trait::async_trait;
 use chrono::Utc;
 use pi_domain::agent::runtime::{LanguageModel, ToolCall};
-use pi_domain::agent::store::{AgentRecord, AgentStore};
+use pi_domain::agent::store::{AgentRecord, AgentStore, TurnContext};
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentSummary, Block,
     BlockId, Page, Passage, StepObserver, ToolSchema,
@@ -176,12 +176,16 @@ impl EmbeddedAgentBackend {
         message: AgentMessage,
         observer: Option<StepObserver>,
     ) -> Result<AgentReply, AgentError> {
-        // The three reads a turn starts with are independent: one round trip's wait, not three.
-        let (agent, history, blocks) = tokio::try_join!(
-            self.agent(id),
-            self.store.recent_history(id, self.config.history_messages),
-            self.store.agent_blocks(id),
-        )?;
+        // What the turn starts from, in one round trip.
+        let TurnContext {
+            agent,
+            blocks,
+            history,
+        } = self
+            .store
+            .turn_context(id, self.config.history_messages)
+            .await?
+            .ok_or_else(|| AgentError::NotFound(format!("agent {id}")))?;
         let agent = &agent;
 
         let owner = message.on_behalf_of.or_else(|| owner_of(agent));

@@ -108,6 +108,22 @@ async fn runtime_story(engine: Engine) {
         1
     );
 
+    // A plain turn costs two statements: what it starts from (one read), what it adds (one
+    // insert).
+    let before = db.statements_executed();
+    let reply = runtime
+        .send_message(
+            &b,
+            AgentMessage {
+                content: "hello".into(),
+                on_behalf_of: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(reply.assistant_text(), "done");
+    assert_eq!(db.statements_executed() - before, 2, "on {engine:?}");
+
     // Agent A edits the shared block with a memory tool; B and C see the edit.
     script.0.lock().unwrap().push_back(tool(
         "core_memory_append",

@@ -6,7 +6,8 @@
 //!   request arrived and when its first and last token left. Reported per turn: the first
 //!   delta's lag behind the model's first token, and the server's own time per turn (request to
 //!   `done`, minus the time the LLM spent from receiving the request to its last token), beside
-//!   the same exchange with a zero-latency fake agent: the difference is the runtime's own share.
+//!   the same exchange with a fake agent that writes the same 200 pieces 20 ms apart (its own
+//!   writing time subtracted likewise): the difference is the runtime's own share.
 //! - Letta (needs `cargo xtask letta-up`; SKIP otherwise): the same model behind the live Letta
 //!   (handle `openai-proxy/pi-fake-tokens`); first delta and `done` as the client sees them.
 //!
@@ -135,23 +136,37 @@ fn embedded(rt: &tokio::runtime::Runtime, turns: usize) {
         before_llm.push(ms(timing.received - sent));
         after_llm.push(ms(finished - timing.last_piece));
     }
-    // The same exchange with a zero-latency fake agent: what the server costs without the
-    // runtime (HTTP, auth, the chat service's SQL, the SSE writer).
+    // The same exchange with a fake agent that writes the same text in the same pieces at the
+    // same pace: what the server costs without the runtime (HTTP, auth, the chat service's SQL,
+    // the SSE writer), measured under the same conditions (a mostly idle machine between pieces
+    // runs the same code slower than a busy one).
     let fake = std::sync::Arc::new(pi_testkit::FakeAgentBackend::new());
+    let text = (1..=TOKENS)
+        .map(|i| format!("token{i}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    fake.set_reply(move |_, _| pi_domain::agent::AgentReply {
+        steps: vec![pi_domain::agent::AgentStep::Assistant { text: text.clone() }],
+        usage: pi_domain::agent::Usage::default(),
+    });
+    fake.set_pacing(TOKENS, pi_testkit::openai::SLOW_PIECE);
     let bare = rt.block_on(start_with(
         |_| {},
-        Some(AgentPorts::from_adapter(fake, None)),
+        Some(AgentPorts::from_adapter(fake.clone(), None)),
     ));
     rt.block_on(turn(&bare));
     let mut without = vec![];
-    for _ in 0..turns.max(50) {
-        let (sent, _, finished, _) = rt.block_on(turn(&bare));
-        without.push(ms(finished - sent));
+    for _ in 0..turns {
+        let before = fake.paced_spans().len();
+        let (sent, _, finished, deltas) = rt.block_on(turn(&bare));
+        assert!(deltas >= TOKENS / 2, "{deltas} deltas");
+        let (start, last) = fake.paced_spans()[before];
+        without.push(ms((finished - sent) - (last - start)));
     }
     println!(
         "embedded runtime, {TOKENS} tokens x 20 ms (SQLite, n={turns}): first delta p50 {:.1} ms after sending \
          ({:.2} ms after the model's first token), done p50 {:.1} ms; server's own time per turn p50 {:.2} ms, \
-         of which the same exchange with a zero-latency agent takes p50 {:.2} ms: the runtime's own share ≈ {:.2} ms",
+         of which the same exchange with a fake agent paced like the model takes p50 {:.2} ms: the runtime's own share ≈ {:.2} ms",
         median(first),
         median(lag),
         median(done),

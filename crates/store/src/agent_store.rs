@@ -3,14 +3,18 @@
 use async_trait::async_trait;
 use chrono::Utc;
 use pi_domain::agent::runtime::ToolCall;
-use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
+use pi_domain::agent::store::{
+    AgentHistoryMessage, AgentRecord, AgentStore, MessageRole, TurnContext,
+};
 use pi_domain::agent::{AgentError, AgentId, Block, BlockId, Passage};
 use pi_domain::search::{query_terms, rank_bm25};
 use sea_orm::sea_query::{Expr, SimpleExpr};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, Select, SqlErr, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Select, SqlErr, Statement,
+    TransactionTrait,
 };
+use serde::Deserialize;
 
 use crate::entities::runtime::{agents, blocks, links, messages, passages};
 use crate::users::now;
@@ -192,6 +196,128 @@ impl SeaOrmAgentStore {
             .filter_map(|(i, _)| rows.get_mut(i).and_then(Option::take))
             .collect())
     }
+}
+
+/// The turn's first read as one statement: the agent's row with its blocks and its last `$2`
+/// messages aggregated into two JSON columns (one row crosses from the database, not one per
+/// message).
+const TURN_CONTEXT_SQLITE: &str = "SELECT a.*, \
+     (SELECT json_group_array(json_object('id', b.id, 'label', b.label, 'value', b.value, \
+        'char_limit', b.char_limit, 'description', b.description, 'read_only', b.read_only, \
+        'position', l.position)) \
+      FROM runtime_agent_blocks l JOIN runtime_blocks b ON b.id = l.block_id \
+      WHERE l.agent_id = $1) AS blocks_json, \
+     (SELECT json_group_array(json_object('id', m.id, 'role', m.role, 'content', m.content, \
+        'tool_calls', m.tool_calls, 'tool_call_id', m.tool_call_id, 'tool_name', m.tool_name, \
+        'created_at', m.created_at)) \
+      FROM (SELECT * FROM runtime_messages WHERE agent_id = $1 ORDER BY id DESC LIMIT $2) m) \
+      AS history_json \
+     FROM runtime_agents a WHERE a.id = $1";
+
+/// [`TURN_CONTEXT_SQLITE`] in PostgreSQL's words.
+const TURN_CONTEXT_POSTGRES: &str = "SELECT a.*, \
+     COALESCE((SELECT json_agg(json_build_object('id', b.id, 'label', b.label, 'value', b.value, \
+        'char_limit', b.char_limit, 'description', b.description, 'read_only', b.read_only, \
+        'position', l.position)) \
+      FROM runtime_agent_blocks l JOIN runtime_blocks b ON b.id = l.block_id \
+      WHERE l.agent_id = $1), '[]')::text AS blocks_json, \
+     COALESCE((SELECT json_agg(json_build_object('id', m.id, 'role', m.role, \
+        'content', m.content, 'tool_calls', m.tool_calls, 'tool_call_id', m.tool_call_id, \
+        'tool_name', m.tool_name, 'created_at', m.created_at)) \
+      FROM (SELECT id, role, content, tool_calls, tool_call_id, tool_name, created_at \
+            FROM runtime_messages WHERE agent_id = $1 ORDER BY id DESC LIMIT $2) m), '[]')::text \
+      AS history_json \
+     FROM runtime_agents a WHERE a.id = $1";
+
+/// A block as [`TURN_CONTEXT_SQLITE`] aggregates it.
+#[derive(Deserialize)]
+struct BlockJson {
+    id: String,
+    label: String,
+    value: String,
+    char_limit: i64,
+    description: String,
+    /// SQLite: 0 or 1; PostgreSQL: a boolean.
+    read_only: serde_json::Value,
+    position: i64,
+}
+
+/// A history message as [`TURN_CONTEXT_SQLITE`] aggregates it.
+#[derive(Deserialize)]
+struct MessageJson {
+    id: String,
+    role: String,
+    content: String,
+    tool_calls: Option<String>,
+    tool_call_id: Option<String>,
+    tool_name: Option<String>,
+    created_at: String,
+}
+
+/// A timestamp as either engine writes it into JSON (RFC 3339, or SQLite's text with a space).
+fn json_time(s: &str) -> Option<chrono::DateTime<Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> AgentError {
+    move |e| {
+        tracing::error!(error = %e, what, "agent store returned unreadable JSON");
+        AgentError::Store(what.to_owned())
+    }
+}
+
+/// The blocks and history of one turn-context row, in attachment and id order.
+fn turn_parts(
+    agent: &str,
+    blocks_json: &str,
+    history_json: &str,
+) -> Result<(Vec<Block>, Vec<AgentHistoryMessage>), AgentError> {
+    let mut rows: Vec<BlockJson> =
+        serde_json::from_str(blocks_json).map_err(corrupt("read blocks"))?;
+    rows.sort_by_key(|b| b.position);
+    let blocks = rows
+        .into_iter()
+        .map(|b| Block {
+            id: BlockId(b.id),
+            label: b.label,
+            value: b.value,
+            limit: usize::try_from(b.char_limit).unwrap_or(0),
+            description: b.description,
+            read_only: b
+                .read_only
+                .as_bool()
+                .unwrap_or(b.read_only.as_i64() == Some(1)),
+        })
+        .collect();
+    let mut rows: Vec<MessageJson> =
+        serde_json::from_str(history_json).map_err(corrupt("read history"))?;
+    rows.sort_by(|x, y| x.id.cmp(&y.id));
+    let mut history = Vec::with_capacity(rows.len());
+    for m in rows {
+        let Some(created_at) = json_time(&m.created_at) else {
+            tracing::error!(at = %m.created_at, "agent history holds an unreadable time");
+            return Err(AgentError::Store("read history".into()));
+        };
+        history.extend(self::history(messages::Model {
+            id: m.id,
+            agent_id: agent.to_owned(),
+            role: m.role,
+            content: m.content,
+            tool_calls: m.tool_calls,
+            tool_call_id: m.tool_call_id,
+            tool_name: m.tool_name,
+            created_at,
+        }));
+    }
+    Ok((blocks, history))
 }
 
 async fn next_position<C: ConnectionTrait>(conn: &C, agent: &str) -> Result<i32, AgentError> {
@@ -474,6 +600,44 @@ impl AgentStore for SeaOrmAgentStore {
             .map_err(unavailable("read history"))?;
         rows.reverse();
         Ok(rows.into_iter().filter_map(history).collect())
+    }
+
+    async fn turn_context(
+        &self,
+        id: &AgentId,
+        history: u64,
+    ) -> Result<Option<TurnContext>, AgentError> {
+        let conn = self.db.connection();
+        let sql = match self.db.engine() {
+            Engine::Sqlite => TURN_CONTEXT_SQLITE,
+            Engine::Postgres => TURN_CONTEXT_POSTGRES,
+        };
+        let limit = i64::try_from(history).unwrap_or(i64::MAX);
+        let Some(row) = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                sql,
+                vec![id.0.clone().into(), limit.into()],
+            ))
+            .await
+            .map_err(unavailable("read turn context"))?
+        else {
+            return Ok(None);
+        };
+        let agent =
+            agents::Model::from_query_result(&row, "").map_err(unavailable("read agent"))?;
+        let blocks_json: String = row
+            .try_get("", "blocks_json")
+            .map_err(unavailable("read blocks"))?;
+        let history_json: String = row
+            .try_get("", "history_json")
+            .map_err(unavailable("read history"))?;
+        let (blocks, history) = turn_parts(&agent.id, &blocks_json, &history_json)?;
+        Ok(Some(TurnContext {
+            agent: agent_record(agent),
+            blocks,
+            history,
+        }))
     }
 
     async fn search_history(

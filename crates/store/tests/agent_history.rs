@@ -4,8 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::{Duration, SubsecRound, Utc};
-use pi_domain::agent::AgentId;
+use pi_domain::agent::runtime::ToolCall;
 use pi_domain::agent::store::{AgentHistoryMessage, AgentRecord, AgentStore, MessageRole};
+use pi_domain::agent::{AgentId, Block, BlockId};
 use pi_migration::{Migrator, MigratorTrait};
 use pi_store::testing::TestDatabase;
 use pi_store::{Engine, SeaOrmAgentStore};
@@ -39,6 +40,7 @@ fn said(text: &str, at: chrono::DateTime<Utc>) -> AgentHistoryMessage {
 pi_store::engine_tests!(pi_store::testing::on_engine => [
     updated_at_follows_the_newest_message,
     only_searchable_messages_are_indexed,
+    turn_context_is_one_statement_equal_to_three_reads,
 ]);
 
 async fn updated_at_follows_the_newest_message(engine: Engine) {
@@ -151,6 +153,126 @@ async fn only_searchable_messages_are_indexed(engine: Engine) {
     let found = store.search_history(&a.id, "zebrafish", 10).await.unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].role, MessageRole::User);
+
+    db.close().await.unwrap();
+    test_db.destroy().await;
+}
+
+/// A turn's first read (agent, blocks, last messages) is one statement and answers exactly
+/// what the three separate reads answer: attachment order, the newest `limit` messages oldest
+/// first, tool calls, read-only flags and times intact; `None` for an unknown agent.
+async fn turn_context_is_one_statement_equal_to_three_reads(engine: Engine) {
+    let Some(test_db) = TestDatabase::new(engine).await else {
+        return;
+    };
+    let db = pi_store::connect(test_db.url()).await.unwrap();
+    db.migrate().await.unwrap();
+    let store = SeaOrmAgentStore::new(db.clone());
+    // Microseconds: what both engines keep.
+    let now = Utc::now().trunc_subsecs(6);
+    let block = |id: &str, label: &str, read_only: bool| Block {
+        id: BlockId(id.into()),
+        label: label.into(),
+        value: format!("{label} value with \"quotes\" and ünïcode"),
+        limit: 5000,
+        description: format!("about {label}"),
+        read_only,
+    };
+    let shared = block("block-a-shared", "qsr_shared", true);
+    store.insert_block(shared.clone()).await.unwrap();
+    // Own blocks first (ids sort against their attachment order), the shared one after.
+    let own = vec![
+        block("block-z-persona", "persona", false),
+        block("block-m-human", "human", false),
+    ];
+    let mut a = agent("agent-a", now);
+    a.tools = vec!["search_places".into()];
+    a.metadata.insert("pi_user_id".into(), "u-1".into());
+    store
+        .insert_agent(a.clone(), own, vec![shared.id.clone()])
+        .await
+        .unwrap();
+    store
+        .insert_agent(agent("agent-b", now), Vec::new(), Vec::new())
+        .await
+        .unwrap();
+    let call = AgentHistoryMessage {
+        role: MessageRole::Assistant,
+        content: String::new(),
+        tool_calls: vec![ToolCall {
+            id: "c1".into(),
+            name: "search_places".into(),
+            arguments: r#"{"query":"Costco"}"#.into(),
+        }],
+        ..said("", now)
+    };
+    let result = AgentHistoryMessage {
+        role: MessageRole::Tool,
+        content: r#"{"places": []}"#.into(),
+        tool_call_id: Some("c1".into()),
+        tool_name: Some("search_places".into()),
+        ..said("", now)
+    };
+    let mut batch = vec![said("oldest, beyond the limit", now - Duration::seconds(9))];
+    batch.extend([call, result]);
+    batch.extend((0..6).map(|i| said(&format!("message {i}"), now + Duration::milliseconds(i))));
+    store.append_history(&a.id, batch).await.unwrap();
+    store
+        .append_history(&AgentId("agent-b".into()), vec![said("b's own", now)])
+        .await
+        .unwrap();
+
+    let before = db.statements_executed();
+    let context = store.turn_context(&a.id, 8).await.unwrap().unwrap();
+    assert_eq!(
+        db.statements_executed() - before,
+        1,
+        "one statement on {engine:?}"
+    );
+    assert_eq!(
+        context.agent,
+        store.get_agent(&a.id).await.unwrap().unwrap()
+    );
+    assert_eq!(context.blocks, store.agent_blocks(&a.id).await.unwrap());
+    assert_eq!(
+        context
+            .blocks
+            .iter()
+            .map(|b| b.label.as_str())
+            .collect::<Vec<_>>(),
+        ["persona", "human", "qsr_shared"]
+    );
+    assert!(context.blocks[2].read_only && !context.blocks[0].read_only);
+    assert_eq!(
+        context.history,
+        store.recent_history(&a.id, 8).await.unwrap()
+    );
+    assert_eq!(context.history.len(), 8);
+    assert_eq!(context.history[0].tool_calls[0].name, "search_places");
+    assert_eq!(
+        context.history[1].tool_name.as_deref(),
+        Some("search_places")
+    );
+    assert_eq!(context.history[7].content, "message 5");
+    assert_eq!(
+        context.history[7].created_at,
+        now + Duration::milliseconds(5)
+    );
+
+    // An agent with no blocks or messages yet, and one that does not exist.
+    let fresh = store
+        .turn_context(&AgentId("agent-b".into()), 0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(fresh.blocks.is_empty() && fresh.history.is_empty());
+    assert!(
+        store
+            .turn_context(&AgentId("agent-none".into()), 8)
+            .await
+            .unwrap()
+            .is_none()
+    );
 
     db.close().await.unwrap();
     test_db.destroy().await;

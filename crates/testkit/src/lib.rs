@@ -15,14 +15,14 @@ pub use llm::{LlmStep, ScriptedLlm};
 use std::collections::VecDeque;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
 use dashmap::DashMap;
 use pi_domain::agent::{
     AgentError, AgentGateway, AgentId, AgentMessage, AgentReply, AgentSpec, AgentStep,
-    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, Usage,
+    AgentSummary, Block, BlockId, BlockSpec, BlockStore, Page, Passage, StepObserver, Usage,
 };
 
 type ReplyFn = dyn Fn(&AgentId, &AgentMessage) -> AgentReply + Send + Sync;
@@ -46,6 +46,10 @@ pub struct FakeAgentBackend {
     reply: Mutex<Box<ReplyFn>>,
     failures: Mutex<VecDeque<AgentError>>,
     latency: Mutex<Duration>,
+    /// Observed replies write their text in this many pieces, this far apart.
+    pacing: Mutex<Option<(usize, Duration)>>,
+    /// When each paced reply started and wrote its last piece.
+    paced: Mutex<Vec<(Instant, Instant)>>,
     created: AtomicUsize,
     deleted: AtomicUsize,
     sent: AtomicUsize,
@@ -99,6 +103,8 @@ impl FakeAgentBackend {
             reply: Mutex::new(Box::new(echo_reply)),
             failures: Mutex::new(VecDeque::new()),
             latency: Mutex::new(Duration::ZERO),
+            pacing: Mutex::new(None),
+            paced: Mutex::new(Vec::new()),
             created: AtomicUsize::new(0),
             deleted: AtomicUsize::new(0),
             sent: AtomicUsize::new(0),
@@ -124,6 +130,17 @@ impl FakeAgentBackend {
     /// Every call waits this long first.
     pub fn set_latency(&self, latency: Duration) {
         *self.latency.lock().unwrap_or_else(|p| p.into_inner()) = latency;
+    }
+
+    /// Observed replies (`send_message_observed`) write each assistant text as `pieces` text
+    /// pieces `every` apart, as a streaming model would; other steps are reported whole.
+    pub fn set_pacing(&self, pieces: usize, every: Duration) {
+        *self.pacing.lock().unwrap_or_else(|p| p.into_inner()) = Some((pieces.max(1), every));
+    }
+
+    /// For each paced reply so far: when it started writing and when it wrote its last piece.
+    pub fn paced_spans(&self) -> Vec<(Instant, Instant)> {
+        self.paced.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     /// `create_agent` calls that succeeded.
@@ -275,6 +292,35 @@ impl AgentGateway for FakeAgentBackend {
             .ok_or_else(|| not_found("agent", &agent.0))?;
         entry.received.push(message);
         entry.summary.updated_at = Some(Utc::now());
+        Ok(reply)
+    }
+
+    async fn send_message_observed(
+        &self,
+        agent: &AgentId,
+        message: AgentMessage,
+        observer: StepObserver,
+    ) -> Result<AgentReply, AgentError> {
+        let reply = self.send_message(agent, message).await?;
+        let pacing = *self.pacing.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        for step in &reply.steps {
+            if let (AgentStep::Assistant { text }, Some((pieces, every))) = (step, pacing) {
+                let words: Vec<&str> = text.split_inclusive(' ').collect();
+                let per = words.len().div_ceil(pieces).max(1);
+                for (i, chunk) in words.chunks(per).enumerate() {
+                    if i > 0 {
+                        tokio::time::sleep(every).await;
+                    }
+                    observer.text(&chunk.concat());
+                }
+                self.paced
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((started, Instant::now()));
+            }
+            observer.step(step);
+        }
         Ok(reply)
     }
 

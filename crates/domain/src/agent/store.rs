@@ -72,6 +72,16 @@ pub struct AgentHistoryMessage {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a turn starts from: the agent, its blocks and its recent history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnContext {
+    pub agent: AgentRecord,
+    /// Attached blocks, in attachment order.
+    pub blocks: Vec<Block>,
+    /// The last messages, oldest first.
+    pub history: Vec<AgentHistoryMessage>,
+}
+
 /// Persistence of embedded agents, blocks, links, histories and archival passages.
 ///
 /// Every method fails with [`AgentError::Store`] when the database fails.
@@ -187,6 +197,27 @@ pub trait AgentStore: Send + Sync {
         agent: &AgentId,
         limit: u64,
     ) -> Result<Vec<AgentHistoryMessage>, AgentError>;
+
+    /// The agent, its blocks and its last `history` messages (`None` when there is no such
+    /// agent). The same as [`Self::get_agent`], [`Self::agent_blocks`] and
+    /// [`Self::recent_history`]; a store may answer it in one round trip.
+    ///
+    /// # Errors
+    /// `Unavailable`.
+    async fn turn_context(
+        &self,
+        id: &AgentId,
+        history: u64,
+    ) -> Result<Option<TurnContext>, AgentError> {
+        let Some(agent) = self.get_agent(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(TurnContext {
+            agent,
+            blocks: self.agent_blocks(id).await?,
+            history: self.recent_history(id, history).await?,
+        }))
+    }
 
     /// User and assistant messages matching `query`, best first.
     ///
