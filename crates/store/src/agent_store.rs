@@ -254,19 +254,6 @@ struct MessageJson {
     created_at: String,
 }
 
-/// A timestamp as either engine writes it into JSON (RFC 3339, or SQLite's text with a space).
-fn json_time(s: &str) -> Option<chrono::DateTime<Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .or_else(|_| chrono::DateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f%:z"))
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc())
-        })
-}
-
 fn corrupt(what: &'static str) -> impl FnOnce(serde_json::Error) -> AgentError {
     move |e| {
         tracing::error!(error = %e, what, "agent store returned unreadable JSON");
@@ -302,7 +289,7 @@ fn turn_parts(
     rows.sort_by(|x, y| x.id.cmp(&y.id));
     let mut history = Vec::with_capacity(rows.len());
     for m in rows {
-        let Some(created_at) = json_time(&m.created_at) else {
+        let Some(created_at) = crate::aggregate::time(&m.created_at) else {
             tracing::error!(at = %m.created_at, "agent history holds an unreadable time");
             return Err(AgentError::Store("read history".into()));
         };

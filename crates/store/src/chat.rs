@@ -10,13 +10,14 @@ use pi_domain::chat::{
 use pi_domain::user::UserId;
 use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, JoinType, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryResult, Statement, TransactionTrait,
 };
+use serde::Deserialize;
 
-use crate::Database;
 use crate::entities::{conversations, messages};
 use crate::users::now;
+use crate::{Database, Engine, aggregate};
 
 /// [`ConversationRepo`] and [`MessageRepo`] backed by `conversations` and `messages`.
 #[derive(Debug, Clone)]
@@ -55,6 +56,41 @@ fn message(m: messages::Model) -> Result<Message, RepoError> {
         content: m.content,
         created_at: m.created_at,
     })
+}
+
+/// A conversation as the list query aggregates it.
+#[derive(Deserialize)]
+struct ConversationJson {
+    id: String,
+    title: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A message as the history query aggregates it.
+#[derive(Deserialize)]
+struct MessageJson {
+    id: String,
+    role: String,
+    content: String,
+    created_at: String,
+}
+
+/// The `page` column of an aggregated row.
+fn page_json(row: Option<QueryResult>) -> Result<String, RepoError> {
+    row.ok_or_else(|| RepoError(anyhow::anyhow!("an aggregate returned no row")))?
+        .try_get::<String>("", "page")
+        .map_err(repo_err("failed to read a page"))
+}
+
+fn corrupt(e: serde_json::Error) -> RepoError {
+    RepoError(anyhow::Error::new(e).context("the database returned a page that is not JSON"))
+}
+
+fn unreadable(value: &str) -> RepoError {
+    RepoError(anyhow::anyhow!(
+        "the database returned an unreadable value {value:?}"
+    ))
 }
 
 #[async_trait]
@@ -98,27 +134,67 @@ impl ConversationRepo for SeaOrmChatRepo {
         limit: u64,
         before: Option<ConversationCursor>,
     ) -> Result<Vec<Conversation>, RepoError> {
-        let mut query =
-            conversations::Entity::find().filter(conversations::Column::UserId.eq(owner.0));
-        if let Some(c) = before {
-            query = query.filter(
-                Condition::any()
-                    .add(conversations::Column::UpdatedAt.lt(c.updated_at))
-                    .add(
-                        Condition::all()
-                            .add(conversations::Column::UpdatedAt.eq(c.updated_at))
-                            .add(conversations::Column::Id.lt(c.id.0)),
-                    ),
-            );
-        }
-        query
-            .order_by_desc(conversations::Column::UpdatedAt)
-            .order_by_desc(conversations::Column::Id)
-            .limit(limit)
-            .all(self.db.connection())
+        // The page as one row of JSON (see `aggregate`), newest activity first.
+        let engine = self.db.engine();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let (after_cursor, values): (&str, Vec<sea_orm::Value>) = match before {
+            Some(c) => (
+                "AND (updated_at < $2 OR (updated_at = $2 AND id < $3)) ORDER BY \
+                 updated_at DESC, id DESC LIMIT $4",
+                vec![
+                    owner.0.into(),
+                    c.updated_at.into(),
+                    c.id.0.into(),
+                    limit.into(),
+                ],
+            ),
+            None => (
+                "ORDER BY updated_at DESC, id DESC LIMIT $2",
+                vec![owner.0.into(), limit.into()],
+            ),
+        };
+        let page = format!(
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = $1 \
+             {after_cursor}"
+        );
+        let sql = match engine {
+            Engine::Sqlite => format!(
+                "SELECT json_group_array(json_object('id', hex(id), 'title', title, \
+                 'created_at', created_at, 'updated_at', updated_at)) AS page FROM ({page})"
+            ),
+            Engine::Postgres => format!(
+                "SELECT COALESCE(json_agg(json_build_object('id', id, 'title', title, \
+                 'created_at', created_at, 'updated_at', updated_at)), '[]')::text AS page \
+                 FROM ({page}) p"
+            ),
+        };
+        let conn = self.db.connection();
+        let json = page_json(
+            conn.query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                sql,
+                values,
+            ))
             .await
-            .map(|rows| rows.into_iter().map(conversation).collect())
-            .map_err(repo_err("failed to list conversations"))
+            .map_err(repo_err("failed to list conversations"))?,
+        )?;
+        let rows: Vec<ConversationJson> = serde_json::from_str(&json).map_err(corrupt)?;
+        let mut page = rows
+            .into_iter()
+            .map(|c| {
+                Ok(Conversation {
+                    id: ConversationId(aggregate::uuid(&c.id).ok_or_else(|| unreadable(&c.id))?),
+                    user_id: owner,
+                    title: c.title,
+                    created_at: aggregate::time(&c.created_at)
+                        .ok_or_else(|| unreadable(&c.created_at))?,
+                    updated_at: aggregate::time(&c.updated_at)
+                        .ok_or_else(|| unreadable(&c.updated_at))?,
+                })
+            })
+            .collect::<Result<Vec<_>, RepoError>>()?;
+        page.sort_by_key(|c| std::cmp::Reverse((c.updated_at, c.id.0)));
+        Ok(page)
     }
 
     async fn rename(
@@ -213,28 +289,50 @@ impl MessageRepo for SeaOrmChatRepo {
         owner: UserId,
         conversation_id: ConversationId,
     ) -> Result<Option<Vec<Message>>, RepoError> {
-        // Ownership is checked in the same statement, by joining the conversation.
-        let of_conversation = messages::Entity::belongs_to(conversations::Entity)
-            .from(messages::Column::ConversationId)
-            .to(conversations::Column::Id)
-            .into();
-        let rows = messages::Entity::find()
-            .join(JoinType::InnerJoin, of_conversation)
-            .filter(messages::Column::ConversationId.eq(conversation_id.0))
-            .filter(conversations::Column::UserId.eq(owner.0))
-            .order_by_asc(messages::Column::CreatedAt)
-            .order_by_asc(messages::Column::Id)
-            .all(self.db.connection())
+        // One statement: the owner's conversation (no row: not theirs, or none) with its
+        // messages as one row of JSON (see `aggregate`), oldest first.
+        let sql = match self.db.engine() {
+            Engine::Sqlite => {
+                "SELECT (SELECT json_group_array(json_object('id', hex(id), 'role', role, \
+                 'content', content, 'created_at', created_at)) FROM (SELECT id, role, content, \
+                 created_at FROM messages WHERE conversation_id = $1 ORDER BY created_at, id)) \
+                 AS page FROM conversations WHERE id = $1 AND user_id = $2"
+            }
+            Engine::Postgres => {
+                "SELECT (SELECT COALESCE(json_agg(json_build_object('id', id, 'role', role, \
+                 'content', content, 'created_at', created_at) ORDER BY created_at, id), '[]') \
+                 FROM messages WHERE conversation_id = $1)::text AS page \
+                 FROM conversations WHERE id = $1 AND user_id = $2"
+            }
+        };
+        let conn = self.db.connection();
+        let Some(row) = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                sql,
+                vec![conversation_id.0.into(), owner.0.into()],
+            ))
             .await
-            .map_err(repo_err("failed to list messages"))?;
-        if rows.is_empty() {
-            // Nothing joined: an empty conversation of this owner's, or none at all.
-            let owned = ConversationRepo::get(self, owner, conversation_id).await?;
-            return Ok(owned.map(|_| Vec::new()));
-        }
-        rows.into_iter()
-            .map(message)
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+            .map_err(repo_err("failed to list messages"))?
+        else {
+            return Ok(None);
+        };
+        let rows: Vec<MessageJson> =
+            serde_json::from_str(&page_json(Some(row))?).map_err(corrupt)?;
+        let mut page = rows
+            .into_iter()
+            .map(|m| {
+                message(messages::Model {
+                    id: aggregate::uuid(&m.id).ok_or_else(|| unreadable(&m.id))?,
+                    conversation_id: conversation_id.0,
+                    role: m.role,
+                    content: m.content,
+                    created_at: aggregate::time(&m.created_at)
+                        .ok_or_else(|| unreadable(&m.created_at))?,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        page.sort_by_key(|m| (m.created_at, m.id.0));
+        Ok(Some(page))
     }
 }

@@ -4,6 +4,7 @@
 //! (connection options) and to error translation.
 
 mod agent_store;
+mod aggregate;
 mod chat;
 mod db;
 mod deployment;

@@ -546,7 +546,8 @@ async fn chat_runs_unchanged_over_the_letta_backend() {
 }
 
 /// The read routes make one statement each once the user is cached (issue 16): `/auth/me` its
-/// personas, the list its page, the history its messages joined to the conversation's owner.
+/// personas, the list its page, the history its messages joined to the conversation's owner
+/// (an empty conversation's too).
 async fn each_read_route_costs_one_sql_statement(app: TestApp) {
     let token = app.signup_token("reads@example.com").await;
     let conversation = app.conversation_id(&token).await;
@@ -556,10 +557,12 @@ async fn each_read_route_costs_one_sql_statement(app: TestApp) {
             .status(),
         201
     );
+    let empty = app.conversation_id(&token).await;
     for path in [
         "/auth/me".to_owned(),
         "/chat/conversations".to_owned(),
         format!("/chat/conversations/{conversation}/messages"),
+        format!("/chat/conversations/{empty}/messages"),
     ] {
         // Loads the user into the auth cache, so the measured request finds it there.
         app.me_json(&token).await;
