@@ -103,8 +103,8 @@ pub struct Metro {
 pub struct Poi {
     pub lat: f32,
     pub lon: f32,
-    /// ZIP index.
-    pub zip: u32,
+    /// ZIP index (the compiled-in ZIP table has under 65,536 rows; `zips_fit_a_place` checks).
+    pub zip: u16,
     /// Seed for the name, address and noise.
     pub seed: u32,
     /// Expected visits on an average day (before calendar effects).
@@ -349,7 +349,7 @@ impl Dataset {
             pois.push(Poi {
                 lat: lat as f32,
                 lon: lon as f32,
-                zip: zip_idx,
+                zip: u16::try_from(zip_idx).unwrap_or(u16::MAX),
                 seed: (rng.next_u64() >> 32) as u32,
                 base: base as f32,
                 sqft: sqft.max(300.0) as u32,

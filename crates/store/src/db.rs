@@ -128,6 +128,9 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
             options
                 .max_connections(8)
                 .min_connections(1)
+                // A ping before every acquire is one more hop to the connection's worker
+                // thread and proves nothing about a local file.
+                .test_before_acquire(false)
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)

@@ -73,3 +73,17 @@ async fn an_exhausted_pool_counts_acquire_timeouts() {
     db.close().await.unwrap();
     test_db.destroy().await;
 }
+
+/// SQLite: a pooled connection is handed out without a ping first (a ping is a hop to the
+/// connection's worker thread that proves nothing about a local file, paid on every query).
+#[tokio::test]
+async fn the_sqlite_pool_does_not_ping_before_each_acquire() {
+    let Some(test_db) = TestDatabase::new(Engine::Sqlite).await else {
+        return;
+    };
+    let db = connect_with(test_db.url(), None).await.unwrap();
+    let pool = db.connection().get_sqlite_connection_pool();
+    assert!(!pool.options().get_test_before_acquire());
+    db.close().await.unwrap();
+    test_db.destroy().await;
+}

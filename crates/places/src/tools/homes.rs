@@ -12,7 +12,7 @@ pub(crate) fn home_zips(data: &Dataset, index: u32) -> Vec<(u32, f64, f64)> {
     let mut zips = data.zips_within(lat, lon, f64::from(params.reach_km));
     if zips.is_empty() {
         // Remote place: its own ZIP.
-        zips.push((p.zip, 0.0));
+        zips.push((u32::from(p.zip), 0.0));
     }
     let decay = f64::from(params.decay_km);
     let weights: Vec<(u32, f64, f64)> = zips
