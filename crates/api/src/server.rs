@@ -9,7 +9,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use tracing_actix_web::TracingLogger;
 use utoipa::OpenApi;
-use utoipa_swagger_ui::SwaggerUi;
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::error::canonical;
 use crate::extractors::BodyLimit;
@@ -129,6 +129,18 @@ fn path_error(_: actix_web::error::PathError, req: &HttpRequest) -> actix_web::E
     .into()
 }
 
+/// The OpenAPI document, serialised once at start-up and shared by every worker: handing
+/// `SwaggerUi` the [`utoipa::openapi::OpenApi`] value kept a ~2.5 MB tree per worker and
+/// serialised it again on every request.
+#[derive(Clone)]
+struct OpenApiJson(web::Bytes);
+
+async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(header::ContentType::json())
+        .body(doc.0.clone())
+}
+
 async fn docs_redirect() -> HttpResponse {
     HttpResponse::PermanentRedirect()
         .insert_header((header::LOCATION, "/docs/"))
@@ -146,7 +158,9 @@ pub fn serve(
     config: HttpConfig,
 ) -> std::io::Result<Server> {
     let data = web::Data::new(state);
-    let openapi = ApiDoc::openapi();
+    let openapi = web::Data::new(OpenApiJson(web::Bytes::from(
+        serde_json::to_vec(&ApiDoc::openapi()).map_err(std::io::Error::other)?,
+    )));
     let limit = config.body_limit_bytes;
     let keep_alive = crate::routes::chat::SseKeepAlive(config.sse_keep_alive);
     let origins = config.cors_allowed_origins.clone();
@@ -169,7 +183,9 @@ pub fn serve(
             .configure(routes::configure)
             .configure(crate::console::configure)
             .route("/docs", web::get().to(docs_redirect))
-            .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi.clone()))
+            .app_data(openapi.clone())
+            .route("/openapi.json", web::get().to(openapi_json))
+            .service(SwaggerUi::new("/docs/{_:.*}").config(Config::from("/openapi.json")))
             .default_service(web::to(fallback))
             .wrap(cors(&origins))
             .wrap(from_fn(request_context))

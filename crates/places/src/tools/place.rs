@@ -53,7 +53,7 @@ impl Place {
             annual_visits: annual_visits(data, p).round() as u64,
             category: p.category,
             chain_id: (p.chain != NONE).then(|| format!("chain:{}", CHAINS[p.chain as usize].slug)),
-            city: city.name.clone(),
+            city: city.name.to_owned(),
             distance_km: distance_km.map(round3),
             id: format!("place:{index}"),
             lat: round6(f64::from(p.lat)),
@@ -62,7 +62,7 @@ impl Place {
                 .then(|| format!("metro:{}", data.metros[p.metro as usize].def.slug)),
             name: place_name(data, index),
             sqft: p.sqft,
-            state: city.state.clone(),
+            state: city.state.to_owned(),
             tags: tags_of(p).into_iter().map(str::to_owned).collect(),
             zip: format!("{:05}", zip.code),
         }

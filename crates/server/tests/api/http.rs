@@ -173,8 +173,26 @@ async fn other_origins_get_no_cors_grant(app: TestApp) {
 async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
     let response = app.get("/openapi.json").await;
     assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "application/json"
+    );
     let doc: Value = response.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    // Served as serialised once at start-up: the whole document, every time.
+    use utoipa::OpenApi as _;
+    assert_eq!(
+        doc,
+        serde_json::to_value(pi_api::ApiDoc::openapi()).unwrap()
+    );
+    assert_eq!(
+        app.get("/openapi.json")
+            .await
+            .json::<Value>()
+            .await
+            .unwrap(),
+        doc
+    );
     for (path, method) in [
         ("/health", "get"),
         ("/healthz", "get"),
@@ -246,4 +264,8 @@ async fn docs_page_is_served(app: TestApp) {
     assert!(html.to_lowercase().contains("swagger"), "{html}");
     let response = app.get("/docs/swagger-ui.css").await;
     assert_eq!(response.status(), 200);
+    // The page loads the document the server serves itself.
+    let init = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("\"/openapi.json\""));
 }
