@@ -12,6 +12,7 @@ mod middleware;
 mod openapi;
 #[cfg(test)]
 mod patterns;
+mod rfc3339;
 mod routes;
 mod server;
 mod state;

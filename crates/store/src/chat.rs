@@ -58,22 +58,24 @@ fn message(m: messages::Model) -> Result<Message, RepoError> {
     })
 }
 
-/// A conversation as the list query aggregates it.
+/// A conversation as the list query aggregates it: an array in field order (keys would be
+/// repeated text to write and parse on every row). Ids and times (hex digits, RFC 3339) have
+/// nothing to unescape, so they are borrowed from the page rather than copied.
 #[derive(Deserialize)]
-struct ConversationJson {
-    id: String,
+struct ConversationJson<'a> {
+    id: &'a str,
     title: Option<String>,
-    created_at: String,
-    updated_at: String,
+    created_at: &'a str,
+    updated_at: &'a str,
 }
 
-/// A message as the history query aggregates it.
+/// A message as the history query aggregates it: an array in field order.
 #[derive(Deserialize)]
-struct MessageJson {
-    id: String,
+struct MessageJson<'a> {
+    id: &'a str,
     role: String,
     content: String,
-    created_at: String,
+    created_at: &'a str,
 }
 
 /// The `page` column of an aggregated row.
@@ -159,13 +161,12 @@ impl ConversationRepo for SeaOrmChatRepo {
         );
         let sql = match engine {
             Engine::Sqlite => format!(
-                "SELECT json_group_array(json_object('id', hex(id), 'title', title, \
-                 'created_at', created_at, 'updated_at', updated_at)) AS page FROM ({page})"
+                "SELECT json_group_array(json_array(hex(id), title, created_at, updated_at)) \
+                 AS page FROM ({page})"
             ),
             Engine::Postgres => format!(
-                "SELECT COALESCE(json_agg(json_build_object('id', id, 'title', title, \
-                 'created_at', created_at, 'updated_at', updated_at)), '[]')::text AS page \
-                 FROM ({page}) p"
+                "SELECT COALESCE(json_agg(json_build_array(id, title, created_at, updated_at)), \
+                 '[]')::text AS page FROM ({page}) p"
             ),
         };
         let conn = self.db.connection();
@@ -178,18 +179,18 @@ impl ConversationRepo for SeaOrmChatRepo {
             .await
             .map_err(repo_err("failed to list conversations"))?,
         )?;
-        let rows: Vec<ConversationJson> = serde_json::from_str(&json).map_err(corrupt)?;
+        let rows: Vec<ConversationJson<'_>> = serde_json::from_str(&json).map_err(corrupt)?;
         let mut page = rows
             .into_iter()
             .map(|c| {
                 Ok(Conversation {
-                    id: ConversationId(aggregate::uuid(&c.id).ok_or_else(|| unreadable(&c.id))?),
+                    id: ConversationId(aggregate::uuid(c.id).ok_or_else(|| unreadable(c.id))?),
                     user_id: owner,
                     title: c.title,
-                    created_at: aggregate::time(&c.created_at)
-                        .ok_or_else(|| unreadable(&c.created_at))?,
-                    updated_at: aggregate::time(&c.updated_at)
-                        .ok_or_else(|| unreadable(&c.updated_at))?,
+                    created_at: aggregate::time(c.created_at)
+                        .ok_or_else(|| unreadable(c.created_at))?,
+                    updated_at: aggregate::time(c.updated_at)
+                        .ok_or_else(|| unreadable(c.updated_at))?,
                 })
             })
             .collect::<Result<Vec<_>, RepoError>>()?;
@@ -293,14 +294,12 @@ impl MessageRepo for SeaOrmChatRepo {
         // messages as one row of JSON (see `aggregate`), oldest first.
         let sql = match self.db.engine() {
             Engine::Sqlite => {
-                "SELECT (SELECT json_group_array(json_object('id', hex(id), 'role', role, \
-                 'content', content, 'created_at', created_at)) FROM (SELECT id, role, content, \
+                "SELECT (SELECT json_group_array(json_array(hex(id), role, content, created_at)) FROM (SELECT id, role, content, \
                  created_at FROM messages WHERE conversation_id = $1 ORDER BY created_at, id)) \
                  AS page FROM conversations WHERE id = $1 AND user_id = $2"
             }
             Engine::Postgres => {
-                "SELECT (SELECT COALESCE(json_agg(json_build_object('id', id, 'role', role, \
-                 'content', content, 'created_at', created_at) ORDER BY created_at, id), '[]') \
+                "SELECT (SELECT COALESCE(json_agg(json_build_array(id, role, content, created_at) ORDER BY created_at, id), '[]') \
                  FROM messages WHERE conversation_id = $1)::text AS page \
                  FROM conversations WHERE id = $1 AND user_id = $2"
             }
@@ -317,18 +316,18 @@ impl MessageRepo for SeaOrmChatRepo {
         else {
             return Ok(None);
         };
-        let rows: Vec<MessageJson> =
-            serde_json::from_str(&page_json(Some(row))?).map_err(corrupt)?;
+        let json = page_json(Some(row))?;
+        let rows: Vec<MessageJson<'_>> = serde_json::from_str(&json).map_err(corrupt)?;
         let mut page = rows
             .into_iter()
             .map(|m| {
                 message(messages::Model {
-                    id: aggregate::uuid(&m.id).ok_or_else(|| unreadable(&m.id))?,
+                    id: aggregate::uuid(m.id).ok_or_else(|| unreadable(m.id))?,
                     conversation_id: conversation_id.0,
                     role: m.role,
                     content: m.content,
-                    created_at: aggregate::time(&m.created_at)
-                        .ok_or_else(|| unreadable(&m.created_at))?,
+                    created_at: aggregate::time(m.created_at)
+                        .ok_or_else(|| unreadable(m.created_at))?,
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;

@@ -1,5 +1,7 @@
 //! The bundled SQLite is compiled as `.cargo/config.toml` asks (`LIBSQLITE3_FLAGS`): without
-//! memory statistics, whose process-wide mutex every SQLite allocation would take.
+//! memory statistics, whose process-wide mutex every SQLite allocation would take, and with the
+//! query planner's stability guarantee, without which a statement with a bound `LIMIT` is
+//! re-prepared on every execution.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -27,5 +29,57 @@ async fn sqlite_is_built_without_memory_statistics() {
     assert!(
         options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
         "compile options: {options:?}"
+    );
+}
+
+/// sea-orm binds every limit (`LIMIT ?`, `.one()` included). Without `SQLITE_ENABLE_QPSG`,
+/// SQLite plans `LIMIT ?` from the bound value, so each new bind expires the statement and the
+/// next step parses and plans it again (`sqlite_stmt.reprep` counts those).
+#[tokio::test]
+async fn a_bound_limit_does_not_re_prepare_the_statement() {
+    use sea_orm::sqlx::{self, Row};
+
+    let path = std::env::temp_dir().join(format!("pi-sqlite-reprep-{}.db", std::process::id()));
+    let db = pi_store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    let mut conn = db
+        .connection()
+        .get_sqlite_connection_pool()
+        .acquire()
+        .await
+        .unwrap();
+    let sql = "SELECT id FROM users WHERE email = ? LIMIT ?";
+    let stats = "SELECT run, reprep FROM sqlite_stmt WHERE sql = ?";
+    // The first run may re-prepare once: this connection may have read the schema before the
+    // migrations changed it. Count from there.
+    let mut counts = Vec::new();
+    for n in 1..=5_i64 {
+        let rows = sqlx::query(sql)
+            .bind("nobody@example.com")
+            .bind(n)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        assert!(rows.is_empty());
+        let row = sqlx::query(stats)
+            .bind(sql)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        counts.push((row.get::<i64, _>("run"), row.get::<i64, _>("reprep")));
+    }
+    let (first, last) = (counts[0], counts[4]);
+    drop(conn);
+    db.close().await.unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(
+        last.0 - first.0 >= 4,
+        "one cached statement ran them all: {counts:?}"
+    );
+    assert_eq!(
+        last.1, first.1,
+        "re-prepared on a new LIMIT: (run, reprep) {counts:?}"
     );
 }

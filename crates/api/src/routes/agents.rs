@@ -45,6 +45,7 @@ pub struct AgentSummaryResponse {
     pub id: String,
     pub name: String,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     /// Owner, if any.
     pub user: Option<AgentUserResponse>,
@@ -101,6 +102,7 @@ pub struct AgentOverviewResponse {
     pub id: String,
     pub name: String,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last update, when known.
     pub updated_at: Option<DateTime<Utc>>,
@@ -133,6 +135,7 @@ pub struct OverviewResponse {
     /// Number of distinct blocks.
     pub block_count: usize,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub generated_at: DateTime<Utc>,
 }
 
@@ -265,6 +268,7 @@ pub struct ArchivalEntry {
     pub content: String,
     pub tags: Vec<String>,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
 }
 

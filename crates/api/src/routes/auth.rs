@@ -84,8 +84,10 @@ pub struct UserPublic {
     /// The handle of the highest-confidence persona, or null.
     pub persona_handle: Option<String>,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -116,6 +118,7 @@ pub struct TokenResponse {
     /// Lifetime in seconds.
     pub expires_in: i64,
     /// Expiry instant (RFC 3339, UTC).
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub expires_at: DateTime<Utc>,
     /// The authenticated user.
     pub user: UserPublic,

@@ -28,8 +28,10 @@ pub struct ConversationResponse {
     /// Title (set from the first message when not given).
     pub title: Option<String>,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
     /// Last activity, RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -104,6 +106,7 @@ pub struct MessageResponse {
     /// Text.
     pub content: String,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
 }
 

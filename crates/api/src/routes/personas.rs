@@ -25,6 +25,7 @@ pub struct PersonaResponse {
     /// The persona's shared memory block, once created.
     pub shared_block_id: Option<String>,
     /// RFC 3339, UTC.
+    #[serde(serialize_with = "crate::rfc3339::serialize")]
     pub created_at: DateTime<Utc>,
 }
 
