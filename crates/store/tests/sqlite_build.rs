@@ -4,14 +4,27 @@
 //! re-prepared on every execution.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::path::PathBuf;
+
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 
-#[tokio::test]
-async fn sqlite_is_built_without_memory_statistics() {
-    let path = std::env::temp_dir().join(format!("pi-sqlite-build-{}.db", std::process::id()));
+/// A fresh SQLite file through pi-store's own pool (and so its connection options).
+async fn open(name: &str) -> (pi_store::Database, PathBuf) {
+    let path = std::env::temp_dir().join(format!("pi-sqlite-{name}-{}.db", std::process::id()));
     let db = pi_store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
         .await
         .unwrap();
+    (db, path)
+}
+
+async fn close(db: pi_store::Database, path: PathBuf) {
+    db.close().await.unwrap();
+    let _ = std::fs::remove_file(&path);
+}
+
+#[tokio::test]
+async fn sqlite_is_built_without_memory_statistics() {
+    let (db, path) = open("build").await;
     let rows = db
         .connection()
         .query_all_raw(Statement::from_string(
@@ -24,8 +37,7 @@ async fn sqlite_is_built_without_memory_statistics() {
         .iter()
         .map(|r| r.try_get::<String>("", "compile_options").unwrap())
         .collect();
-    db.close().await.unwrap();
-    let _ = std::fs::remove_file(&path);
+    close(db, path).await;
     assert!(
         options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
         "compile options: {options:?}"
@@ -39,10 +51,7 @@ async fn sqlite_is_built_without_memory_statistics() {
 async fn a_bound_limit_does_not_re_prepare_the_statement() {
     use sea_orm::sqlx::{self, Row};
 
-    let path = std::env::temp_dir().join(format!("pi-sqlite-reprep-{}.db", std::process::id()));
-    let db = pi_store::connect(&format!("sqlite://{}?mode=rwc", path.display()))
-        .await
-        .unwrap();
+    let (db, path) = open("reprep").await;
     db.migrate().await.unwrap();
     let mut conn = db
         .connection()
@@ -72,8 +81,7 @@ async fn a_bound_limit_does_not_re_prepare_the_statement() {
     }
     let (first, last) = (counts[0], counts[4]);
     drop(conn);
-    db.close().await.unwrap();
-    let _ = std::fs::remove_file(&path);
+    close(db, path).await;
     assert!(
         last.0 - first.0 >= 4,
         "one cached statement ran them all: {counts:?}"
