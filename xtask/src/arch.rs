@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pi-agent", &["pi-domain", "pi-places"]),
     ("pi-letta", &["pi-domain"]),
     ("pi-testkit", &["pi-domain", "pi-agent"]),
+    ("pi-alloc", &[]),
     (
         "pi-server",
         &[
@@ -27,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pi-places",
             "pi-agent",
             "pi-letta",
+            "pi-alloc",
         ],
     ),
     ("xtask", &[]),
@@ -48,6 +50,24 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("jsonwebtoken", &["pi-auth"]),
     ("bcrypt", &["pi-auth"]),
 ];
+
+/// The one crate that may contain `unsafe` code (one audited FFI call); every other crate takes
+/// the workspace's lints, which forbid it.
+pub const MAY_USE_UNSAFE: &str = "pi-alloc";
+
+/// A violation unless `krate`'s manifest inherits the workspace's lints (`[lints]` with
+/// `workspace = true`), which forbid `unsafe` code; [`MAY_USE_UNSAFE`] is exempt.
+pub fn workspace_lints(krate: &str, manifest: &str) -> Option<String> {
+    let inherits = manifest
+        .split("\n[")
+        .any(|table| table.starts_with("lints]") && table.contains("workspace = true"));
+    (krate != MAY_USE_UNSAFE && !inherits).then(|| {
+        format!(
+            "{krate} must inherit the workspace's lints ([lints] workspace = true): only \
+             {MAY_USE_UNSAFE} may use unsafe code"
+        )
+    })
+}
 
 /// Crates the domain must not reach even transitively.
 pub const FORBIDDEN_IN_DOMAIN: &[&str] = &[
@@ -622,6 +642,19 @@ mod tests {
             found.iter().all(|c| !c.contains("tools ->")),
             "a parent and its child may name each other: {found:?}"
         );
+    }
+
+    #[test]
+    fn a_crate_that_does_not_take_the_workspace_lints_is_named() {
+        let inherits = "[package]\nname = \"x\"\n\n[lints]\nworkspace = true\n";
+        let own = "[package]\nname = \"x\"\n\n[lints.rust]\nunsafe_code = \"allow\"\n";
+        assert_eq!(workspace_lints("pi-store", inherits), None);
+        let v = workspace_lints("pi-store", own).unwrap();
+        assert!(
+            v.contains("pi-store") && v.contains("workspace = true"),
+            "{v}"
+        );
+        assert_eq!(workspace_lints("pi-alloc", own), None);
     }
 
     #[test]

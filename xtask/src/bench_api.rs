@@ -1,6 +1,6 @@
 //! `cargo xtask bench api [sqlite|postgres|all] [--secs N] [--passes N] [--connections N]
-//! [--scale small|default] [--only ROUTE]`: the release server's HTTP throughput against the ceiling of its own
-//! stack, on this machine, in one run.
+//! [--scale small|default] [--only ROUTE] [--allocator mimalloc|system]`: the release server's
+//! HTTP throughput against the ceiling of its own stack, on this machine, in one run.
 //!
 //! For each database it starts `pi-server` and `pi-ceiling` (an actix-web route returning a
 //! constant, and the same plus one primary-key select through pi-store's pool) on a fresh
@@ -41,6 +41,8 @@ struct Options {
     scale: &'static str,
     /// Only routes whose name contains this (the ceilings always run).
     only: Option<String>,
+    /// `mimalloc` (the default build) or `system` (glibc's malloc: `--no-default-features`).
+    allocator: &'static str,
 }
 
 fn options(args: &[String]) -> Result<Options, String> {
@@ -51,6 +53,7 @@ fn options(args: &[String]) -> Result<Options, String> {
         connections: 32,
         scale: "small",
         only: None,
+        allocator: "mimalloc",
     };
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -83,6 +86,13 @@ fn options(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--only" => o.only = Some(value("--only")?),
+            "--allocator" => {
+                o.allocator = match value("--allocator")?.as_str() {
+                    "mimalloc" => "mimalloc",
+                    "system" => "system",
+                    other => return Err(format!("--allocator: mimalloc or system, not {other}")),
+                }
+            }
             other => return Err(format!("bench api: unknown argument {other}")),
         }
     }
@@ -117,7 +127,7 @@ struct EngineReport {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let o = options(args)?;
-    let (server_bin, ceiling_bin) = build()?;
+    let (server_bin, ceiling_bin) = build(o.allocator)?;
     let mut reports = Vec::new();
     for engine in &o.engines {
         reports.push(bench_engine(engine, &o, &server_bin, &ceiling_bin)?);
@@ -135,8 +145,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn build() -> Result<(PathBuf, PathBuf), String> {
-    let mut bins = crate::local::build_release(&["pi-server", "pi-ceiling"])?.into_iter();
+fn build(allocator: &str) -> Result<(PathBuf, PathBuf), String> {
+    let features: &[&str] = if allocator == "system" {
+        &["--no-default-features"]
+    } else {
+        &[]
+    };
+    let mut bins = crate::local::build_release(&["pi-server", "pi-ceiling"], features)?.into_iter();
     match (bins.next(), bins.next()) {
         (Some(server), Some(ceiling)) => Ok((server, ceiling)),
         _ => Err("pi-server and pi-ceiling were not both built".into()),
@@ -436,9 +451,10 @@ impl RssSampler {
 fn print(o: &Options, reports: &[EngineReport]) {
     println!();
     println!(
-        "cargo xtask bench api: release build, PLACES_SCALE={}, {} connections, {} s per route \
-         after 1 s of warm-up, median of {} interleaved passes; ratio = share of the ceiling",
-        o.scale, o.connections, o.secs, o.passes
+        "cargo xtask bench api: release build ({} allocator), PLACES_SCALE={}, {} connections, \
+         {} s per route after 1 s of warm-up, median of {} interleaved passes; ratio = share of \
+         the ceiling",
+        o.allocator, o.scale, o.connections, o.secs, o.passes
     );
     println!();
     for r in reports {

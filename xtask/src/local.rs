@@ -283,15 +283,16 @@ pub(crate) fn random_hex(n: usize) -> String {
 
 /// Builds the release `pi-server` (`--locked`) and returns its path.
 pub(crate) fn build_server() -> Result<PathBuf, String> {
-    let mut bins = build_release(&["pi-server"])?;
+    let mut bins = build_release(&["pi-server"], &[])?;
     Ok(bins.remove(0))
 }
 
 /// Builds these binaries of the workspace in release mode (`--locked`), returning their paths
 /// in the same order.
-pub(crate) fn build_release(bins: &[&str]) -> Result<Vec<PathBuf>, String> {
+pub(crate) fn build_release(bins: &[&str], extra: &[&str]) -> Result<Vec<PathBuf>, String> {
     let mut build = crate::cargo();
     build.args(["build", "--release", "--locked"]);
+    build.args(extra);
     for bin in bins {
         build.args(["--bin", bin]);
     }

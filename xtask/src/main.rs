@@ -154,6 +154,9 @@ fn arch() -> Result<(), String> {
         if let Some(dir) = manifest.parent() {
             violations.extend(arch::file_cycles(name, &dir.join("src")));
         }
+        let text = std::fs::read_to_string(manifest)
+            .map_err(|e| format!("cannot read {}: {e}", manifest.display()))?;
+        violations.extend(arch::workspace_lints(name, &text));
     }
     // Transitively too: the domain reaches no infrastructure through any crate.
     for krate in arch::FORBIDDEN_IN_DOMAIN {

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: pi_alloc::MiMalloc = pi_alloc::MiMalloc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 
@@ -27,6 +27,8 @@ async fn primary_key(db: web::Data<pi_store::Database>, id: web::Path<uuid::Uuid
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "mimalloc")]
+    pi_alloc::purge_freed_memory_at_once();
     let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://pi.db?mode=rwc".into());
     let bind = std::env::var("BIND_ADDR").unwrap_or_else(|_| "127.0.0.1:8001".into());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
