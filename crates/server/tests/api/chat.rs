@@ -8,6 +8,7 @@ use crate::helpers::{AgentMode, TestApp, error_body, run_with};
 pi_store::engine_tests!(crate::helpers::run_named => [
     full_chat_flow,
     conversation_title_is_validated_and_kept,
+    the_list_gives_back_each_conversation_as_created,
     pagination_walks_every_conversation_once_newest_activity_first,
     rename_and_delete_cascade,
     another_users_conversation_is_404,
@@ -120,6 +121,26 @@ async fn conversation_title_is_validated_and_kept(app: TestApp) {
         .post_authed("/chat/conversations", &token, &json!({}))
         .await;
     assert_eq!(response.status(), 201);
+}
+
+/// Titles with the list query's separators and JSON's special characters, and no title, come
+/// back as created, with their ids and times, newest first.
+async fn the_list_gives_back_each_conversation_as_created(app: TestApp) {
+    let token = app.signup_token("list-fields@example.com").await;
+    let mut created = Vec::new();
+    for title in [
+        json!({"title": "Dallas, Austin, \"Houston\""}),
+        json!({}),
+        json!({"title": ",,"}),
+        json!({"title": "back\\slash ☕ [1,2] {\"a\":null}"}),
+    ] {
+        let response = app.post_authed("/chat/conversations", &token, &title).await;
+        assert_eq!(response.status(), 201);
+        created.push(response.json::<Value>().await.unwrap());
+    }
+    created.reverse();
+    let list: Value = app.get_json("/chat/conversations", &token).await;
+    assert_eq!(list["conversations"], Value::Array(created));
 }
 
 async fn pagination_walks_every_conversation_once_newest_activity_first(app: TestApp) {
