@@ -58,15 +58,36 @@ pub const MAY_USE_UNSAFE: &str = "pi-alloc";
 /// A violation unless `krate`'s manifest inherits the workspace's lints (`[lints]` with
 /// `workspace = true`), which forbid `unsafe` code; [`MAY_USE_UNSAFE`] is exempt.
 pub fn workspace_lints(krate: &str, manifest: &str) -> Option<String> {
-    let inherits = manifest
-        .split("\n[")
-        .any(|table| table.starts_with("lints]") && table.contains("workspace = true"));
+    let inherits = table(manifest, "lints").contains(&"workspace=true".to_owned());
     (krate != MAY_USE_UNSAFE && !inherits).then(|| {
         format!(
             "{krate} must inherit the workspace's lints ([lints] workspace = true): only \
              {MAY_USE_UNSAFE} may use unsafe code"
         )
     })
+}
+
+/// A violation unless the root manifest's `[workspace.lints.rust]` forbids `unsafe` code.
+pub fn workspace_forbids_unsafe(root_manifest: &str) -> Option<String> {
+    let rules = table(root_manifest, "workspace.lints.rust");
+    (!rules.contains(&"unsafe_code=\"forbid\"".to_owned()))
+        .then(|| "the workspace's lints must set unsafe_code = \"forbid\"".to_owned())
+}
+
+/// The entries of TOML table `[name]` in `manifest`, without comments or spaces.
+fn table(manifest: &str, name: &str) -> Vec<String> {
+    let header = format!("[{name}]");
+    let mut entries = Vec::new();
+    let mut inside = false;
+    for line in manifest.lines() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.starts_with('[') {
+            inside = line == header;
+        } else if inside && !line.is_empty() {
+            entries.push(line.split_whitespace().collect());
+        }
+    }
+    entries
 }
 
 /// Crates the domain must not reach even transitively.
@@ -646,15 +667,21 @@ mod tests {
 
     #[test]
     fn a_crate_that_does_not_take_the_workspace_lints_is_named() {
-        let inherits = "[package]\nname = \"x\"\n\n[lints]\nworkspace = true\n";
+        let inherits = "[package]\nname = \"x\"\n\n[lints]\nworkspace = true # all of them\n";
         let own = "[package]\nname = \"x\"\n\n[lints.rust]\nunsafe_code = \"allow\"\n";
+        let commented = "[lints]\n# workspace = true\n[dependencies]\nworkspace = true\n";
         assert_eq!(workspace_lints("pi-store", inherits), None);
-        let v = workspace_lints("pi-store", own).unwrap();
-        assert!(
-            v.contains("pi-store") && v.contains("workspace = true"),
-            "{v}"
-        );
+        for manifest in [own, commented] {
+            let v = workspace_lints("pi-store", manifest).unwrap();
+            assert!(
+                v.contains("pi-store") && v.contains("workspace = true"),
+                "{v}"
+            );
+        }
         assert_eq!(workspace_lints("pi-alloc", own), None);
+        let root = "[workspace.lints.rust]\nunsafe_code = \"forbid\"\n";
+        assert_eq!(workspace_forbids_unsafe(root), None);
+        assert!(workspace_forbids_unsafe(&root.replace("forbid", "deny")).is_some());
     }
 
     #[test]

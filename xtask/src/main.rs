@@ -145,6 +145,10 @@ fn arch() -> Result<(), String> {
     let edges = arch::edges(&metadata);
     violations.extend(arch::violations(&edges));
     let root = metadata["workspace_root"].as_str().unwrap_or(".");
+    let root_manifest = std::path::Path::new(root).join("Cargo.toml");
+    let text = std::fs::read_to_string(&root_manifest)
+        .map_err(|e| format!("cannot read {}: {e}", root_manifest.display()))?;
+    violations.extend(arch::workspace_forbids_unsafe(&text));
     violations.extend(arch::io_in_places(
         &std::path::Path::new(root).join("crates/places/src"),
     ));

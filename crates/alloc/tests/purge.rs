@@ -1,5 +1,6 @@
 //! What `purge_freed_memory_at_once` is for, seen from `/proc`: memory a thread freed leaves the
-//! process while that thread idles.
+//! process while that thread idles. (Run without `MIMALLOC_PURGE_DELAY` in the environment:
+//! the operator's setting wins.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::mpsc;
@@ -8,6 +9,7 @@ use std::time::Duration;
 #[global_allocator]
 static GLOBAL: pi_alloc::MiMalloc = pi_alloc::MiMalloc;
 
+#[cfg(target_os = "linux")]
 fn resident_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
