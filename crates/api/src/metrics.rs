@@ -303,10 +303,15 @@ mod tests {
         }
         let grown_mib = resident_kib().saturating_sub(before) / 1024;
         assert!(grown_mib < 24, "resident memory grew by {grown_mib} MiB");
+        // The samples are counted, not dropped. Not exactly all: metrics-util's lock-free bucket
+        // loses a sample when a push lands on a block a concurrent drain has already read (a
+        // handful in 8 million with a 5 ms drain; CI saw 7,999,997), so allow 1 in 10,000.
         let text = recorder.handle().render();
-        assert!(
-            text.contains("pi_unit_upkeep_seconds_count{route=\"/x\"} 8000000"),
-            "{text}"
-        );
+        let count: u64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("pi_unit_upkeep_seconds_count{route=\"/x\"} "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no count in {text}"));
+        assert!((7_999_200..=8_000_000).contains(&count), "{text}");
     }
 }
