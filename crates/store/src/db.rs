@@ -91,6 +91,24 @@ const MIGRATION_LOCK: i64 = 0x0070_692d_6d69_6772;
 /// Connections per replica to PostgreSQL by default (all opened at start-up, see [`connect`]).
 pub const POSTGRES_POOL: u32 = 20;
 
+/// Each SQLite connection's page cache, in KiB when negative (SQLite's default is 2,000 KiB). Pages
+/// come from the operating system's file cache in a read call when they are not here, and every
+/// write through another connection empties this cache anyway.
+const SQLITE_CACHE_SIZE: &str = "-1024";
+
+/// SQLite connections per replica: two per core the process may use (a container's CPU quota
+/// counts), 2 to 8. Each is a thread with its own page cache and parsed schema; SQLite work is
+/// CPU-bound on a local file, so more connections than that add memory, not throughput.
+pub fn sqlite_pool() -> u32 {
+    sqlite_pool_for(std::thread::available_parallelism().map_or(1, std::num::NonZero::get))
+}
+
+fn sqlite_pool_for(cores: usize) -> u32 {
+    u32::try_from(cores.saturating_mul(2))
+        .unwrap_or(u32::MAX)
+        .clamp(2, 8)
+}
+
 /// Statements slower than this are logged as warnings.
 const SLOW_STATEMENT: Duration = Duration::from_millis(250);
 
@@ -126,7 +144,7 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
     match engine {
         Engine::Sqlite => {
             options
-                .max_connections(8)
+                .max_connections(sqlite_pool())
                 .min_connections(1)
                 // A ping before every acquire is one more hop to the connection's worker
                 // thread and proves nothing about a local file.
@@ -136,6 +154,7 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(15))
                         .foreign_keys(true)
+                        .pragma("cache_size", SQLITE_CACHE_SIZE)
                 });
         }
         Engine::Postgres => {
@@ -386,4 +405,18 @@ impl HealthProbe for DatabaseProbe {
 /// Bounds a readiness probe to 3 seconds without depending on a specific runtime in signatures.
 async fn tokio_timeout<F: std::future::Future>(fut: F) -> Option<F::Output> {
     tokio::time::timeout(Duration::from_secs(3), fut).await.ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_pool_for;
+
+    #[test]
+    fn sqlite_opens_two_connections_per_core_from_2_to_8() {
+        let sizes: Vec<u32> = [0, 1, 2, 3, 4, 64, usize::MAX]
+            .into_iter()
+            .map(sqlite_pool_for)
+            .collect();
+        assert_eq!(sizes, [2, 2, 4, 6, 8, 8, 8]);
+    }
 }

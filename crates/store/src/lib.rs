@@ -15,7 +15,9 @@ mod users;
 
 pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
-pub use db::{Database, DatabaseProbe, Engine, POSTGRES_POOL, StoreError, connect, connect_with};
+pub use db::{
+    Database, DatabaseProbe, Engine, POSTGRES_POOL, StoreError, connect, connect_with, sqlite_pool,
+};
 pub use deployment::SeaOrmDeploymentRepo;
 pub use personas::{PersonaLocks, SeaOrmPersonaRepo};
 pub use throttle::SeaOrmAttemptCounter;

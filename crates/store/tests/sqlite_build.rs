@@ -1,7 +1,8 @@
 //! The bundled SQLite is compiled as `.cargo/config.toml` asks (`LIBSQLITE3_FLAGS`): without
 //! memory statistics, whose process-wide mutex every SQLite allocation would take, and with the
 //! query planner's stability guarantee, without which a statement with a bound `LIMIT` is
-//! re-prepared on every execution.
+//! re-prepared on every execution. And each connection is opened as `pi_store::connect` says:
+//! a 1 MiB page cache, and no more connections than two per core.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -90,4 +91,29 @@ async fn a_bound_limit_does_not_re_prepare_the_statement() {
         last.1, first.1,
         "re-prepared on a new LIMIT: (run, reprep) {counts:?}"
     );
+}
+
+/// SQLite's default page cache is 2 MiB per connection; pi-store asks for 1 MiB, on every
+/// connection the pool opens.
+#[tokio::test]
+async fn every_connection_caches_at_most_one_mebibyte_of_pages() {
+    use sea_orm::sqlx;
+
+    let (db, path) = open("cache").await;
+    let pool = db.connection().get_sqlite_connection_pool();
+    let most = pi_store::sqlite_pool();
+    assert_eq!(pool.options().get_max_connections(), most);
+    let mut held = Vec::new();
+    for _ in 0..most {
+        held.push(pool.acquire().await.unwrap());
+    }
+    for conn in &mut held {
+        let size: i64 = sqlx::query_scalar("PRAGMA cache_size")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        assert_eq!(size, -1024);
+    }
+    drop(held);
+    close(db, path).await;
 }

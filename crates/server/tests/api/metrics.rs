@@ -118,7 +118,10 @@ async fn a_replica_reports_its_traffic_turns_tools_throttling_pool_and_process()
         "pi_tool_call_duration_seconds_count{tool=\"update_user_persona_profile_in_db\",outcome=\"ok\"} 1",
         "pi_login_throttled_total 1",
         "pi_llm_request_duration_seconds_count{status=\"200\"} 2",
-        "pi_db_pool_connections{state=\"max\"} 8",
+        &format!(
+            "pi_db_pool_connections{{state=\"max\"}} {}",
+            pi_store::sqlite_pool()
+        ),
         "pi_db_pool_connections{state=\"in_use\"}",
         "pi_process_resident_memory_bytes ",
         "pi_process_open_fds ",
