@@ -75,13 +75,18 @@ function parseJson(text) {
 // ---------- the API ----------
 
 class ApiError extends Error {
-  constructor(status, body) {
+  constructor(status, body, retryAfter) {
     super(body?.detail || `The server answered ${status}.`);
     this.status = status;
     this.code = body?.code || 'error';
     this.errors = body?.errors || [];
+    /** Seconds the server asked to wait (`Retry-After`), if it did. */
+    this.retryAfter = retryAfter;
   }
 }
+
+/** Whether a send that failed this way may be retried at once with its Idempotency-Key. */
+const retryable = (err) => err.status === 0 || err.status === 409 || err.code === 'storage_unavailable';
 
 async function api(path, { method = 'GET', body, accept = 'application/json' } = {}) {
   const headers = { Accept: accept };
@@ -109,19 +114,20 @@ function explain(err) {
 }
 
 /** Reads a server-sent event stream from a POST, calling onEvent(name, data) per event. */
-async function stream(path, body, onEvent) {
+async function stream(path, body, onEvent, key) {
   let res;
   try {
-    res = await fetch(path, {
-      method: 'POST',
-      headers: { Accept: 'text/event-stream', 'Content-Type': 'application/json', Authorization: `Bearer ${state.token}` },
-      body: JSON.stringify(body),
-    });
+    const headers = { Accept: 'text/event-stream', 'Content-Type': 'application/json', Authorization: `Bearer ${state.token}` };
+    if (key) headers['Idempotency-Key'] = key;
+    res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
   } catch {
     throw new ApiError(0, { detail: 'The server cannot be reached. Check your connection and try again.', code: 'offline' });
   }
   if (res.status === 401) signOut('Your session has ended. Please sign in again.');
-  if (!res.ok) throw new ApiError(res.status, await res.json().catch(() => null));
+  if (!res.ok) {
+    const wait = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
+    throw new ApiError(res.status, await res.json().catch(() => null), Number.isFinite(wait) ? wait : undefined);
+  }
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = '';
   let finished = false;
@@ -431,7 +437,7 @@ class ChatView {
       if (this.current !== id) return;
       this.log.replaceChildren();
       for (const m of messages) {
-        if (m.role === 'user') this.log.append(h('div', { class: 'msg user' }, m.content));
+        if (m.role === 'user') this.log.append(h('div', { class: 'msg user', 'data-id': m.id }, m.content));
         else this.log.append(h('div', { class: 'msg agent' }, h('div', { class: 'text' }, m.content)));
       }
       if (!messages.length) this.log.append(this.welcome());
@@ -453,9 +459,16 @@ class ChatView {
         ask('Compare Starbucks and Dunkin in New York in 2025')));
   }
 
-  /** Sends the composer's text (or `retry.content` again) and streams the answer. */
+  /**
+   * Sends the composer's text (or `retry.content` again) and streams the answer. Each message
+   * has its own Idempotency-Key, kept by every retry of it: the server then never stores it
+   * twice, and completes or replays the first attempt's turn. A send refused before it started
+   * (offline, storage briefly unavailable, the first attempt still running) is retried by
+   * itself up to three times, waiting what the server asks.
+   */
   async send(retry) {
     const content = retry?.content ?? this.input.value;
+    const key = retry?.key ?? crypto.randomUUID();
     if (!content.trim() || state.busy) return;
     state.busy = true;
     this.sendButton.disabled = true;
@@ -477,14 +490,22 @@ class ChatView {
         this.autosize();
       }
       if (this.current === conversationId) this.log.querySelector('.empty')?.remove();
-      await this.turn(conversationId, content, turn);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.turn(conversationId, content, turn, key);
+          break;
+        } catch (err) {
+          if (!(err instanceof ApiError) || !retryable(err) || attempt >= 3) throw err;
+          await new Promise((r) => setTimeout(r, Math.min(err.retryAfter ?? 1, 5) * 1000));
+        }
+      }
       if (!state.me?.agent_id) refreshMe().catch(() => {});
     } catch (err) {
       if (!retry && !turn.stored && !this.input.value) {
         this.input.value = content; // nothing was stored: the text is still the user's to send
         sessionStorage.removeItem(DRAFT_KEY);
       }
-      if (this.current === conversationId && state.token) this.log.append(this.failure(err, { content, conversationId }, turn.stored));
+      if (this.current === conversationId && state.token) this.log.append(this.failure(err, { content, conversationId, key }, turn.stored));
     } finally {
       state.busy = false;
       this.sendButton.disabled = false;
@@ -505,7 +526,7 @@ class ChatView {
     return box;
   }
 
-  async turn(conversationId, content, turn) {
+  async turn(conversationId, content, turn, key) {
     const agent = h('div', { class: 'msg agent' });
     const steps = h('div', { class: 'steps' });
     const text = h('div', { class: 'text' });
@@ -522,7 +543,12 @@ class ChatView {
         if (event === 'user_message') {
           turn.stored = true;
           sessionStorage.removeItem(DRAFT_KEY);
-          if (here()) this.log.append(h('div', { class: 'msg user' }, data.content), agent);
+          if (here()) {
+            // A retry of a stored message (same key) streams that message again: shown once.
+            const shown = [...this.log.querySelectorAll('.msg.user')].find((el) => el.dataset.id === data.id);
+            if (shown) shown.after(agent);
+            else this.log.append(h('div', { class: 'msg user', 'data-id': data.id }, data.content), agent);
+          }
         } else if (event === 'reasoning') {
           steps.append(h('p', { class: 'reasoning' }, data.text));
         } else if (event === 'tool_call') {
@@ -548,7 +574,7 @@ class ChatView {
           failed = new ApiError(data.status, data);
         }
         follow();
-      });
+      }, key);
     } finally {
       agent.removeAttribute('aria-busy');
       this.log.removeAttribute('aria-busy');

@@ -99,6 +99,8 @@ async function ask(page, text) {
 const email = `analyst-${Date.now()}@example.com`;
 const password = 'correct-horse-battery';
 let page;
+// The Idempotency-Key of the last refused-then-retried message (two steps compare keys).
+let lastKey;
 
 try {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -230,7 +232,9 @@ try {
     // What the server sends when the agent fails after the message is stored (e.g. an LLM that
     // stays rate-limited): the stored message, then an error event. Only the first try fails.
     let refused = false;
+    const keys = [];
     await page.route('**/messages/stream', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
       if (refused) return route.continue();
       refused = true;
       const conversation = route.request().url().split('/').at(-3);
@@ -257,6 +261,36 @@ try {
       return agents.length > n && !agents[n].hasAttribute('aria-busy');
     }, before);
     assert.equal(await alert.count(), 0, 'the error is replaced by the answer');
+    assert.equal(keys.length, 2);
+    assert.match(keys[0] ?? '', /^[0-9a-f-]{36}$/, 'each message has an Idempotency-Key');
+    assert.equal(keys[1], keys[0], 'asking again keeps the message key: never stored twice');
+    await page.unroute('**/messages/stream');
+    lastKey = keys[0];
+  });
+
+  await step('a send refused by unavailable storage is retried by itself with its key', async () => {
+    const keys = [];
+    await page.route('**/messages/stream', async (route) => {
+      keys.push(route.request().headers()['idempotency-key']);
+      if (keys.length > 1) return route.continue();
+      await route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        headers: { 'Retry-After': '1' },
+        body: JSON.stringify({ detail: 'Storage is temporarily unavailable. Nothing was lost; please retry shortly.', code: 'storage_unavailable' }),
+      });
+    });
+    const before = await page.locator('.msg.agent').count();
+    await page.locator('#composer').fill('How busy is the busiest Costco in Dallas?');
+    await page.locator('#composer').press('Enter');
+    await page.waitForFunction((n) => {
+      const agents = document.querySelectorAll('.msg.agent');
+      return agents.length > n && !agents[agents.length - 1].hasAttribute('aria-busy');
+    }, before);
+    assert.equal(await page.locator('.msg.error').count(), 0, 'no error shown for a retried send');
+    assert.equal(keys.length, 2, 'one automatic retry');
+    assert.equal(keys[1], keys[0], 'the retry keeps the key');
+    assert.notEqual(keys[0], lastKey, 'a new message has a new key');
     await page.unroute('**/messages/stream');
   });
 

@@ -6,15 +6,18 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use pi_domain::ValidationErrors;
 use pi_domain::admin::AdminError;
 use pi_domain::agent::AgentError;
 use pi_domain::auth::{AuthenticateError, LoginError, SignupError};
 use pi_domain::chat::ChatError;
 use pi_domain::persona::PersonaError;
 use pi_domain::tools::ToolServiceError;
+use pi_domain::{StorageUnavailable, ValidationErrors};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+/// `Retry-After` of a 503 `storage_unavailable`: about what a PostgreSQL restart takes.
+const STORAGE_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// One invalid field in a 422 response.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -122,8 +125,12 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "agent_not_found", "Agent not found.")
     }
 
-    /// 500 `internal_error`; logs the whole cause chain, answers an opaque message.
+    /// 500 `internal_error`; logs the whole cause chain, answers an opaque message. A cause
+    /// that is [`StorageUnavailable`] is not a bug: 503 `storage_unavailable` instead.
     pub fn internal(cause: &(dyn std::error::Error + 'static)) -> Self {
+        if let Some(unavailable) = StorageUnavailable::find(cause) {
+            return Self::storage_unavailable(unavailable);
+        }
         let mut chain = cause.to_string();
         let mut source = cause.source();
         while let Some(s) = source {
@@ -137,6 +144,20 @@ impl ApiError {
             "internal_error",
             "An internal error occurred. Please try again later.",
         )
+    }
+
+    /// 503 `storage_unavailable` with `Retry-After`: the database cannot serve right now (down,
+    /// restarting, disk full); what failed was rolled back, so the client may retry the same
+    /// request (with its `Idempotency-Key` for a send).
+    pub fn storage_unavailable(cause: &StorageUnavailable) -> Self {
+        tracing::warn!(reason = %cause.reason, "storage unavailable");
+        metrics::counter!("pi_storage_unavailable_total").increment(1);
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_unavailable",
+            "Storage is temporarily unavailable. Nothing was lost; please retry shortly.",
+        )
+        .with_retry_after(STORAGE_RETRY_AFTER)
     }
 
     /// The stable code.
@@ -266,6 +287,23 @@ impl From<ChatError> for ApiError {
                 agent_timeout()
             }
             ChatError::AgentBusy { retry_after } => agent_busy(retry_after),
+            ChatError::KeyReused => Self {
+                errors: Some(vec![FieldErrorBody {
+                    field: "Idempotency-Key".to_owned(),
+                    message: "was used for a different request".to_owned(),
+                }]),
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "idempotency_key_reused",
+                    "This Idempotency-Key was used for a different request (another conversation or content); use a new key for a new message.",
+                )
+            },
+            ChatError::KeyInUse { retry_after } => Self::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_in_use",
+                "A send with this Idempotency-Key is still running; retry with the same key shortly.",
+            )
+            .with_retry_after(retry_after),
             ChatError::Unexpected(_) => Self::internal(&e),
         }
     }
@@ -309,6 +347,7 @@ fn agent_error(e: AgentError) -> ApiError {
             tracing::warn!(%reason, "agent backend unavailable");
             agent_unavailable()
         }
+        AgentError::StorageUnavailable(ref cause) => ApiError::storage_unavailable(cause),
         AgentError::Store(_) => ApiError::internal(&e),
     }
 }
@@ -414,6 +453,27 @@ mod tests {
             status(ChatError::AgentUnavailable("down".into())),
             (502, "agent_unavailable")
         );
+    }
+
+    #[test]
+    fn an_unavailable_store_is_a_503_with_retry_after_everywhere() {
+        let repo = || pi_domain::RepoError::unavailable("database or disk is full", "insert");
+        let unavailable = StorageUnavailable::new("connection refused");
+        let all: Vec<ApiError> = vec![
+            ChatError::from(repo()).into(),
+            AdminError::from(repo()).into(),
+            PersonaError::from(repo()).into(),
+            AdminError::from(AgentError::StorageUnavailable(unavailable.clone())).into(),
+            PersonaError::Agent(AgentError::StorageUnavailable(unavailable.clone())).into(),
+            ChatError::Unexpected(anyhow::Error::new(unavailable).context("agent store")).into(),
+            LoginError::Unexpected(repo().0).into(),
+            SignupError::Unexpected(repo().0).into(),
+            AuthenticateError::Unexpected(repo().0).into(),
+        ];
+        for e in all {
+            assert_eq!((e.status.as_u16(), e.code), (503, "storage_unavailable"));
+            assert_eq!(e.retry_after, Some(2));
+        }
     }
 
     #[test]

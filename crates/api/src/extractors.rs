@@ -326,3 +326,43 @@ mod tests {
         assert_eq!(ok.limit, Some(7));
     }
 }
+
+/// The request's `Idempotency-Key` header, validated: `None` when absent; 422 naming the header
+/// when malformed (empty, over 255 characters, not printable ASCII) or given twice.
+#[derive(Debug, Clone)]
+pub struct IdempotencyKeyHeader(pub Option<pi_domain::chat::IdempotencyKey>);
+
+/// The header's name.
+pub(crate) const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl FromRequest for IdempotencyKeyHeader {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(idempotency_key(req).map(Self))
+    }
+}
+
+fn idempotency_key(req: &HttpRequest) -> Result<Option<pi_domain::chat::IdempotencyKey>, ApiError> {
+    let invalid = |e: pi_domain::FieldError| ApiError::validation(&e.into());
+    let mut values = req.headers().get_all(IDEMPOTENCY_KEY);
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(invalid(pi_domain::FieldError::new(
+            "Idempotency-Key",
+            "must be given once",
+        )));
+    }
+    let text = value.to_str().map_err(|_| {
+        invalid(pi_domain::FieldError::new(
+            "Idempotency-Key",
+            "must be printable ASCII without spaces (a UUID is a good key)",
+        ))
+    })?;
+    pi_domain::chat::IdempotencyKey::parse(text)
+        .map(Some)
+        .map_err(invalid)
+}

@@ -90,8 +90,9 @@ fn cors(origins: &[String]) -> Cors {
             header::CONTENT_TYPE,
             header::ACCEPT,
             X_REQUEST_ID,
+            header::HeaderName::from_static(crate::extractors::IDEMPOTENCY_KEY),
         ])
-        .expose_headers([X_REQUEST_ID])
+        .expose_headers([X_REQUEST_ID, header::RETRY_AFTER])
         .supports_credentials()
         .max_age(3600);
     for origin in origins {

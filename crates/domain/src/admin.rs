@@ -60,6 +60,9 @@ impl From<AgentError> for AdminError {
         match e {
             AgentError::NotFound(_) => Self::NotFound,
             AgentError::Store(m) => Self::Unexpected(anyhow::anyhow!("agent store: {m}")),
+            AgentError::StorageUnavailable(e) => {
+                Self::Unexpected(anyhow::Error::new(e).context("agent store"))
+            }
             AgentError::Unavailable(_)
             | AgentError::Timeout
             | AgentError::Rejected(_)

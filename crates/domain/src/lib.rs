@@ -17,5 +17,5 @@ pub mod tools;
 pub mod user;
 pub mod validation;
 
-pub use repo::RepoError;
+pub use repo::{RepoError, StorageUnavailable};
 pub use validation::{FieldError, ValidationErrors};

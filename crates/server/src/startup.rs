@@ -218,6 +218,7 @@ pub async fn build_state(
         ChatService::new(
             users.clone(),
             chat_repo.clone(),
+            chat_repo.clone(),
             chat_repo,
             agents.gateway.clone(),
             provisioner.clone(),

@@ -39,6 +39,11 @@ impl SeaOrmAgentStore {
 fn unavailable(context: &'static str) -> impl FnOnce(sea_orm::DbErr) -> AgentError {
     move |e| {
         crate::db::observe(&e);
+        if let Some(reason) = crate::db::unavailable_reason(&e) {
+            return AgentError::StorageUnavailable(pi_domain::StorageUnavailable::new(format!(
+                "{context}: {reason}"
+            )));
+        }
         tracing::error!(error = %e, context, "agent store failed");
         AgentError::Store(context.to_owned())
     }

@@ -22,7 +22,7 @@ use crate::{Database, Engine, aggregate};
 /// [`ConversationRepo`] and [`MessageRepo`] backed by `conversations` and `messages`.
 #[derive(Debug, Clone)]
 pub struct SeaOrmChatRepo {
-    db: Database,
+    pub(crate) db: Database,
 }
 
 impl SeaOrmChatRepo {
@@ -42,7 +42,7 @@ fn conversation(m: conversations::Model) -> Conversation {
     }
 }
 
-fn message(m: messages::Model) -> Result<Message, RepoError> {
+pub(crate) fn message(m: messages::Model) -> Result<Message, RepoError> {
     let role = Role::parse(&m.role).ok_or_else(|| {
         RepoError(anyhow::anyhow!(
             "stored message role {:?} is unknown",
@@ -227,6 +227,51 @@ impl ConversationRepo for SeaOrmChatRepo {
     }
 }
 
+/// Appends a message inside `txn` and bumps its conversation; `None` (nothing written) when the
+/// conversation is not `owner`'s.
+pub(crate) async fn append_in(
+    txn: &sea_orm::DatabaseTransaction,
+    owner: UserId,
+    conversation_id: ConversationId,
+    role: Role,
+    content: String,
+    title_if_unset: Option<String>,
+) -> Result<Option<(messages::Model, conversations::Model)>, RepoError> {
+    let now = now();
+    // The update comes first: it checks ownership, takes the row's write lock, and makes the
+    // transaction a writer from its first statement (so SQLite never has to upgrade a read
+    // lock, which is what produces "database is locked" under concurrency).
+    let mut update = conversations::Entity::update_many()
+        .col_expr(conversations::Column::UpdatedAt, Expr::value(now));
+    if let Some(title) = title_if_unset {
+        update = update.col_expr(
+            conversations::Column::Title,
+            Func::coalesce([Expr::col(conversations::Column::Title), Expr::value(title)]).into(),
+        );
+    }
+    let updated = update
+        .filter(conversations::Column::Id.eq(conversation_id.0))
+        .filter(conversations::Column::UserId.eq(owner.0))
+        .exec_with_returning(txn)
+        .await
+        .map_err(repo_err("failed to bump conversation"))?;
+    let Some(conv) = updated.into_iter().next() else {
+        return Ok(None);
+    };
+    let row = messages::ActiveModel {
+        id: Set(MessageId::new().0),
+        conversation_id: Set(conversation_id.0),
+        role: Set(role.as_str().to_owned()),
+        content: Set(content),
+        created_at: Set(now),
+    };
+    let inserted = row
+        .insert(txn)
+        .await
+        .map_err(repo_err("failed to insert message"))?;
+    Ok(Some((inserted, conv)))
+}
+
 #[async_trait]
 impl MessageRepo for SeaOrmChatRepo {
     async fn append(
@@ -237,52 +282,21 @@ impl MessageRepo for SeaOrmChatRepo {
         content: String,
         title_if_unset: Option<String>,
     ) -> Result<Option<(Message, Conversation)>, RepoError> {
-        let now = now();
         let txn = self
             .db
             .connection()
             .begin()
             .await
             .map_err(repo_err("failed to begin transaction"))?;
-        // The update comes first: it checks ownership, takes the row's write lock, and makes the
-        // transaction a writer from its first statement (so SQLite never has to upgrade a read
-        // lock, which is what produces "database is locked" under concurrency).
-        let mut update = conversations::Entity::update_many()
-            .col_expr(conversations::Column::UpdatedAt, Expr::value(now));
-        if let Some(title) = title_if_unset {
-            update = update.col_expr(
-                conversations::Column::Title,
-                Func::coalesce([Expr::col(conversations::Column::Title), Expr::value(title)])
-                    .into(),
-            );
-        }
-        let updated = update
-            .filter(conversations::Column::Id.eq(conversation_id.0))
-            .filter(conversations::Column::UserId.eq(owner.0))
-            .exec_with_returning(&txn)
-            .await
-            .map_err(repo_err("failed to bump conversation"))?;
-        let Some(conv) = updated.into_iter().next() else {
-            txn.rollback()
-                .await
-                .map_err(repo_err("failed to roll back transaction"))?;
-            return Ok(None);
+        let Some((m, conv)) =
+            append_in(&txn, owner, conversation_id, role, content, title_if_unset).await?
+        else {
+            return Ok(None); // Dropping the transaction rolls it back.
         };
-        let row = messages::ActiveModel {
-            id: Set(MessageId::new().0),
-            conversation_id: Set(conversation_id.0),
-            role: Set(role.as_str().to_owned()),
-            content: Set(content),
-            created_at: Set(now),
-        };
-        let inserted = row
-            .insert(&txn)
-            .await
-            .map_err(repo_err("failed to insert message"))?;
         txn.commit()
             .await
             .map_err(repo_err("failed to commit message"))?;
-        Ok(Some((message(inserted)?, conversation(conv))))
+        Ok(Some((message(m)?, conversation(conv))))
     }
 
     async fn list(

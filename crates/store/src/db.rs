@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use pi_domain::RepoError;
 use pi_domain::health::HealthProbe;
 use pi_migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, TransactionTrait,
@@ -77,13 +78,94 @@ pub(crate) fn count_acquire_timeout() {
     metrics::counter!("pi_db_pool_acquire_timeouts_total").increment(1);
 }
 
-/// Maps a driver error to the domain's [`RepoError`] with what was being done.
+/// Maps a driver error to the domain's [`RepoError`] with what was being done: a
+/// [`StorageUnavailable`] one when [`unavailable_reason`] says so.
 pub(crate) fn repo_err(context: &'static str) -> impl FnOnce(DbErr) -> RepoError {
     move |e| {
         observe(&e);
-        RepoError(anyhow::Error::new(e).context(context))
+        match unavailable_reason(&e) {
+            Some(reason) => RepoError::unavailable(reason, context),
+            None => RepoError(anyhow::Error::new(e).context(context)),
+        }
     }
 }
+
+/// [`repo_err`] for an error of sqlx itself (raw pool connections).
+pub(crate) fn sqlx_repo_err(context: &'static str) -> impl FnOnce(sqlx::Error) -> RepoError {
+    move |e| {
+        if matches!(e, sqlx::Error::PoolTimedOut) {
+            count_acquire_timeout();
+        }
+        match sqlx_unavailable_reason(&e) {
+            Some(reason) => RepoError::unavailable(reason, context),
+            None => RepoError(anyhow::Error::new(e).context(context)),
+        }
+    }
+}
+
+/// Why `e` means the database cannot serve right now rather than a bug, if it does: the pool
+/// is exhausted or closed, the connection failed (refused, reset, TLS), the server is shutting
+/// down or starting, resources ran out (disk or database full, out of memory, too many
+/// connections), the database is read-only or locked past the busy timeout, or a transaction
+/// lost a serialisation race. The statement that failed wrote nothing.
+pub(crate) fn unavailable_reason(e: &DbErr) -> Option<String> {
+    match e {
+        DbErr::ConnectionAcquire(_) => Some(e.to_string()),
+        DbErr::Conn(runtime) | DbErr::Exec(runtime) | DbErr::Query(runtime) => match runtime {
+            sea_orm::RuntimeErr::SqlxError(sqlx) => sqlx_unavailable_reason(sqlx),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn sqlx_unavailable_reason(e: &sqlx::Error) -> Option<String> {
+    use sqlx::Error as S;
+    match e {
+        S::Io(_) | S::Tls(_) | S::PoolTimedOut | S::PoolClosed | S::WorkerCrashed => {
+            Some(e.to_string())
+        }
+        S::Database(db) => {
+            let code = db.code()?;
+            let unavailable = if let Ok(extended) = code.parse::<i32>() {
+                // SQLite result codes: the primary code is the low byte of the extended one.
+                matches!(
+                    extended & 0xff,
+                    SQLITE_BUSY
+                        | SQLITE_LOCKED
+                        | SQLITE_NOMEM
+                        | SQLITE_READONLY
+                        | SQLITE_IOERR
+                        | SQLITE_FULL
+                        | SQLITE_CANTOPEN
+                )
+            } else {
+                // PostgreSQL SQLSTATEs: connection exception (08), insufficient resources
+                // (53: disk full, out of memory, too many connections), operator intervention
+                // (57P01-57P05: shutting down, starting, terminated), system error (58), a
+                // read-only transaction (25006: a standby), serialisation failure, deadlock,
+                // and what an operator must fix: credentials refused (28), no such database
+                // (3D000).
+                code.starts_with("08")
+                    || code.starts_with("53")
+                    || code.starts_with("57P")
+                    || code.starts_with("58")
+                    || code.starts_with("28")
+                    || matches!(code.as_ref(), "25006" | "40001" | "40P01" | "3D000")
+            };
+            unavailable.then(|| format!("{} (code {code})", db.message()))
+        }
+        _ => None,
+    }
+}
+
+const SQLITE_BUSY: i32 = 5;
+const SQLITE_LOCKED: i32 = 6;
+const SQLITE_NOMEM: i32 = 7;
+const SQLITE_READONLY: i32 = 8;
+const SQLITE_IOERR: i32 = 10;
+const SQLITE_FULL: i32 = 13;
+const SQLITE_CANTOPEN: i32 = 14;
 
 /// The PostgreSQL advisory-lock key held while migrations run ("pi-migr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0070_692d_6d69_6772;
@@ -107,6 +189,22 @@ fn sqlite_pool_for(cores: usize) -> u32 {
     u32::try_from(cores.saturating_mul(2))
         .unwrap_or(u32::MAX)
         .clamp(2, 8)
+}
+
+/// Whether a pooled connection may be handed out: not when it is still inside a transaction.
+/// A transaction is rolled back when it is dropped, but on SQLite a disk-full or I/O error may
+/// already have rolled it back, the driver's `ROLLBACK` then fails and it counts the
+/// transaction as still open; the next `BEGIN` on that connection becomes a savepoint, whose
+/// rollback keeps the write lock for ever ("database is locked" for every other connection
+/// until a restart). Such a connection is closed instead (which ends whatever SQLite still
+/// holds) and the pool opens a fresh one.
+async fn discard_if_in_transaction<C: sqlx::Connection>(conn: &mut C) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        tracing::warn!("discarding a pooled connection left inside a transaction");
+        metrics::counter!("pi_db_connections_discarded_total").increment(1);
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Statements slower than this are logged as warnings.
@@ -149,6 +247,7 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
                 // A ping before every acquire is one more hop to the connection's worker
                 // thread and proves nothing about a local file.
                 .test_before_acquire(false)
+                .map_sqlx_sqlite_before_acquire(|conn, _| Box::pin(discard_if_in_transaction(conn)))
                 .map_sqlx_sqlite_opts(|o| {
                     o.journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
@@ -168,7 +267,10 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
                 .max_connections(pool)
                 .min_connections(pool)
                 .idle_timeout(None::<Duration>)
-                .max_lifetime(None::<Duration>);
+                .max_lifetime(None::<Duration>)
+                .map_sqlx_postgres_before_acquire(|conn, _| {
+                    Box::pin(discard_if_in_transaction(conn))
+                });
         }
     }
     let mut conn = sea_orm::Database::connect(options)
@@ -295,8 +397,9 @@ impl Database {
     }
 }
 
-/// `/health/ready` check. PostgreSQL: `SELECT 1`. SQLite: a statement that needs a write
-/// transaction (so a database opened read-only is reported), and the database file itself: still
+/// `/health/ready` check: `SELECT 1`, then a committed write (so a read-only database, a full
+/// disk or a standby is reported, and reported ready again as soon as writes work). SQLite
+/// also: the database file itself, still
 /// at its path, the same file as when the server first saw it (not unlinked or replaced, e.g.
 /// with its directory deleted), and writable by this process.
 #[derive(Debug, Clone)]
@@ -315,23 +418,38 @@ impl DatabaseProbe {
         }
     }
 
+    /// Whether the database takes a write now: one committed upsert of the `health_probe` row
+    /// (a read-only database, a full disk, a standby or a lock held past the busy timeout all
+    /// refuse it).
+    async fn write_problem(&self) -> Option<String> {
+        let write = self
+            .db
+            .conn
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                self.db.conn.get_database_backend(),
+                "INSERT INTO health_probe (singleton, probed_at) VALUES (1, $1) \
+                 ON CONFLICT (singleton) DO UPDATE SET probed_at = excluded.probed_at",
+                vec![chrono::Utc::now().timestamp_millis().into()],
+            ))
+            .await;
+        let e = write.err()?;
+        tracing::warn!(error = %e, "the database refuses writes");
+        let engine = self.db.engine.as_str();
+        let text = e.to_string();
+        Some(if text.contains("readonly") || text.contains("read-only") {
+            format!("{engine} database is read-only")
+        } else {
+            match unavailable_reason(&e) {
+                Some(reason) => format!("{engine} database refuses writes: {reason}"),
+                None => format!("{engine} database refuses writes"),
+            }
+        })
+    }
+
     /// Problems with the SQLite file behind the pool, if any.
     async fn sqlite_problem(&self) -> Option<String> {
         use sea_orm::Statement;
         use std::os::unix::fs::MetadataExt as _;
-        let write = self
-            .db
-            .conn
-            .execute_unprepared("DELETE FROM seaql_migrations WHERE 0")
-            .await;
-        if let Err(e) = write {
-            tracing::warn!(error = %e, "SQLite refuses writes");
-            return Some(if e.to_string().contains("readonly") {
-                "sqlite database is read-only".to_owned()
-            } else {
-                "sqlite database refuses writes".to_owned()
-            });
-        }
         let row = self
             .db
             .conn
@@ -387,6 +505,16 @@ impl HealthProbe for DatabaseProbe {
             None => {
                 return Err(format!(
                     "{} did not answer in time",
+                    self.db.engine.as_str()
+                ));
+            }
+        }
+        match tokio_timeout(self.write_problem()).await {
+            Some(None) => {}
+            Some(Some(problem)) => return Err(problem),
+            None => {
+                return Err(format!(
+                    "{} did not take a write in time",
                     self.db.engine.as_str()
                 ));
             }

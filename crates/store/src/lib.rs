@@ -9,6 +9,7 @@ mod chat;
 mod db;
 mod deployment;
 pub mod entities;
+mod idempotency;
 mod personas;
 mod throttle;
 mod users;

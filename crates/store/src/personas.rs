@@ -295,20 +295,15 @@ impl PersonaLock for PersonaLocks {
             }
             Engine::Postgres => {
                 let pool = self.db.connection().get_postgres_connection_pool();
-                let mut conn = pool.acquire().await.map_err(|e| {
-                    if matches!(e, sea_orm::sqlx::Error::PoolTimedOut) {
-                        crate::db::count_acquire_timeout();
-                    }
-                    RepoError(anyhow::Error::new(e).context("no connection for the persona lock"))
-                })?;
+                let mut conn = pool.acquire().await.map_err(crate::db::sqlx_repo_err(
+                    "no connection for the persona lock",
+                ))?;
                 let key = lock_key(handle);
                 sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
                     .bind(key)
                     .execute(&mut *conn)
                     .await
-                    .map_err(|e| {
-                        RepoError(anyhow::Error::new(e).context("failed to take the persona lock"))
-                    })?;
+                    .map_err(crate::db::sqlx_repo_err("failed to take the persona lock"))?;
                 Ok(Box::new(AdvisoryGuard {
                     conn: Some(conn),
                     key,

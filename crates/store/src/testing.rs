@@ -206,3 +206,87 @@ mod tests {
         );
     }
 }
+
+/// A small tmpfs mounted for one test (CI runs as root), to fill up on purpose: a full disk
+/// under SQLite. Unmounted on drop.
+#[derive(Debug)]
+pub struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts a tmpfs of `mebibytes` MiB, or `None` (after a loud SKIP) when this process may
+    /// not mount one and `REQUIRE_FAULTS` is not `1`.
+    ///
+    /// # Panics
+    /// When mounting fails and `REQUIRE_FAULTS=1`, or no temp directory can be created.
+    #[expect(
+        clippy::expect_used,
+        reason = "test helper: failing loudly is the point"
+    )]
+    pub fn mount(mebibytes: u32) -> Option<Self> {
+        let dir = tempfile::tempdir().expect("temp dir for the mount point");
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={mebibytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if mounted {
+            return Some(Self { dir });
+        }
+        assert!(
+            std::env::var("REQUIRE_FAULTS").as_deref() != Ok("1"),
+            "REQUIRE_FAULTS=1 but a tmpfs cannot be mounted (run as root)"
+        );
+        eprintln!("SKIP: cannot mount a tmpfs (not root?); the full-disk test did not run");
+        None
+    }
+
+    /// The mount point.
+    pub fn path(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Fills the disk to the last byte with a filler file.
+    ///
+    /// # Panics
+    /// On an I/O error other than "no space left".
+    #[expect(clippy::expect_used, reason = "test helper")]
+    pub fn fill(&self) {
+        use std::io::Write as _;
+        let mut file = std::fs::File::create(self.filler()).expect("create the filler");
+        let block = vec![0_u8; 4096];
+        loop {
+            match file.write(&block) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the disk: {e}"),
+            }
+        }
+        // Whatever is left, byte by byte (a partly filled block).
+        while file.write(&[0]).is_ok_and(|n| n == 1) {}
+    }
+
+    /// Removes the filler: the space is back.
+    ///
+    /// # Panics
+    /// When the filler cannot be removed.
+    #[expect(clippy::expect_used, reason = "test helper")]
+    pub fn free(&self) {
+        std::fs::remove_file(self.filler()).expect("remove the filler");
+    }
+
+    fn filler(&self) -> std::path::PathBuf {
+        self.dir.path().join("filler")
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
+    }
+}

@@ -72,9 +72,7 @@ impl UserRepo for SeaOrmUserRepo {
             .await
             .map_err(|e| match e.sql_err() {
                 Some(SqlErr::UniqueConstraintViolation(_)) => CreateUserError::Duplicate,
-                _ => CreateUserError::Unexpected(
-                    anyhow::Error::new(e).context("failed to insert user"),
-                ),
+                _ => CreateUserError::Unexpected(repo_err("failed to insert user")(e).0),
             })?;
         to_domain(model).map_err(|e| CreateUserError::Unexpected(e.0))
     }

@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::agents::AgentStepResponse;
-use crate::extractors::{OptionalJsonBody, QueryParams};
+use crate::extractors::{IdempotencyKeyHeader, OptionalJsonBody, QueryParams};
 use crate::{ApiError, AppState, AuthUser, ErrorBody, JsonBody};
 
 /// A conversation.
@@ -197,11 +197,16 @@ pub struct LegacyReply {
 }
 
 /// Legacy echo, kept for old clients: answers `{reply: message}`. Use conversations instead.
+/// It stores nothing, so a retry is always safe; an `Idempotency-Key` is accepted (and
+/// validated) as on every send.
 #[utoipa::path(
     post,
     path = "/chat/messages",
     tag = "chat",
     request_body = LegacyMessageBody,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Accepted for symmetry with the other sends: 1–255 printable ASCII characters.", min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, body = LegacyReply),
@@ -212,6 +217,7 @@ pub struct LegacyReply {
 #[deprecated(note = "use POST /chat/conversations/{id}/messages")]
 pub(crate) async fn legacy_message(
     _user: AuthUser,
+    _key: IdempotencyKeyHeader,
     body: JsonBody<LegacyMessageBody>,
 ) -> Result<web::Json<LegacyReply>, ApiError> {
     let message = MessageContent::parse("message", body.0.message)
@@ -351,18 +357,30 @@ pub(crate) async fn list_messages(
 
 /// Sends a message to the caller's agent (created on first use) and stores both sides.
 /// On agent failure the user message stays stored and no reply is invented.
+///
+/// Send an `Idempotency-Key` (a fresh UUID per message) to retry safely after a network error,
+/// a 5xx or a 409: a retry with the same key and body returns the first attempt's exchange
+/// when it finished, 409 `idempotency_key_in_use` while it runs, and completes the turn when
+/// the first attempt failed after storing the user message. The user message is never stored
+/// twice. Keys are per user and kept at least 24 hours; the same key with another body is 422
+/// `idempotency_key_reused`.
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/messages",
     tag = "chat",
     request_body = SendMessageBody,
-    params(("id" = Uuid, Path, description = "Conversation id")),
+    params(
+        ("id" = Uuid, Path, description = "Conversation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1–255 printable ASCII characters, unique per message (a UUID). See the operation's description.", min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ExchangeResponse),
         (status = 404, body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`idempotency_key_in_use`: an attempt with this key is still running; retry after `Retry-After`"),
+        (status = 422, body = ErrorBody, description = "`validation_error`, or `idempotency_key_reused`"),
         (status = 502, body = ErrorBody, description = "`agent_unavailable`"),
+        (status = 503, body = ErrorBody, description = "`storage_unavailable` or `agent_unavailable` (busy), with `Retry-After`"),
         (status = 504, body = ErrorBody, description = "`agent_timeout`"),
     )
 )]
@@ -371,11 +389,17 @@ pub(crate) async fn send_message(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    key: IdempotencyKeyHeader,
     body: JsonBody<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let exchange = state
         .chat
-        .send_message(&user.0, ConversationId(id.into_inner()), body.0.content)
+        .send_message(
+            &user.0,
+            ConversationId(id.into_inner()),
+            body.0.content,
+            key.0,
+        )
         .await?;
     Ok(HttpResponse::Created().json(ExchangeResponse::from(exchange)))
 }
@@ -462,19 +486,28 @@ impl SseWriter {
 /// body (`detail`, `code`, `status`) after which the stream ends; the user message stays stored.
 /// Errors found before anything is stored (401, 404, 422) are ordinary JSON responses. A client
 /// that disconnects does not cancel the turn: both messages are still stored.
+///
+/// `Idempotency-Key` works as on `POST …/messages`: a retry of a finished send streams the
+/// stored exchange again, one of a send that failed after storing its user message streams the
+/// completed turn, and the user message is never stored twice.
 #[utoipa::path(
     post,
     path = "/chat/conversations/{id}/messages/stream",
     tag = "chat",
     request_body = SendMessageBody,
-    params(("id" = Uuid, Path, description = "Conversation id")),
+    params(
+        ("id" = Uuid, Path, description = "Conversation id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: 1–255 printable ASCII characters, unique per message (a UUID).", min_length = 1, max_length = 255, pattern = "^[!-~]{1,255}$"),
+    ),
     security(("bearer" = [])),
     responses(
         (status = 200, content_type = "text/event-stream", body = SseEvent,
          description = "Server-sent events, each `event: <name>` + `data: <JSON>`: `user_message` (a `MessageResponse`), then per agent step `reasoning` / `tool_call` / `tool_return` (an `AgentStepResponse`) and `assistant_delta` (`{\"text\"}`), then `assistant_message` (a `MessageResponse`) and `done` (`{\"user_message_id\", \"assistant_message_id\"}`), or `error` (an `ErrorBody` with the HTTP `status` it stands for).",
          example = json!({"event": "assistant_delta", "data": "{\"text\":\"Hello\"}"})),
         (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "`idempotency_key_in_use`"),
         (status = 422, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "`storage_unavailable`, with `Retry-After`"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %user.0.id))]
@@ -483,6 +516,7 @@ pub(crate) async fn stream_message(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,
+    key: IdempotencyKeyHeader,
     body: JsonBody<SendMessageBody>,
 ) -> Result<HttpResponse, ApiError> {
     let (tx, mut rx) = futures::channel::mpsc::unbounded::<StreamItem>();
@@ -495,10 +529,11 @@ pub(crate) async fn stream_message(
     let caller = user.0;
     let conversation = ConversationId(id.into_inner());
     let content = body.0.content;
+    let key = key.0;
     actix_web::rt::spawn(
         async move {
             let result = chat
-                .send_message_streaming(&caller, conversation, content, observer)
+                .send_message_streaming(&caller, conversation, content, observer, key)
                 .await;
             let _ = tx.unbounded_send(StreamItem::Finished(result));
         }

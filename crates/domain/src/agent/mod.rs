@@ -328,6 +328,10 @@ pub enum AgentError {
     /// The embedded runtime's own database failed: a fault of this service, not of the agent.
     #[error("agent store failed: {0}")]
     Store(String),
+    /// The embedded runtime's database cannot serve right now (restarting, disk full): not a
+    /// bug, the same request may succeed shortly.
+    #[error("agent store unavailable: {0}")]
+    StorageUnavailable(#[source] crate::StorageUnavailable),
     /// The backend (or its LLM) is rate-limited and asked to wait longer than the turn has
     /// left: failing now beats waiting past the deadline.
     #[error("agent backend busy; retry after {}s", retry_after.as_secs())]
@@ -346,6 +350,7 @@ impl AgentError {
             Self::Timeout => "timeout",
             Self::Rejected(_) => "rejected",
             Self::Store(_) => "store",
+            Self::StorageUnavailable(_) => "storage_unavailable",
             Self::Busy { .. } => "busy",
         }
     }

@@ -1,10 +1,14 @@
 //! Conversations and messages: entities, the `ConversationRepo`/`MessageRepo` ports, the title
 //! rule and the `ChatService`.
 
+mod idempotency;
 mod service;
 mod title;
 mod values;
 
+#[cfg(any(test, feature = "mocks"))]
+pub use idempotency::MockIdempotencyRepo;
+pub use idempotency::{IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord, KeyState};
 pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange};
 pub use title::title_from_message;
 pub use values::{ConversationTitle, MessageContent};

@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    Conversation, ConversationCursor, ConversationId, ConversationRepo, ConversationTitle, Message,
-    MessageContent, MessageRepo, Role, title_from_message,
+    Conversation, ConversationCursor, ConversationId, ConversationRepo, ConversationTitle,
+    IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord, KeyState, Message, MessageContent,
+    MessageRepo, Role, title_from_message,
 };
 use crate::RepoError;
 use crate::ValidationErrors;
@@ -40,6 +41,16 @@ pub enum ChatError {
         /// How long to wait before retrying.
         retry_after: Duration,
     },
+    /// The `Idempotency-Key` was used before for another request (another conversation or
+    /// content).
+    #[error("idempotency key reused for a different request")]
+    KeyReused,
+    /// An attempt with this `Idempotency-Key` is still running.
+    #[error("a send with this idempotency key is still running")]
+    KeyInUse {
+        /// When to try again.
+        retry_after: Duration,
+    },
     /// Infrastructure failure.
     #[error("chat operation failed")]
     Unexpected(#[source] anyhow::Error),
@@ -59,6 +70,9 @@ fn agent_failure(e: AgentError) -> ChatError {
             ChatError::AgentUnavailable(m)
         }
         AgentError::Store(m) => ChatError::Unexpected(anyhow::anyhow!("agent store: {m}")),
+        AgentError::StorageUnavailable(e) => {
+            ChatError::Unexpected(anyhow::Error::new(e).context("agent store"))
+        }
     }
 }
 
@@ -105,15 +119,70 @@ impl std::fmt::Debug for ChatObserver {
     }
 }
 
+/// How long a keyed send is remembered at least (`Idempotency-Key`): a day, as clients expect.
+pub const IDEMPOTENCY_KEY_TTL: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` of a 409 for a key whose attempt is still running.
+const KEY_IN_USE_RETRY: Duration = Duration::from_secs(1);
+
+/// Keyed sends between two purges of expired keys (by this process).
+const PURGE_EVERY: u64 = 1000;
+
 /// Conversations, messages and the user's agent.
 pub struct ChatService {
     users: Arc<dyn UserRepo>,
     conversations: Arc<dyn ConversationRepo>,
     messages: Arc<dyn MessageRepo>,
+    keys: Arc<dyn IdempotencyRepo>,
     agents: Arc<dyn AgentGateway>,
     provisioner: Arc<AgentProvisioner>,
     /// Longest an agent turn (agent creation, every LLM call, retry and tool) may take.
     turn_deadline: Duration,
+    /// This process, as the owner of the keyed attempts it runs.
+    owner: String,
+    /// Keys whose attempt runs in this process now: a stored `running` attempt of this owner
+    /// that is not here is over (its request was cancelled or failed before it could say so).
+    running: Arc<dashmap::DashMap<(crate::user::UserId, IdempotencyKey), ()>>,
+    keyed_sends: std::sync::atomic::AtomicU64,
+}
+
+/// Holds a key in [`ChatService::running`] while its attempt runs, whatever ends it.
+struct RunningGuard {
+    running: Arc<dashmap::DashMap<(crate::user::UserId, IdempotencyKey), ()>>,
+    entry: (crate::user::UserId, IdempotencyKey),
+}
+
+impl RunningGuard {
+    /// `None` when an attempt with this key already runs here.
+    fn acquire(
+        running: &Arc<dashmap::DashMap<(crate::user::UserId, IdempotencyKey), ()>>,
+        entry: (crate::user::UserId, IdempotencyKey),
+    ) -> Option<Self> {
+        match running.entry(entry.clone()) {
+            dashmap::Entry::Occupied(_) => None,
+            dashmap::Entry::Vacant(v) => {
+                v.insert(());
+                Some(Self {
+                    running: Arc::clone(running),
+                    entry,
+                })
+            }
+        }
+    }
+}
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        self.running.remove(&self.entry);
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl std::fmt::Debug for ChatService {
@@ -134,6 +203,7 @@ impl ChatService {
         users: Arc<dyn UserRepo>,
         conversations: Arc<dyn ConversationRepo>,
         messages: Arc<dyn MessageRepo>,
+        keys: Arc<dyn IdempotencyRepo>,
         agents: Arc<dyn AgentGateway>,
         provisioner: Arc<AgentProvisioner>,
     ) -> Self {
@@ -141,9 +211,13 @@ impl ChatService {
             users,
             conversations,
             messages,
+            keys,
             agents,
             provisioner,
             turn_deadline: Self::DEFAULT_TURN_DEADLINE,
+            owner: uuid::Uuid::new_v4().simple().to_string(),
+            running: Arc::new(dashmap::DashMap::new()),
+            keyed_sends: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -266,21 +340,29 @@ impl ChatService {
     /// loses it; no agent reply is stored unless the agent answered. The agent is called outside
     /// any database transaction.
     ///
+    /// With a `key` (the client's `Idempotency-Key`) a retry is safe: it gets the first
+    /// attempt's exchange when that finished, [`ChatError::KeyInUse`] while it runs, and when it
+    /// failed after storing the user message the retry completes that turn. A user message is
+    /// never stored twice under one key.
+    ///
     /// # Errors
     /// [`ChatError::Invalid`], [`ChatError::NotFound`], [`ChatError::AgentUnavailable`],
-    /// [`ChatError::AgentTimeout`], [`ChatError::Unexpected`].
+    /// [`ChatError::AgentTimeout`], [`ChatError::KeyReused`], [`ChatError::KeyInUse`],
+    /// [`ChatError::Unexpected`].
     #[tracing::instrument(skip_all, fields(user_id = %user.id, conversation_id = %conversation))]
     pub async fn send_message(
         &self,
         user: &User,
         conversation: ConversationId,
         content: String,
+        key: Option<IdempotencyKey>,
     ) -> Result<Exchange, ChatError> {
-        self.send(user, conversation, content, None).await
+        self.send(user, conversation, content, None, key).await
     }
 
     /// [`send_message`](Self::send_message), reporting progress to `observer`: the stored user
-    /// message first, then each agent step as soon as the backend knows it.
+    /// message first, then each agent step as soon as the backend knows it (a retry of a
+    /// finished keyed send reports the stored exchange the same way).
     ///
     /// # Errors
     /// As `send_message`.
@@ -291,8 +373,10 @@ impl ChatService {
         conversation: ConversationId,
         content: String,
         observer: ChatObserver,
+        key: Option<IdempotencyKey>,
     ) -> Result<Exchange, ChatError> {
-        self.send(user, conversation, content, Some(observer)).await
+        self.send(user, conversation, content, Some(observer), key)
+            .await
     }
 
     async fn send(
@@ -301,16 +385,142 @@ impl ChatService {
         conversation: ConversationId,
         content: String,
         observer: Option<ChatObserver>,
+        key: Option<IdempotencyKey>,
     ) -> Result<Exchange, ChatError> {
         let content = MessageContent::parse("content", content)
             .map_err(invalid)?
             .into_inner();
-        let title = title_from_message(&content);
-        let (user_message, _) = self
-            .messages
-            .append(user.id, conversation, Role::User, content.clone(), title)
+        let Some(key) = key else {
+            return self.turn(user, conversation, content, observer, None).await;
+        };
+        let Some(_running) = RunningGuard::acquire(&self.running, (user.id, key.clone())) else {
+            return Err(ChatError::KeyInUse {
+                retry_after: KEY_IN_USE_RETRY,
+            });
+        };
+        self.purge_now_and_then().await;
+        // The lease outlives the turn: past it, another replica may take an attempt over whose
+        // process died.
+        let lease_until = now_ms() + millis(self.turn_deadline) + 10_000;
+        let claim = self
+            .keys
+            .insert_or_get(
+                user.id,
+                &key,
+                conversation,
+                &content,
+                &self.owner,
+                lease_until,
+            )
             .await?
             .ok_or(ChatError::NotFound)?;
+        let result = match claim {
+            KeyClaim::Inserted => {
+                self.turn(user, conversation, content, observer, Some(&key))
+                    .await
+            }
+            KeyClaim::Existing(record) => {
+                if record.conversation_id != conversation || record.content != content {
+                    return Err(ChatError::KeyReused);
+                }
+                match record.state {
+                    KeyState::Done => return replay(*record, observer),
+                    KeyState::Running
+                        if record.owner != self.owner && record.lease_until > now_ms() =>
+                    {
+                        return Err(ChatError::KeyInUse {
+                            retry_after: KEY_IN_USE_RETRY,
+                        });
+                    }
+                    KeyState::Running | KeyState::Failed => {}
+                }
+                if !self
+                    .keys
+                    .take_over(user.id, &key, &record, &self.owner, lease_until)
+                    .await?
+                {
+                    return Err(ChatError::KeyInUse {
+                        retry_after: KEY_IN_USE_RETRY,
+                    });
+                }
+                match record.user_message {
+                    Some(stored) => {
+                        tracing::info!("completing the turn of an earlier attempt");
+                        self.complete(user, conversation, stored, observer, Some(&key))
+                            .await
+                    }
+                    None => {
+                        self.turn(user, conversation, content, observer, Some(&key))
+                            .await
+                    }
+                }
+            }
+        };
+        if result.is_err()
+            && let Err(e) = self.keys.release(user.id, &key, &self.owner).await
+        {
+            // The lease still ends the attempt; this process's next retry takes it over.
+            tracing::warn!(error = %e.0, "could not mark a failed keyed send as failed");
+        }
+        result
+    }
+
+    /// Now and then (every [`PURGE_EVERY`] keyed sends), forgets keys older than
+    /// [`IDEMPOTENCY_KEY_TTL`] plus an hour.
+    async fn purge_now_and_then(&self) {
+        use std::sync::atomic::Ordering;
+        if !self
+            .keyed_sends
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(PURGE_EVERY)
+        {
+            return;
+        }
+        let before = now_ms() - millis(IDEMPOTENCY_KEY_TTL) - 3_600_000;
+        match self.keys.purge(before).await {
+            Ok(n) => tracing::debug!(purged = n, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = %e.0, "could not purge expired idempotency keys"),
+        }
+    }
+
+    /// One turn: stores the user message, asks the agent, stores the reply (each store keyed
+    /// when `key` is given).
+    async fn turn(
+        &self,
+        user: &User,
+        conversation: ConversationId,
+        content: String,
+        observer: Option<ChatObserver>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Exchange, ChatError> {
+        let title = title_from_message(&content);
+        let user_message = match key {
+            Some(key) => self
+                .keys
+                .append_user_message(user.id, key, &self.owner, conversation, content, title)
+                .await?
+                .ok_or(ChatError::NotFound)?,
+            None => {
+                self.messages
+                    .append(user.id, conversation, Role::User, content, title)
+                    .await?
+                    .ok_or(ChatError::NotFound)?
+                    .0
+            }
+        };
+        self.complete(user, conversation, user_message, observer, key)
+            .await
+    }
+
+    /// Asks the agent to answer the stored `user_message` and stores its reply.
+    async fn complete(
+        &self,
+        user: &User,
+        conversation: ConversationId,
+        user_message: Message,
+        observer: Option<ChatObserver>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Exchange, ChatError> {
         let steps = observer.map(|o| {
             o.emit(ChatEvent::UserMessage(user_message.clone()));
             let text = o.clone();
@@ -318,27 +528,38 @@ impl ChatService {
                 .with_text(move |piece| text.emit(ChatEvent::Text(piece.to_owned())))
         });
 
-        let reply = tokio::time::timeout(self.turn_deadline, self.ask_agent(user, content, steps))
-            .await
-            .map_err(|_| {
-                tracing::warn!(
-                    deadline_secs = self.turn_deadline.as_secs(),
-                    "agent turn passed its deadline"
-                );
-                ChatError::AgentTimeout
-            })??;
+        let reply = tokio::time::timeout(
+            self.turn_deadline,
+            self.ask_agent(user, user_message.content.clone(), steps),
+        )
+        .await
+        .map_err(|_| {
+            tracing::warn!(
+                deadline_secs = self.turn_deadline.as_secs(),
+                "agent turn passed its deadline"
+            );
+            ChatError::AgentTimeout
+        })??;
         let text = reply.assistant_text();
         if text.is_empty() {
             return Err(ChatError::AgentUnavailable(
                 "the agent returned no answer".into(),
             ));
         }
-        let (assistant_message, _) = self
-            .messages
-            .append(user.id, conversation, Role::Agent, text, None)
-            .await?
-            // Deleted while the agent was thinking: the exchange has nowhere to go.
-            .ok_or(ChatError::NotFound)?;
+        let stored = match key {
+            Some(key) => {
+                self.keys
+                    .append_reply(user.id, key, &self.owner, conversation, text, &reply.steps)
+                    .await?
+            }
+            None => self
+                .messages
+                .append(user.id, conversation, Role::Agent, text, None)
+                .await?
+                .map(|(m, _)| m),
+        };
+        // Deleted while the agent was thinking: the exchange has nowhere to go.
+        let assistant_message = stored.ok_or(ChatError::NotFound)?;
         Ok(Exchange {
             user_message,
             assistant_message,
@@ -393,6 +614,27 @@ impl ChatService {
             Err(ProvisionError::Unexpected(e)) => Err(ChatError::Unexpected(e)),
         }
     }
+}
+
+/// The stored exchange of a finished keyed send, reported to `observer` as it was streamed.
+fn replay(record: KeyRecord, observer: Option<ChatObserver>) -> Result<Exchange, ChatError> {
+    let (Some(user_message), Some(assistant_message)) =
+        (record.user_message, record.assistant_message)
+    else {
+        // The conversation (and with it its messages) was deleted.
+        return Err(ChatError::NotFound);
+    };
+    if let Some(o) = observer {
+        o.emit(ChatEvent::UserMessage(user_message.clone()));
+        for step in &record.steps {
+            o.emit(ChatEvent::Step(step.clone()));
+        }
+    }
+    Ok(Exchange {
+        user_message,
+        assistant_message,
+        steps: record.steps,
+    })
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use chrono::Utc;
 
 use super::*;
 use crate::agent::{AgentReply, MockAgentGateway, PiAgentTemplate};
-use crate::chat::{MockConversationRepo, MockMessageRepo};
+use crate::chat::{MockConversationRepo, MockIdempotencyRepo, MockMessageRepo};
 use crate::user::UserId;
 use crate::user::{DisplayName, Email, MockUserRepo, PasswordHash};
 
@@ -84,6 +84,7 @@ fn service(
         users,
         Arc::new(MockConversationRepo::new()),
         Arc::new(messages),
+        Arc::new(MockIdempotencyRepo::new()),
         agents,
         provisioner,
     )
@@ -124,6 +125,7 @@ async fn first_message_creates_the_agent_once_and_stores_both_messages() {
             &u,
             conv,
             "Which coffee chains are busiest in Austin?".into(),
+            None,
         )
         .await
         .unwrap();
@@ -175,7 +177,7 @@ async fn concurrent_first_messages_create_one_agent() {
             let svc = svc.clone();
             let u = u.clone();
             tokio::spawn(async move {
-                svc.send_message(&u, ConversationId::new(), format!("hello {i}"))
+                svc.send_message(&u, ConversationId::new(), format!("hello {i}"), None)
                     .await
                     .unwrap()
             })
@@ -226,7 +228,7 @@ async fn agent_failure_keeps_the_user_message_and_stores_no_reply() {
             .returning(move |_, _| Err(e.clone()));
         let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
         let err = svc
-            .send_message(&u, ConversationId::new(), "hello".into())
+            .send_message(&u, ConversationId::new(), "hello".into(), None)
             .await
             .unwrap_err();
         if expect_timeout {
@@ -273,7 +275,7 @@ async fn a_vanished_agent_is_replaced_once() {
     let log = Arc::new(std::sync::Mutex::new(Vec::new()));
     let svc = service(users, messages_for(u.id, log), agents);
     let exchange = svc
-        .send_message(&u, ConversationId::new(), "hello".into())
+        .send_message(&u, ConversationId::new(), "hello".into(), None)
         .await
         .unwrap();
     assert_eq!(exchange.assistant_message.content, "back");
@@ -287,7 +289,7 @@ async fn another_users_conversation_is_not_found_and_the_agent_is_not_called() {
     // No expectations on the gateway: any call would fail the test.
     let svc = service(MockUserRepo::new(), messages, MockAgentGateway::new());
     let err = svc
-        .send_message(&u, ConversationId::new(), "hello".into())
+        .send_message(&u, ConversationId::new(), "hello".into(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::NotFound));
@@ -303,7 +305,7 @@ async fn empty_and_oversized_content_are_invalid() {
     );
     for content in [String::new(), "   \n".into(), "x".repeat(16_001)] {
         let err = svc
-            .send_message(&u, ConversationId::new(), content)
+            .send_message(&u, ConversationId::new(), content, None)
             .await
             .unwrap_err();
         assert!(matches!(err, ChatError::Invalid(_)));
@@ -323,7 +325,7 @@ async fn an_empty_agent_answer_is_a_failure_not_a_blank_reply() {
     });
     let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
     let err = svc
-        .send_message(&u, ConversationId::new(), "hello".into())
+        .send_message(&u, ConversationId::new(), "hello".into(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::AgentUnavailable(_)));
@@ -340,7 +342,7 @@ async fn a_failing_agent_store_is_our_fault_not_the_agents() {
         .returning(|_, _| Err(AgentError::Store("read history".into())));
     let svc = service(MockUserRepo::new(), messages_for(u.id, log.clone()), agents);
     let err = svc
-        .send_message(&u, ConversationId::new(), "hello".into())
+        .send_message(&u, ConversationId::new(), "hello".into(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::Unexpected(_)), "{err:?}");
@@ -355,7 +357,7 @@ async fn a_user_deleted_mid_turn_is_not_a_missing_conversation() {
     users.expect_find_by_id().returning(|_| Ok(None));
     let svc = service(users, messages_for(u.id, log), MockAgentGateway::new());
     let err = svc
-        .send_message(&u, ConversationId::new(), "hello".into())
+        .send_message(&u, ConversationId::new(), "hello".into(), None)
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::UserGone), "{err:?}");
