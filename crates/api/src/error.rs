@@ -155,7 +155,7 @@ impl ApiError {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "storage_unavailable",
-            "Storage is temporarily unavailable. Nothing was lost; please retry shortly.",
+            "Storage is temporarily unavailable; please retry shortly (a message with the same Idempotency-Key).",
         )
         .with_retry_after(STORAGE_RETRY_AFTER)
     }

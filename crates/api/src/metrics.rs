@@ -212,7 +212,7 @@ impl HttpMetrics {
     responses(
         (status = 200, content_type = "text/plain", body = String,
          description = "pi_http_requests_total, pi_http_request_duration_seconds, pi_http_requests_in_flight, pi_agent_turn_duration_seconds, pi_agent_turn_failures_total, pi_llm_request_duration_seconds, pi_llm_retries_total, pi_letta_request_duration_seconds, pi_letta_retries_total, pi_tool_call_duration_seconds, pi_login_throttled_total, pi_db_pool_connections, pi_db_pool_acquire_timeouts_total, pi_process_* (resident memory, CPU seconds, open files, threads), pi_uptime_seconds, pi_build_info"),
-        (status = 403, body = crate::ErrorBody, description = "not loopback, no valid METRICS_TOKEN and not an admin"),
+        (status = 403, body = crate::ErrorBody, description = "neither the METRICS_TOKEN bearer token (when set), nor a loopback caller (when it is not), nor an admin's token"),
     )
 )]
 pub(crate) async fn metrics(
@@ -220,10 +220,16 @@ pub(crate) async fn metrics(
     metrics: web::Data<HttpMetrics>,
 ) -> Result<HttpResponse, ApiError> {
     if !metrics.allows(&request) && !is_admin(&request).await {
+        // Says what this server accepts: with METRICS_TOKEN set, loopback is not enough.
+        let detail = if metrics.token.is_some() {
+            "Metrics need the METRICS_TOKEN bearer token or an admin's token."
+        } else {
+            "Metrics are served to loopback callers or to an admin's token."
+        };
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "metrics_forbidden",
-            "Metrics are served to loopback callers, with the METRICS_TOKEN bearer token, or to an admin's token.",
+            detail,
         ));
     }
     let metrics = metrics.into_inner();

@@ -118,8 +118,10 @@ pub enum LogFormat {
     Json,
 }
 
-/// All settings, named after their environment variables (lower-cased).
+/// All settings, named after their environment variables (lower-cased). A configuration file
+/// uses the same lower-case names; any other key is refused.
 #[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Settings {
     /// `sqlite://…` (default `sqlite://pi.db?mode=rwc`) or `postgres://…`.
     pub database_url: Secret,
@@ -202,8 +204,8 @@ pub struct Settings {
     pub auth_cache_ttl_ms: u64,
 }
 
-/// Every environment variable the settings read.
-const KEYS: &[&str] = &[
+/// Every setting, as its `pi.toml` key (lower case) and, upper-cased, its environment variable.
+pub const KEYS: &[&str] = &[
     "database_url",
     "bind_addr",
     "environment",
@@ -368,6 +370,19 @@ pub enum ConfigError {
     /// `PI_CONFIG` names a file that does not exist.
     #[error("PI_CONFIG names {0}, which does not exist")]
     MissingFile(PathBuf),
+    /// The configuration file has a key that is not a setting.
+    #[error(
+        "{file}: unknown key `{key}` (keys are the settings' variable names in lower case, \
+         e.g. database_url = \"…\"){hint}"
+    )]
+    UnknownKey {
+        /// The file.
+        file: String,
+        /// The key as written.
+        key: String,
+        /// What was probably meant, if anything.
+        hint: String,
+    },
 }
 
 fn invalid(variable: &str, message: impl Into<String>) -> ConfigError {
@@ -375,6 +390,20 @@ fn invalid(variable: &str, message: impl Into<String>) -> ConfigError {
         variable: variable.to_owned(),
         message: message.into(),
     }
+}
+
+/// Refuses a value still holding the examples' `CHANGE-ME` placeholder (deploy/.env.example,
+/// the systemd env example), saying that it is one: the operator has not filled it in yet.
+fn refuse_placeholder(variable: &str, secret: &Secret) -> Result<(), ConfigError> {
+    let lowered = secret.expose().to_ascii_lowercase();
+    if lowered.contains("change-me") || lowered.contains("changeme") {
+        return Err(invalid(
+            variable,
+            "is still the example placeholder (CHANGE-ME…) from deploy/.env.example; replace it \
+             with a secret of your own, e.g. `openssl rand -base64 48`",
+        ));
+    }
+    Ok(())
 }
 
 /// Secrets that must never protect a production deployment.
@@ -409,6 +438,24 @@ impl Settings {
             None => figment = figment.merge(Toml::file("pi.toml")),
         }
         let settings: Settings = figment.merge(env).extract().map_err(|e| {
+            if let figment::error::Kind::UnknownField(key, _) = &e.kind {
+                let file = e
+                    .metadata
+                    .as_ref()
+                    .and_then(|m| m.source.as_ref())
+                    .map_or_else(|| "pi.toml".to_owned(), ToString::to_string);
+                let lower = key.to_ascii_lowercase();
+                let hint = if KEYS.contains(&lower.as_str()) {
+                    format!("; did you mean `{lower}`?")
+                } else {
+                    String::new()
+                };
+                return ConfigError::UnknownKey {
+                    file,
+                    key: key.clone(),
+                    hint,
+                };
+            }
             let variable = if e.path.is_empty() {
                 "configuration".to_owned()
             } else {
@@ -451,6 +498,12 @@ impl Settings {
             return Err(invalid(
                 "MAX_BODY_BYTES",
                 "must be between 1024 and 67108864",
+            ));
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.rust_log) {
+            return Err(invalid(
+                "RUST_LOG",
+                format!("{e} (a tracing filter, e.g. info or info,pi_api=debug)"),
             ));
         }
         if self.llm_timeout_secs == 0 {
@@ -545,17 +598,37 @@ impl Settings {
                     "is required when ENVIRONMENT=production",
                 ));
             };
-            let lowered = secret.expose().to_ascii_lowercase();
-            // A placeholder left in (`CHANGE-ME-…` in deploy/.env.example) is refused too.
-            if secret.expose().len() < 32
-                || WEAK_SECRETS.contains(&secret.expose())
-                || lowered.contains("change-me")
-                || lowered.contains("changeme")
+            refuse_placeholder("JWT_SECRET_KEY", secret)?;
+            if let Some((_, rest)) = url.split_once("://")
+                && let Some((userinfo, _)) = rest.split_once('@')
+                && let Some((_, password)) = userinfo.split_once(':')
             {
+                refuse_placeholder("DATABASE_URL", &Secret::new(password))?;
+            }
+            let len = secret.expose().len();
+            if len < 32 || WEAK_SECRETS.contains(&secret.expose()) {
                 return Err(invalid(
                     "JWT_SECRET_KEY",
-                    "must be at least 32 bytes of random data in production",
+                    format!(
+                        "must be at least 32 bytes of random data in production (this one is \
+                         {len} bytes{}); generate one with `openssl rand -base64 48`",
+                        if WEAK_SECRETS.contains(&secret.expose()) {
+                            ", and a well-known value"
+                        } else {
+                            ""
+                        }
+                    ),
                 ));
+            }
+            for (variable, value) in [
+                ("METRICS_TOKEN", &self.metrics_token),
+                ("PERSONA_SEED_PASSWORD", &self.persona_seed_password),
+                ("LETTA_SERVER_PASSWORD", &self.letta_server_password),
+                ("LLM_API_KEY", &self.llm_api_key),
+            ] {
+                if let Some(value) = value {
+                    refuse_placeholder(variable, value)?;
+                }
             }
             if self.bcrypt_cost < 10 {
                 return Err(invalid("BCRYPT_COST", "must be at least 10 in production"));
@@ -680,14 +753,75 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("JWT_SECRET_KEY"),
+            err.contains("JWT_SECRET_KEY") && err.contains("example placeholder"),
             "the deploy example's placeholder: {err}"
+        );
+        let err = load(&[("ENVIRONMENT", "production"), ("JWT_SECRET_KEY", "short")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("this one is 5 bytes"), "{err}");
+        let err = load(&[
+            ("ENVIRONMENT", "production"),
+            ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
+            ("METRICS_TOKEN", "CHANGE-ME"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("METRICS_TOKEN") && err.contains("example placeholder"),
+            "{err}"
         );
         let ok = load(&[
             ("ENVIRONMENT", "production"),
             ("JWT_SECRET_KEY", "0123456789abcdef0123456789abcdef"),
         ]);
         assert!(ok.is_ok());
+    }
+
+    #[test]
+    #[allow(
+        clippy::result_large_err,
+        reason = "figment's Jail API fixes the error type"
+    )]
+    fn a_config_file_refuses_unknown_and_upper_case_keys_by_name() {
+        let mut outcomes = Vec::new();
+        figment::Jail::expect_with(|jail| {
+            jail.clear_env();
+            for (name, text) in [
+                (
+                    "ok.toml",
+                    "bind_addr = \"127.0.0.1:9000\"\nplaces_seed = 7\n",
+                ),
+                ("upper.toml", "BIND_ADDR = \"127.0.0.1:9000\"\n"),
+                ("typo.toml", "bind_adress = \"127.0.0.1:9000\"\n"),
+            ] {
+                jail.create_file(name, text)?;
+                outcomes.push(
+                    Settings::load_from(Env::raw().only(KEYS), Some(PathBuf::from(name)))
+                        .map(|s| (s.bind_addr, s.places_seed))
+                        .map_err(|e| e.to_string()),
+                );
+            }
+            Ok(())
+        });
+        assert_eq!(outcomes[0], Ok(("127.0.0.1:9000".to_owned(), 7)));
+        let upper = outcomes[1].clone().unwrap_err();
+        assert!(
+            upper.contains("unknown key `BIND_ADDR`") && upper.contains("did you mean `bind_addr`"),
+            "{upper}"
+        );
+        assert!(upper.contains("upper.toml"), "names the file: {upper}");
+        let typo = outcomes[2].clone().unwrap_err();
+        assert!(typo.contains("unknown key `bind_adress`"), "{typo}");
+    }
+
+    #[test]
+    fn a_bad_rust_log_is_refused_by_name() {
+        let err = load(&[("RUST_LOG", "info,pi_api=loud")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("RUST_LOG"), "{err}");
+        assert!(load(&[("RUST_LOG", "warn,pi_api=debug")]).is_ok());
     }
 
     #[test]

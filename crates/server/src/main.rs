@@ -25,8 +25,17 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Migrations, the persona catalogue, and demo users with agents (idempotent).
-    Seed,
+    /// Migrations, the persona catalogue, and demo users with agents (idempotent). A generated
+    /// password is printed only to a terminal; otherwise it is written to `--password-file`.
+    Seed {
+        /// Print a generated password even when the output is not a terminal (it then ends up
+        /// in logs).
+        #[arg(long)]
+        print_password: bool,
+        /// Where a generated password goes when it is not printed (mode 0600).
+        #[arg(long, default_value = "pi-seed-password.txt")]
+        password_file: std::path::PathBuf,
+    },
     /// Grant or revoke admin rights of an existing account: `admin grant EMAIL`.
     Admin {
         #[command(subcommand)]
@@ -35,9 +44,14 @@ enum Command {
     /// Exit 0 when the server on this host answers `GET /health` with 200 (`--ready`:
     /// `/health/ready`): a container health check that needs no curl.
     Health {
-        /// Ask `/health/ready` (database and agent backend) instead of `/health`.
+        /// Ask `/health/ready` instead of `/health`, with the checks the shipped load
+        /// balancers and Kubernetes probes use (`--checks`).
         #[arg(long)]
         ready: bool,
+        /// With `--ready`: the checks to ask for, comma-separated, or `all` (the agent backend
+        /// too). The default is what HAProxy and the readiness probe ask.
+        #[arg(long, default_value = "database,shutdown", requires = "ready")]
+        checks: String,
     },
     /// Run an analytics tool locally and print its JSON: `tool list` or `tool NAME 'JSON'`.
     Tool {
@@ -94,7 +108,10 @@ fn main() -> ExitCode {
                 app.run_until_stopped().await?;
             }
             Command::Tool { .. } => {}
-            Command::Health { ready } => pi_server::probe::check(&settings, ready).await?,
+            Command::Health { ready, checks } => {
+                let checks = ready.then_some(checks.as_str());
+                pi_server::probe::check(&settings, checks).await?;
+            }
             Command::Admin { action } => {
                 let (email, admin) = match action {
                     AdminAction::Grant { email } => (email, true),
@@ -103,9 +120,22 @@ fn main() -> ExitCode {
                 let mut out = std::io::stdout();
                 pi_server::admin::set_admin(&settings, &email, admin, &mut out).await?;
             }
-            Command::Seed => {
+            Command::Seed {
+                print_password,
+                password_file,
+            } => {
+                use pi_server::seed::{PasswordOutput, SeedOptions};
+                let terminal = std::io::IsTerminal::is_terminal(&std::io::stdout());
+                let options = SeedOptions {
+                    json: settings.log_format == pi_server::config::LogFormat::Json,
+                    password: if print_password || terminal {
+                        PasswordOutput::Print
+                    } else {
+                        PasswordOutput::File(password_file)
+                    },
+                };
                 let mut out = std::io::stdout();
-                pi_server::seed::run(&settings, &mut out).await?;
+                pi_server::seed::run_with(&settings, &mut out, &options).await?;
             }
             Command::Migrate => {
                 let db = startup::connect_and_migrate(&settings).await?;
@@ -118,9 +148,30 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "pi-server failed");
-            eprintln!("pi-server: {e:#}");
+            let cause = describe(&e);
+            tracing::error!(error = %cause, "pi-server failed");
+            eprintln!("pi-server: {cause}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error's chain as one line, each cause once: drivers often repeat their source's text in
+/// their own message ("Connection Error: error communicating with database: Connection
+/// refused"), and `{:#}` would then print the cause three times.
+fn describe(e: &anyhow::Error) -> String {
+    let messages: Vec<String> = e.chain().map(ToString::to_string).collect();
+    let mut parts: Vec<&str> = Vec::new();
+    for (i, message) in messages.iter().enumerate() {
+        let own = match messages.get(i + 1) {
+            Some(next) if message.ends_with(next.as_str()) && message.len() > next.len() => {
+                message[..message.len() - next.len()].trim_end_matches([':', ' '])
+            }
+            _ => message.as_str(),
+        };
+        if !own.is_empty() && !parts.contains(&own) {
+            parts.push(own);
+        }
+    }
+    parts.join(": ")
 }

@@ -12,11 +12,12 @@ use crate::Settings;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Succeeds when the server at `BIND_ADDR` (loopback when it binds every address) answers 200;
-/// prints the answer either way.
+/// prints the answer either way. `ready`: ask `/health/ready` with these checks (`all`: every
+/// check) instead of `/health`.
 ///
 /// # Errors
 /// When nothing answers in time or the status is not 200.
-pub async fn check(settings: &Settings, ready: bool) -> anyhow::Result<()> {
+pub async fn check(settings: &Settings, ready: Option<&str>) -> anyhow::Result<()> {
     let mut addr: SocketAddr = settings
         .bind_addr
         .parse()
@@ -28,10 +29,12 @@ pub async fn check(settings: &Settings, ready: bool) -> anyhow::Result<()> {
             Ipv6Addr::LOCALHOST.into()
         });
     }
-    let url = format!(
-        "http://{addr}{}",
-        if ready { "/health/ready" } else { "/health" }
-    );
+    let path = match ready {
+        None => "/health".to_owned(),
+        Some("all") => "/health/ready".to_owned(),
+        Some(checks) => format!("/health/ready?checks={checks}"),
+    };
+    let url = format!("http://{addr}{path}");
     let response = reqwest::Client::builder()
         .timeout(TIMEOUT)
         .build()?

@@ -39,8 +39,8 @@ pub enum StoreError {
     /// The URL names a database the store does not support.
     #[error("unsupported database URL scheme (expected sqlite:// or postgres://)")]
     UnsupportedUrl,
-    /// Connecting failed.
-    #[error("could not connect to the {engine} database: {source}")]
+    /// Connecting failed (the cause is the source, printed after this).
+    #[error("could not connect to the {engine} database")]
     Connect {
         /// The engine that was tried.
         engine: &'static str,
@@ -48,8 +48,8 @@ pub enum StoreError {
         #[source]
         source: DbErr,
     },
-    /// Running migrations failed.
-    #[error("database migration failed: {0}")]
+    /// Running migrations failed (the cause is the source).
+    #[error("database migration failed")]
     Migrate(#[source] DbErr),
 }
 
@@ -127,35 +127,48 @@ fn sqlx_unavailable_reason(e: &sqlx::Error) -> Option<String> {
         }
         S::Database(db) => {
             let code = db.code()?;
-            let unavailable = if let Ok(extended) = code.parse::<i32>() {
-                // SQLite result codes: the primary code is the low byte of the extended one.
-                matches!(
-                    extended & 0xff,
-                    SQLITE_BUSY
-                        | SQLITE_LOCKED
-                        | SQLITE_NOMEM
-                        | SQLITE_READONLY
-                        | SQLITE_IOERR
-                        | SQLITE_FULL
-                        | SQLITE_CANTOPEN
-                )
+            // The engine decides how to read the code: PostgreSQL's SQLSTATEs are often all
+            // digits (53100, 08006), so a number alone does not make a SQLite result code.
+            let engine = if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                Engine::Sqlite
             } else {
-                // PostgreSQL SQLSTATEs: connection exception (08), insufficient resources
-                // (53: disk full, out of memory, too many connections), operator intervention
-                // (57P01-57P05: shutting down, starting, terminated), system error (58), a
-                // read-only transaction (25006: a standby), serialisation failure, deadlock,
-                // and what an operator must fix: credentials refused (28), no such database
-                // (3D000).
-                code.starts_with("08")
-                    || code.starts_with("53")
-                    || code.starts_with("57P")
-                    || code.starts_with("58")
-                    || code.starts_with("28")
-                    || matches!(code.as_ref(), "25006" | "40001" | "40P01" | "3D000")
+                Engine::Postgres
             };
-            unavailable.then(|| format!("{} (code {code})", db.message()))
+            code_means_unavailable(engine, &code).then(|| format!("{} (code {code})", db.message()))
         }
         _ => None,
+    }
+}
+
+/// Whether a database error `code` of `engine` means "cannot serve now" rather than a bug.
+fn code_means_unavailable(engine: Engine, code: &str) -> bool {
+    match engine {
+        // SQLite result codes: the primary code is the low byte of the extended one.
+        Engine::Sqlite => code.parse::<i32>().is_ok_and(|extended| {
+            matches!(
+                extended & 0xff,
+                SQLITE_BUSY
+                    | SQLITE_LOCKED
+                    | SQLITE_NOMEM
+                    | SQLITE_READONLY
+                    | SQLITE_IOERR
+                    | SQLITE_FULL
+                    | SQLITE_CANTOPEN
+            )
+        }),
+        // PostgreSQL SQLSTATEs: connection exception (08), insufficient resources (53: disk
+        // full, out of memory, too many connections), operator intervention (57P01-57P05:
+        // shutting down, starting, terminated), system error (58), a read-only transaction
+        // (25006: a standby), serialisation failure, deadlock, and what an operator must fix:
+        // credentials refused (28), no such database (3D000).
+        Engine::Postgres => {
+            code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code.starts_with("58")
+                || code.starts_with("28")
+                || matches!(code, "25006" | "40001" | "40P01" | "3D000")
+        }
     }
 }
 
@@ -170,7 +183,8 @@ const SQLITE_CANTOPEN: i32 = 14;
 /// The PostgreSQL advisory-lock key held while migrations run ("pi-migr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0070_692d_6d69_6772;
 
-/// Connections per replica to PostgreSQL by default (all opened at start-up, see [`connect`]).
+/// Connections per replica to PostgreSQL by default (opened in the background from start-up,
+/// see [`connect`]).
 pub const POSTGRES_POOL: u32 = 20;
 
 /// Each SQLite connection's page cache, in KiB when negative (SQLite's default is 2,000 KiB). Pages
@@ -262,10 +276,15 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
             // actix's per-worker runtimes dies with that runtime when the worker stops during
             // a graceful shutdown, failing requests still running on other workers ("a Tokio
             // context is being shut down"; seen in `cargo xtask cluster`'s rolling restart).
+            //
+            // The pool is opened lazily: the pool's own maintenance task (spawned here, on the
+            // main runtime) opens the connections in the background, so start-up waits for the
+            // first one only (opening 20 with TLS took ~0.95 s before the listener).
             let pool = pool.unwrap_or(POSTGRES_POOL).max(1);
             options
                 .max_connections(pool)
                 .min_connections(pool)
+                .connect_lazy(true)
                 .idle_timeout(None::<Duration>)
                 .max_lifetime(None::<Duration>)
                 .map_sqlx_postgres_before_acquire(|conn, _| {
@@ -279,6 +298,14 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
             engine: engine.as_str(),
             source,
         })?;
+    if engine == Engine::Postgres {
+        first_postgres_connection(&conn, url)
+            .await
+            .map_err(|source| StoreError::Connect {
+                engine: engine.as_str(),
+                source,
+            })?;
+    }
     let statements = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&statements);
     conn.set_metric_callback(move |info| {
@@ -298,6 +325,43 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
         engine,
         statements,
     })
+}
+
+/// How long start-up waits for the first PostgreSQL connection from the pool.
+const FIRST_CONNECTION: Duration = Duration::from_secs(2);
+
+/// Proves PostgreSQL reachable before start-up goes on: one connection from the (lazy) pool
+/// within [`FIRST_CONNECTION`]. The pool retries a refused connection until its acquire
+/// timeout and keeps the cause to itself, so when that fails one direct connection attempt
+/// names what is wrong (refused, unknown host, bad password, no such database) at once.
+async fn first_postgres_connection(conn: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
+    let pool = conn.get_postgres_connection_pool();
+    if let Ok(Ok(first)) = tokio::time::timeout(FIRST_CONNECTION, pool.acquire()).await {
+        drop(first);
+        return Ok(());
+    }
+    let sqlx_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e)));
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .map_err(sqlx_err)?;
+    match tokio::time::timeout(
+        Duration::from_secs(5),
+        <sqlx::postgres::PgConnection as sqlx::Connection>::connect_with(&options),
+    )
+    .await
+    {
+        Ok(Err(e)) => Err(sqlx_err(e)),
+        Err(_) => Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+            "no answer within 5 s (is the host reachable?)".to_owned(),
+        ))),
+        Ok(Ok(direct)) => {
+            let _ = sqlx::Connection::close(direct).await;
+            Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(format!(
+                "the pool got no connection within {} s",
+                FIRST_CONNECTION.as_secs()
+            ))))
+        }
+    }
 }
 
 impl Database {
@@ -537,7 +601,35 @@ async fn tokio_timeout<F: std::future::Future>(fut: F) -> Option<F::Output> {
 
 #[cfg(test)]
 mod tests {
-    use super::sqlite_pool_for;
+    use super::{Engine, code_means_unavailable, sqlite_pool_for};
+
+    #[test]
+    fn error_codes_are_read_by_their_engine() {
+        let pg = |c| code_means_unavailable(Engine::Postgres, c);
+        let lite = |c| code_means_unavailable(Engine::Sqlite, c);
+        // PostgreSQL outages, all-digit codes included.
+        for code in [
+            "53100", "53200", "53300", "08001", "08006", "58030", "25006", "40001", "40P01",
+            "28000", "28P01", "3D000", "57P01", "57P03",
+        ] {
+            assert!(pg(code), "{code}");
+        }
+        // PostgreSQL bugs: constraint, syntax, data errors (some would read as SQLite busy or
+        // read-only by their low byte).
+        for code in [
+            "23505", "23503", "42601", "42P01", "22021", "21000", "22P02",
+        ] {
+            assert!(!pg(code), "{code}");
+        }
+        // SQLite: full (13), I/O error (10 and its extended 266), busy (5), read-only (8),
+        // locked (6); not a constraint (19, 2067) or a syntax error (1).
+        for code in ["13", "10", "266", "5", "517", "8", "6", "14"] {
+            assert!(lite(code), "{code}");
+        }
+        for code in ["19", "2067", "1", "787"] {
+            assert!(!lite(code), "{code}");
+        }
+    }
 
     #[test]
     fn sqlite_opens_two_connections_per_core_from_2_to_8() {

@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use pi_domain::RepoError;
 use pi_domain::agent::AgentStep;
 use pi_domain::chat::{
-    ConversationId, IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord, KeyState, Message, Role,
+    AttemptTakenOver, ConversationId, IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord,
+    KeyState, Message, Role,
 };
 use pi_domain::user::UserId;
 use sea_orm::{
@@ -93,14 +94,15 @@ impl SeaOrmChatRepo {
     }
 
     /// Appends `message` (conversation, role, content, title if unset) and records it under
-    /// the key in one transaction: `UPDATE … SET {set}` of the attempt `keyed.owner` runs, with
-    /// the new message's id as `$4` and `extra` from `$5`. Nothing is stored when the
+    /// the key in one transaction: `UPDATE … SET {set}` of the attempt `keyed.owner` runs (and
+    /// `condition`), with the new message's id as `$4` and `extra` from `$5`. Nothing is stored when the
     /// conversation is not the user's (`None`) or another process took the attempt over.
     async fn append_keyed(
         &self,
         keyed: Keyed<'_>,
         message_parts: (ConversationId, Role, String, Option<String>),
         set: &str,
+        condition: &str,
         extra: Vec<Value>,
     ) -> Result<Option<Message>, RepoError> {
         let (conversation, role, content, title) = message_parts;
@@ -125,7 +127,7 @@ impl SeaOrmChatRepo {
             .execute_raw(self.statement(
                 &format!(
                     "UPDATE idempotency_keys SET {set} \
-                     WHERE user_id = $1 AND key = $2 AND owner = $3 AND state = 'running'"
+                     WHERE user_id = $1 AND key = $2 AND owner = $3 AND state = 'running' {condition}"
                 ),
                 values,
             ))
@@ -134,9 +136,7 @@ impl SeaOrmChatRepo {
                 "failed to record a message under its idempotency key",
             ))?;
         if marked.rows_affected() != 1 {
-            return Err(RepoError(anyhow::anyhow!(
-                "the keyed send was taken over by another attempt"
-            )));
+            return Err(RepoError(anyhow::Error::new(AttemptTakenOver)));
         }
         txn.commit()
             .await
@@ -208,7 +208,8 @@ impl IdempotencyRepo for SeaOrmChatRepo {
             .connection()
             .execute_raw(self.statement(
                 "UPDATE idempotency_keys SET state = 'running', owner = $3, lease_until = $4 \
-                 WHERE user_id = $1 AND key = $2 AND state = $5 AND owner = $6 AND lease_until = $7",
+                 WHERE user_id = $1 AND key = $2 AND state = $5 AND owner = $6 AND lease_until = $7 \
+                 AND user_message_id IS NOT DISTINCT FROM $8",
                 vec![
                     user.0.into(),
                     key.as_str().into(),
@@ -217,6 +218,7 @@ impl IdempotencyRepo for SeaOrmChatRepo {
                     seen.state.as_str().into(),
                     seen.owner.as_str().into(),
                     seen.lease_until.into(),
+                    seen.user_message.as_ref().map(|m| m.id.0).into(),
                 ],
             ))
             .await
@@ -238,6 +240,7 @@ impl IdempotencyRepo for SeaOrmChatRepo {
             keyed,
             (conversation, Role::User, content, title_if_unset),
             "user_message_id = $4",
+            "AND user_message_id IS NULL",
             Vec::new(),
         )
         .await
@@ -259,6 +262,7 @@ impl IdempotencyRepo for SeaOrmChatRepo {
             keyed,
             (conversation, Role::Agent, content, None),
             "state = 'done', assistant_message_id = $4, steps = $5",
+            "",
             vec![steps.into()],
         )
         .await

@@ -94,6 +94,46 @@ impl AttemptCounter for SeaOrmAttemptCounter {
         })
     }
 
+    async fn current(
+        &self,
+        key: &ThrottleKey,
+        window: Duration,
+    ) -> Result<AttemptCount, RepoError> {
+        let now = Utc::now().timestamp();
+        let conn = self.db.connection();
+        let row = conn
+            .query_one_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                "SELECT attempts, window_start FROM login_attempts WHERE throttle_key = $1",
+                vec![key.as_str().into()],
+            ))
+            .await
+            .map_err(crate::db::repo_err("reading login attempts"))?;
+        let read = crate::db::repo_err("reading login attempts");
+        let (attempts, started) = match row {
+            Some(row) => (
+                row.try_get::<i32>("", "attempts").map_err(read)?,
+                row.try_get::<i64>("", "window_start")
+                    .map_err(crate::db::repo_err("reading login attempts"))?,
+            ),
+            None => (0, now),
+        };
+        // A window that ended counts nothing.
+        let (attempts, started) = if started <= now.saturating_sub(secs(window)) {
+            (0, now)
+        } else {
+            (attempts, started)
+        };
+        Ok(AttemptCount {
+            attempts: u32::try_from(attempts).unwrap_or(0),
+            window_ends_at: DateTime::<Utc>::from_timestamp(
+                started.saturating_add(secs(window)),
+                0,
+            )
+            .unwrap_or_else(Utc::now),
+        })
+    }
+
     async fn reset(&self, key: &ThrottleKey) -> Result<(), RepoError> {
         self.execute(
             "DELETE FROM login_attempts WHERE throttle_key = $1",

@@ -132,6 +132,15 @@ fn unexpected_hash(e: HashError) -> anyhow::Error {
     anyhow::Error::new(e).context("password hasher failed")
 }
 
+/// Longest an attempt waits for an in-flight slot of its account.
+const IN_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+fn throttled(retry_after: std::time::Duration) -> LoginError {
+    tracing::warn!(retry_after_secs = retry_after.as_secs(), "login throttled");
+    metrics::counter!("pi_login_throttled_total").increment(1);
+    LoginError::Throttled { retry_after }
+}
+
 fn unexpected_repo(e: RepoError) -> anyhow::Error {
     e.0.context("user store failed")
 }
@@ -167,12 +176,17 @@ impl AuthService {
         self
     }
 
-    /// Records the attempt on the account and the client; `Throttled` when either is over
-    /// its limit.
-    async fn count_attempt(&self, request: &LoginRequest) -> Result<(), LoginError> {
+    /// Admits an attempt: `Throttled` when the account or the client already has as many
+    /// failures in the window as allowed (nothing hashed). Otherwise it takes one of the
+    /// account's in-flight slots (twice the failures allowed), waiting up to
+    /// [`IN_FLIGHT_WAIT`] for one: concurrent correct logins are never refused because others
+    /// are still being checked, while a burst of guesses is still bounded before any of them
+    /// has failed. Returns whether a slot was taken (no throttle configured: none).
+    async fn admit(&self, request: &LoginRequest) -> Result<bool, LoginError> {
         let Some((counter, policy)) = &self.throttle else {
-            return Ok(());
+            return Ok(false);
         };
+        let unexpected = |e: RepoError| LoginError::Unexpected(unexpected_repo(e));
         let mut keys = vec![(ThrottleKey::account(&request.email), policy.per_account)];
         if let Some(client) = &request.client {
             keys.push((ThrottleKey::client(client), policy.per_client));
@@ -180,43 +194,77 @@ impl AuthService {
         let mut wait = None;
         for (key, limit) in keys {
             let count = counter
-                .record(&key, policy.window)
+                .current(&key, policy.window)
                 .await
-                .map_err(|e| LoginError::Unexpected(unexpected_repo(e)))?;
-            if count.attempts > limit {
+                .map_err(unexpected)?;
+            if count.attempts >= limit {
                 let left = (count.window_ends_at - chrono::Utc::now())
                     .to_std()
                     .unwrap_or_default();
                 wait = Some(wait.map_or(left, |w: std::time::Duration| w.max(left)));
             }
         }
-        match wait {
-            Some(retry_after) => {
-                tracing::warn!(retry_after_secs = retry_after.as_secs(), "login throttled");
-                metrics::counter!("pi_login_throttled_total").increment(1);
-                Err(LoginError::Throttled { retry_after })
+        if let Some(retry_after) = wait {
+            return Err(throttled(retry_after));
+        }
+        let slot = ThrottleKey::in_flight(&request.email);
+        let slots = policy.per_account.saturating_mul(2).max(1);
+        let started = std::time::Instant::now();
+        loop {
+            let taken = counter
+                .record(&slot, policy.window)
+                .await
+                .map_err(unexpected)?;
+            if taken.attempts <= slots {
+                return Ok(true);
             }
-            None => Ok(()),
+            counter.forgive(&slot).await.map_err(unexpected)?;
+            if started.elapsed() >= IN_FLIGHT_WAIT {
+                return Err(throttled(std::time::Duration::from_secs(1)));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
 
-    /// A successful login clears the account's count and takes back the client's attempt.
-    async fn forget_attempt(&self, email: &str, client: Option<&str>) -> Result<(), LoginError> {
-        let Some((counter, _)) = &self.throttle else {
+    /// Settles an admitted attempt: frees its slot; a failure counts against the account and
+    /// the client, a success clears the account's failures.
+    async fn settle(
+        &self,
+        request: (&str, Option<&str>),
+        slot: bool,
+        outcome: &Result<AuthSession, LoginError>,
+    ) -> Result<(), LoginError> {
+        let Some((counter, policy)) = &self.throttle else {
             return Ok(());
         };
+        let (email, client) = request;
         let unexpected = |e: RepoError| LoginError::Unexpected(unexpected_repo(e));
-        counter
-            .reset(&ThrottleKey::account(email))
-            .await
-            .map_err(unexpected)?;
-        if let Some(client) = client {
+        if slot {
             counter
-                .forgive(&ThrottleKey::client(client))
+                .forgive(&ThrottleKey::in_flight(email))
                 .await
                 .map_err(unexpected)?;
         }
-        Ok(())
+        match outcome {
+            Ok(_) => counter
+                .reset(&ThrottleKey::account(email))
+                .await
+                .map_err(unexpected),
+            Err(LoginError::InvalidCredentials) => {
+                counter
+                    .record(&ThrottleKey::account(email), policy.window)
+                    .await
+                    .map_err(unexpected)?;
+                if let Some(client) = client {
+                    counter
+                        .record(&ThrottleKey::client(client), policy.window)
+                        .await
+                        .map_err(unexpected)?;
+                }
+                Ok(())
+            }
+            Err(_) => Ok(()),
+        }
     }
 
     /// Grants (`true`) or revokes (`false`) admin rights of an existing account. Requests
@@ -326,11 +374,20 @@ impl AuthService {
     /// is not even well-formed (all in similar time); [`LoginError::Unexpected`].
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
-        self.count_attempt(&request).await?;
+        let slot = self.admit(&request).await?;
+        let (email, client) = (request.email.clone(), request.client.clone());
+        let outcome = self.check_credentials(request).await;
+        let settled = self
+            .settle((&email, client.as_deref()), slot, &outcome)
+            .await;
+        let session = outcome?;
+        settled?;
+        Ok(session)
+    }
+
+    async fn check_credentials(&self, request: LoginRequest) -> Result<AuthSession, LoginError> {
         let LoginRequest {
-            email,
-            password,
-            client,
+            email, password, ..
         } = request;
         // Longer than bcrypt reads: no account has it; refused like a wrong password, unhashed.
         let Some(password) = Password::candidate(password) else {
@@ -361,7 +418,6 @@ impl AuthService {
         if !ok {
             return Err(LoginError::InvalidCredentials);
         }
-        self.forget_attempt(&email, client.as_deref()).await?;
         let token = self
             .tokens
             .issue(user.id)

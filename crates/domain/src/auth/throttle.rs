@@ -1,5 +1,6 @@
 //! Login throttling: failed attempts counted per account and per client address in fixed
-//! windows, through a port whose store is shared by every replica.
+//! windows, and the attempts in flight per account, through a port whose store is shared by
+//! every replica.
 
 use std::time::Duration;
 
@@ -26,6 +27,13 @@ impl ThrottleKey {
             .take(Self::MAX_LEN)
             .collect();
         Self(format!("account:{normalised}"))
+    }
+
+    /// The attempts on the account named by `email` that are being checked right now (not
+    /// yet known to have failed or succeeded).
+    pub fn in_flight(email: &str) -> Self {
+        let account = Self::account(email);
+        Self(format!("inflight:{}", &account.0["account:".len()..]))
     }
 
     /// The client address `addr` (an IP address as text).
@@ -61,14 +69,20 @@ pub trait AttemptCounter: Send + Sync {
     /// [`RepoError`] on store failure.
     async fn record(&self, key: &ThrottleKey, window: Duration) -> Result<AttemptCount, RepoError>;
 
+    /// The attempts of `key` in its current window, recording nothing (0 when none).
+    ///
+    /// # Errors
+    /// [`RepoError`] on store failure.
+    async fn current(&self, key: &ThrottleKey, window: Duration)
+    -> Result<AttemptCount, RepoError>;
+
     /// Forgets every attempt of `key` (a successful login on that account).
     ///
     /// # Errors
     /// [`RepoError`] on store failure.
     async fn reset(&self, key: &ThrottleKey) -> Result<(), RepoError>;
 
-    /// Takes back one attempt of `key` (a successful login from that client), so only failures
-    /// accumulate.
+    /// Takes back one attempt of `key` (an attempt that is no longer in flight).
     ///
     /// # Errors
     /// [`RepoError`] on store failure.

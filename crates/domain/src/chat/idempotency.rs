@@ -45,6 +45,12 @@ impl IdempotencyKey {
     }
 }
 
+/// A keyed write refused because another attempt took the key over meanwhile (its lease had
+/// ended): this attempt stores nothing more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("another attempt took this idempotency key over")]
+pub struct AttemptTakenOver;
+
 /// Where a keyed send stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyState {
@@ -125,7 +131,7 @@ pub trait IdempotencyRepo: Send + Sync {
     ) -> Result<Option<KeyClaim>, RepoError>;
 
     /// Takes the attempt over from `seen` (a failed or abandoned one): `false` when the record
-    /// changed since (another retry took it).
+    /// changed since (another retry took it, or the attempt stored its user message).
     async fn take_over(
         &self,
         user: UserId,
@@ -136,8 +142,9 @@ pub trait IdempotencyRepo: Send + Sync {
     ) -> Result<bool, RepoError>;
 
     /// Stores the user message of `owner`'s attempt and records it under the key, in one
-    /// transaction; `None` when the conversation is not the user's. Fails, storing nothing,
-    /// when another attempt took the key over.
+    /// transaction; `None` when the conversation is not the user's. Fails with
+    /// [`AttemptTakenOver`], storing nothing, when another attempt took the key over or a user
+    /// message is already recorded under it.
     async fn append_user_message(
         &self,
         user: UserId,
@@ -149,7 +156,7 @@ pub trait IdempotencyRepo: Send + Sync {
     ) -> Result<Option<Message>, RepoError>;
 
     /// Stores the agent's reply and marks `owner`'s attempt done with `steps`, in one
-    /// transaction; `None` when the conversation is gone.
+    /// transaction; `None` when the conversation is gone; [`AttemptTakenOver`] as above.
     async fn append_reply(
         &self,
         user: UserId,

@@ -8,7 +8,9 @@ mod values;
 
 #[cfg(any(test, feature = "mocks"))]
 pub use idempotency::MockIdempotencyRepo;
-pub use idempotency::{IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord, KeyState};
+pub use idempotency::{
+    AttemptTakenOver, IdempotencyKey, IdempotencyRepo, KeyClaim, KeyRecord, KeyState,
+};
 pub use service::{ChatError, ChatEvent, ChatObserver, ChatService, Exchange};
 pub use title::title_from_message;
 pub use values::{ConversationTitle, MessageContent};

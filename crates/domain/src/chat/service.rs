@@ -150,6 +150,7 @@ pub struct ChatService {
 struct RunningGuard {
     running: Arc<dashmap::DashMap<(crate::user::UserId, IdempotencyKey), ()>>,
     entry: (crate::user::UserId, IdempotencyKey),
+    release: Option<(Arc<dyn IdempotencyRepo>, String)>,
 }
 
 impl RunningGuard {
@@ -165,16 +166,63 @@ impl RunningGuard {
                 Some(Self {
                     running: Arc::clone(running),
                     entry,
+                    release: None,
                 })
             }
         }
     }
 }
 
+impl RunningGuard {
+    /// From now on, dropping the guard (the request was cancelled) marks `owner`'s attempt
+    /// failed, so a retry on any replica takes it over at once.
+    fn arm(&mut self, keys: Arc<dyn IdempotencyRepo>, owner: String) {
+        self.release = Some((keys, owner));
+    }
+
+    /// The attempt ended by itself.
+    fn disarm(&mut self) {
+        self.release = None;
+    }
+}
+
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         self.running.remove(&self.entry);
+        if let Some((keys, owner)) = self.release.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let (user, key) = self.entry.clone();
+            runtime.spawn(async move {
+                if let Err(e) = keys.release(user, &key, &owner).await {
+                    tracing::warn!(error = %e.0, "could not mark a cancelled keyed send as failed");
+                }
+            });
+        }
     }
+}
+
+/// One attempt at a keyed send: the key, and the attempt's own owner token.
+#[derive(Debug, Clone, Copy)]
+struct Attempt<'a> {
+    key: &'a IdempotencyKey,
+    owner: &'a str,
+}
+
+/// A keyed write failed: another attempt took the key over (409, retry) or the store failed.
+fn keyed_failure(e: RepoError) -> ChatError {
+    if e.0.downcast_ref::<super::AttemptTakenOver>().is_some() {
+        ChatError::KeyInUse {
+            retry_after: KEY_IN_USE_RETRY,
+        }
+    } else {
+        e.into()
+    }
+}
+
+fn rand_u64() -> u64 {
+    let (high, low) = uuid::Uuid::new_v4().as_u64_pair();
+    high ^ low
 }
 
 fn now_ms() -> i64 {
@@ -215,7 +263,7 @@ impl ChatService {
             agents,
             provisioner,
             turn_deadline: Self::DEFAULT_TURN_DEADLINE,
-            owner: uuid::Uuid::new_v4().simple().to_string(),
+            owner: format!("{:016x}", rand_u64()),
             running: Arc::new(dashmap::DashMap::new()),
             keyed_sends: std::sync::atomic::AtomicU64::new(0),
         }
@@ -393,71 +441,81 @@ impl ChatService {
         let Some(key) = key else {
             return self.turn(user, conversation, content, observer, None).await;
         };
-        let Some(_running) = RunningGuard::acquire(&self.running, (user.id, key.clone())) else {
+        let Some(mut running) = RunningGuard::acquire(&self.running, (user.id, key.clone())) else {
             return Err(ChatError::KeyInUse {
                 retry_after: KEY_IN_USE_RETRY,
             });
         };
         self.purge_now_and_then().await;
+        // Each attempt has its own owner token (this process's id, then its own): a late write
+        // of an attempt that was taken over matches nothing.
+        let owner = format!("{}.{:016x}", self.owner, rand_u64());
+        let attempt = Attempt {
+            key: &key,
+            owner: &owner,
+        };
+        // From here until it ends, a cancelled attempt (the request dropped) is marked failed.
+        running.arm(Arc::clone(&self.keys), owner.clone());
         // The lease outlives the turn: past it, another replica may take an attempt over whose
         // process died.
         let lease_until = now_ms() + millis(self.turn_deadline) + 10_000;
-        let claim = self
-            .keys
-            .insert_or_get(
-                user.id,
-                &key,
-                conversation,
-                &content,
-                &self.owner,
-                lease_until,
-            )
-            .await?
-            .ok_or(ChatError::NotFound)?;
-        let result = match claim {
-            KeyClaim::Inserted => {
-                self.turn(user, conversation, content, observer, Some(&key))
-                    .await
+        let result = async {
+            let claim = self
+                .keys
+                .insert_or_get(user.id, &key, conversation, &content, &owner, lease_until)
+                .await?
+                .ok_or(ChatError::NotFound)?;
+            let record = match claim {
+                KeyClaim::Inserted => {
+                    return self
+                        .turn(user, conversation, content, observer, Some(attempt))
+                        .await;
+                }
+                KeyClaim::Existing(record) => record,
+            };
+            if record.conversation_id != conversation || record.content != content {
+                return Err(ChatError::KeyReused);
             }
-            KeyClaim::Existing(record) => {
-                if record.conversation_id != conversation || record.content != content {
-                    return Err(ChatError::KeyReused);
-                }
-                match record.state {
-                    KeyState::Done => return replay(*record, observer),
-                    KeyState::Running
-                        if record.owner != self.owner && record.lease_until > now_ms() =>
-                    {
-                        return Err(ChatError::KeyInUse {
-                            retry_after: KEY_IN_USE_RETRY,
-                        });
-                    }
-                    KeyState::Running | KeyState::Failed => {}
-                }
-                if !self
-                    .keys
-                    .take_over(user.id, &key, &record, &self.owner, lease_until)
-                    .await?
-                {
+            let ours = record
+                .owner
+                .strip_prefix(self.owner.as_str())
+                .is_some_and(|rest| rest.starts_with('.'));
+            match record.state {
+                KeyState::Done => return replay(*record, observer),
+                // Another process's attempt within its lease. One of this process's is over:
+                // this process would hold its key in `running`.
+                KeyState::Running if !ours && record.lease_until > now_ms() => {
                     return Err(ChatError::KeyInUse {
                         retry_after: KEY_IN_USE_RETRY,
                     });
                 }
-                match record.user_message {
-                    Some(stored) => {
-                        tracing::info!("completing the turn of an earlier attempt");
-                        self.complete(user, conversation, stored, observer, Some(&key))
-                            .await
-                    }
-                    None => {
-                        self.turn(user, conversation, content, observer, Some(&key))
-                            .await
-                    }
+                KeyState::Running | KeyState::Failed => {}
+            }
+            if !self
+                .keys
+                .take_over(user.id, &key, &record, &owner, lease_until)
+                .await?
+            {
+                return Err(ChatError::KeyInUse {
+                    retry_after: KEY_IN_USE_RETRY,
+                });
+            }
+            match record.user_message {
+                Some(stored) => {
+                    tracing::info!("completing the turn of an earlier attempt");
+                    self.complete(user, conversation, stored, observer, Some(attempt))
+                        .await
+                }
+                None => {
+                    self.turn(user, conversation, content, observer, Some(attempt))
+                        .await
                 }
             }
-        };
+        }
+        .await;
+        running.disarm();
         if result.is_err()
-            && let Err(e) = self.keys.release(user.id, &key, &self.owner).await
+            && let Err(e) = self.keys.release(user.id, &key, &owner).await
         {
             // The lease still ends the attempt; this process's next retry takes it over.
             tracing::warn!(error = %e.0, "could not mark a failed keyed send as failed");
@@ -491,14 +549,15 @@ impl ChatService {
         conversation: ConversationId,
         content: String,
         observer: Option<ChatObserver>,
-        key: Option<&IdempotencyKey>,
+        attempt: Option<Attempt<'_>>,
     ) -> Result<Exchange, ChatError> {
         let title = title_from_message(&content);
-        let user_message = match key {
-            Some(key) => self
+        let user_message = match attempt {
+            Some(a) => self
                 .keys
-                .append_user_message(user.id, key, &self.owner, conversation, content, title)
-                .await?
+                .append_user_message(user.id, a.key, a.owner, conversation, content, title)
+                .await
+                .map_err(keyed_failure)?
                 .ok_or(ChatError::NotFound)?,
             None => {
                 self.messages
@@ -508,7 +567,7 @@ impl ChatService {
                     .0
             }
         };
-        self.complete(user, conversation, user_message, observer, key)
+        self.complete(user, conversation, user_message, observer, attempt)
             .await
     }
 
@@ -519,7 +578,7 @@ impl ChatService {
         conversation: ConversationId,
         user_message: Message,
         observer: Option<ChatObserver>,
-        key: Option<&IdempotencyKey>,
+        attempt: Option<Attempt<'_>>,
     ) -> Result<Exchange, ChatError> {
         let steps = observer.map(|o| {
             o.emit(ChatEvent::UserMessage(user_message.clone()));
@@ -546,12 +605,12 @@ impl ChatService {
                 "the agent returned no answer".into(),
             ));
         }
-        let stored = match key {
-            Some(key) => {
-                self.keys
-                    .append_reply(user.id, key, &self.owner, conversation, text, &reply.steps)
-                    .await?
-            }
+        let stored = match attempt {
+            Some(a) => self
+                .keys
+                .append_reply(user.id, a.key, a.owner, conversation, text, &reply.steps)
+                .await
+                .map_err(keyed_failure)?,
             None => self
                 .messages
                 .append(user.id, conversation, Role::Agent, text, None)

@@ -20,6 +20,7 @@ pi_store::engine_tests!(crate::helpers::run_named => [
     login_refuses_a_longer_password_sharing_the_first_72_bytes,
     login_and_me_return_one_user_object,
     failed_logins_are_throttled_per_account_across_replicas,
+    concurrent_correct_logins_are_never_throttled,
     the_auth_cache_serves_repeat_requests_and_bounds_staleness_across_replicas,
 ], super::behind_a_trusted_proxy => [clients_behind_a_trusted_proxy_are_counted_apart],
    super::with_a_low_client_limit => [a_client_cannot_pick_its_address_with_x_forwarded_for]);
@@ -404,6 +405,43 @@ async fn login_and_me_return_one_user_object(app: TestApp) {
     assert_eq!(me["persona_handle"], "qsr_real_estate");
     assert_eq!(me["personas"][0]["persona_handle"], "qsr_real_estate");
     assert_eq!(me["personas"].as_array().unwrap().len(), 2);
+}
+
+/// Issue 31 (4): eight simultaneous correct logins to one account, over two replicas, all
+/// succeed (three got 429: attempts in flight were counted as failures); failures still are.
+async fn concurrent_correct_logins_are_never_throttled(app: TestApp) {
+    assert_eq!(
+        app.signup("crowd@example.com", "password123", "Crowd")
+            .await
+            .status(),
+        201
+    );
+    let replica = app.restarted().await;
+    let logins = (0..8).map(|i| {
+        let server = if i % 2 == 0 { &app } else { &replica };
+        server.login("crowd@example.com", "password123")
+    });
+    let statuses: Vec<u16> = futures::future::join_all(logins)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(statuses, [200; 8]);
+    let failures = (0..8).map(|i| {
+        let server = if i % 2 == 0 { &app } else { &replica };
+        server.login("crowd@example.com", "wrong-password")
+    });
+    let statuses: Vec<u16> = futures::future::join_all(failures)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "{statuses:?}"
+    );
+    let after = app.login("crowd@example.com", "password123").await;
+    assert_eq!(after.status(), 429, "five failures lock the account");
 }
 
 /// Issue 11 (13): five attempts per account per window, then 429 with `Retry-After` — the

@@ -254,7 +254,21 @@ async fn health_command_probes_the_local_server() {
         );
         let body: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
         assert_eq!(body["status"], if ready { "ready" } else { "ok" });
+        if ready {
+            // The load balancers' checks by default (issue 31: a Letta outage must fail both
+            // or neither), every check with `--checks all`.
+            let checks: Vec<&String> = body["checks"].as_object().unwrap().keys().collect();
+            assert_eq!(checks, ["database", "shutdown"]);
+        }
     }
+    let all = binary()
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .args(["health", "--ready", "--checks", "all"])
+        .output()
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    assert!(body["checks"].get("agent_backend").is_some(), "{body}");
     server.kill().await.unwrap();
     server.wait().await.unwrap();
 
@@ -520,4 +534,105 @@ async fn sigterm_lets_an_open_stream_finish() {
         .unwrap();
     assert!(exit.success(), "{exit:?}");
     llm.stop().await;
+}
+
+/// Issue 31 (1): `deploy/.env.example` as shipped does not start a production server, and the
+/// refusal says why: the value is the example's placeholder (not "too short").
+#[tokio::test]
+async fn the_shipped_env_example_is_refused_as_a_placeholder() {
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/.env.example"
+    ))
+    .unwrap();
+    let mut cmd = binary();
+    for line in example.lines() {
+        let line = line.trim();
+        if line.starts_with('#') {
+            continue;
+        }
+        if let Some((key, value)) = line.split_once('=') {
+            cmd.env(key, value);
+        }
+    }
+    let output = cmd.arg("migrate").output().await.unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("JWT_SECRET_KEY") && stderr.contains("example placeholder"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("32 bytes of random data"), "{stderr}");
+}
+
+/// Issue 31 (3): `seed` under `LOG_FORMAT=json` with stdout not a terminal writes only JSON
+/// events, and the generated password goes to a 0600 file, never to stdout.
+#[tokio::test]
+async fn seed_under_json_logs_writes_json_and_keeps_the_password_out_of_stdout() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let password_file = dir.path().join("seed-password");
+    let output = binary()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/pi.db?mode=rwc", dir.path().display()),
+        )
+        .env("LOG_FORMAT", "json")
+        .env("BCRYPT_COST", "4")
+        .env("PLACES_SCALE", "small")
+        .args(["seed", "--password-file"])
+        .arg(&password_file)
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let password = std::fs::read_to_string(&password_file).unwrap();
+    let password = password.trim();
+    assert_eq!(password.len(), 16);
+    let mode = std::fs::metadata(&password_file)
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(!stdout.contains(password), "the password reached stdout");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines.len() >= 10, "{stdout}");
+    for line in lines {
+        let event: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(event["message"].is_string(), "{line}");
+    }
+    assert!(stdout.contains("written to"), "says where the password is");
+}
+
+/// Issue 31 (7): an unreachable PostgreSQL fails start-up in seconds (it took ~10.6 s, the
+/// pool's acquire timeout) and names its cause once (it was repeated three times).
+#[tokio::test]
+async fn an_unreachable_postgres_fails_fast_naming_the_cause_once() {
+    let port = free_port(); // nothing listens there
+    let started = std::time::Instant::now();
+    let output = binary()
+        .env(
+            "DATABASE_URL",
+            format!("postgres://postgres@127.0.0.1:{port}/pi"),
+        )
+        .arg("migrate")
+        .output()
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("pi-server: "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(line.matches("refused").count(), 1, "{line}");
+    assert!(line.contains("DATABASE_URL=postgres://"), "{line}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
 }

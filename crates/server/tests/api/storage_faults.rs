@@ -36,6 +36,8 @@ struct Report {
     acknowledged: usize,
     lost: usize,
     duplicated: usize,
+    /// Conversations whose messages are not strictly user, reply, user, reply, …
+    unanswered: usize,
     statuses: BTreeMap<String, usize>,
     recovery: Duration,
     gave_up: usize,
@@ -67,6 +69,10 @@ impl Report {
         assert!(self.acknowledged > 0, "{fault}: nothing acknowledged");
         assert_eq!(self.lost, 0, "{fault}: acknowledged turns lost");
         assert_eq!(self.duplicated, 0, "{fault}: user messages stored twice");
+        assert_eq!(
+            self.unanswered, 0,
+            "{fault}: a conversation is not user/reply pairs"
+        );
         assert_eq!(self.gave_up, 0, "{fault}: turns never acknowledged");
         assert!(
             !self.statuses.keys().any(|s| s.starts_with("500")),
@@ -131,7 +137,12 @@ async fn sender(
                         });
                     let body: Value = r.json().await.unwrap_or(Value::Null);
                     let code = body["code"].as_str().unwrap_or("?").to_owned();
-                    let retry = status >= 500 || status == 409 || status == 401;
+                    // What a client retries with its key; anything else ends the turn and is
+                    // counted as given up (a wrong 4xx is a failure too).
+                    let retry = status >= 500 || status == 409;
+                    if !retry {
+                        tally.lock().unwrap().gave_up += 1;
+                    }
                     (format!("{status} {code}"), wait, !retry)
                 }
             };
@@ -219,7 +230,7 @@ where
         .map_or(Duration::MAX, |t| t.duration_since(fault_over));
 
     // What is stored: every acknowledged turn's user message exactly once.
-    let (mut lost, mut duplicated) = (0, 0);
+    let (mut lost, mut duplicated, mut unanswered) = (0, 0, 0);
     for (id, (token, conv)) in users.iter().enumerate() {
         let page: Value = client
             .get(format!("{base}/chat/conversations/{conv}/messages"))
@@ -231,7 +242,17 @@ where
             .await
             .unwrap();
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for m in page["messages"].as_array().unwrap() {
+        let messages = page["messages"].as_array().unwrap();
+        // Every turn was acknowledged in the end, so each stored user message has exactly one
+        // reply, right after it.
+        let roles: Vec<&str> = messages
+            .iter()
+            .map(|m| m["role"].as_str().unwrap())
+            .collect();
+        if !roles.chunks(2).all(|pair| pair == ["user", "agent"]) {
+            unanswered += 1;
+        }
+        for m in messages {
             if m["role"] == "user" {
                 *counts
                     .entry(m["content"].as_str().unwrap().to_owned())
@@ -249,6 +270,7 @@ where
         acknowledged: tally.acknowledged.len(),
         lost,
         duplicated,
+        unanswered,
         statuses: tally.statuses,
         recovery,
         gave_up: tally.gave_up,

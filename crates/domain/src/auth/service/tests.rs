@@ -300,14 +300,20 @@ async fn store_failure_is_unexpected_not_invalid_credentials() {
     assert!(matches!(err, LoginError::Unexpected(_)));
 }
 
-fn counter_at(attempts: u32) -> crate::auth::MockAttemptCounter {
+/// A counter whose account and client keys hold `failures` and whose in-flight slots are free.
+fn counter_at(failures: u32) -> crate::auth::MockAttemptCounter {
+    let count = |attempts| crate::auth::AttemptCount {
+        attempts,
+        window_ends_at: Utc::now() + chrono::Duration::seconds(600),
+    };
     let mut counter = crate::auth::MockAttemptCounter::new();
-    counter.expect_record().returning(move |_, _| {
-        Ok(crate::auth::AttemptCount {
-            attempts,
-            window_ends_at: Utc::now() + chrono::Duration::seconds(600),
-        })
-    });
+    counter
+        .expect_current()
+        .returning(move |_, _| Ok(count(failures)));
+    counter
+        .expect_record()
+        .withf(|k, _| k.as_str().starts_with("inflight:"))
+        .returning(move |_, _| Ok(count(1)));
     counter
 }
 
@@ -329,7 +335,7 @@ async fn attempts_beyond_the_limit_are_throttled_without_hashing() {
         MockTokenService::new(),
     )
     .with_login_throttle(
-        Arc::new(counter_at(6)),
+        Arc::new(counter_at(5)),
         crate::auth::ThrottlePolicy::default(),
     );
     let err = svc
@@ -349,9 +355,10 @@ async fn attempts_beyond_the_limit_are_throttled_without_hashing() {
     );
 }
 
-/// A successful login clears the account's count and takes back the client's attempt.
+/// A successful login frees its in-flight slot and clears the account's failures; nothing is
+/// counted against the client.
 #[tokio::test]
-async fn success_resets_the_account_and_forgives_the_client() {
+async fn success_resets_the_account_and_frees_its_slot() {
     let mut counter = counter_at(1);
     counter
         .expect_reset()
@@ -360,7 +367,7 @@ async fn success_resets_the_account_and_forgives_the_client() {
         .returning(|_| Ok(()));
     counter
         .expect_forgive()
-        .withf(|k| k.as_str() == "client:198.51.100.7")
+        .withf(|k| k.as_str() == "inflight:ada@example.com")
         .times(1)
         .returning(|_| Ok(()));
     let mut users = MockUserRepo::new();
@@ -374,4 +381,45 @@ async fn success_resets_the_account_and_forgives_the_client() {
     svc.login(login_from("198.51.100.7", " Ada@Example.com", "password1"))
         .await
         .unwrap();
+}
+
+/// A wrong password counts one failure against the account and one against the client, and
+/// frees its slot.
+#[tokio::test]
+async fn a_failure_counts_against_account_and_client() {
+    let mut counter = counter_at(0);
+    counter
+        .expect_forgive()
+        .withf(|k| k.as_str() == "inflight:ada@example.com")
+        .times(1)
+        .returning(|_| Ok(()));
+    let recorded = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = recorded.clone();
+    counter
+        .expect_record()
+        .withf(|k, _| !k.as_str().starts_with("inflight:"))
+        .returning(move |k, _| {
+            seen.lock().unwrap().push(k.as_str().to_owned());
+            Ok(crate::auth::AttemptCount {
+                attempts: 1,
+                window_ends_at: Utc::now(),
+            })
+        });
+    let mut users = MockUserRepo::new();
+    users
+        .expect_find_by_email()
+        .returning(|e| Ok(Some(user(e.as_str(), false))));
+    let mut hasher = MockPasswordHasher::new();
+    hasher.expect_verify().returning(|_, _| Ok(false));
+    let svc = service(users, hasher, MockTokenService::new())
+        .with_login_throttle(Arc::new(counter), crate::auth::ThrottlePolicy::default());
+    let err = svc
+        .login(login_from("198.51.100.7", "ada@example.com", "password1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoginError::InvalidCredentials), "{err:?}");
+    assert_eq!(
+        *recorded.lock().unwrap(),
+        ["account:ada@example.com", "client:198.51.100.7"]
+    );
 }

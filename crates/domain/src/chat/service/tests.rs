@@ -72,6 +72,15 @@ fn service(
     messages: MockMessageRepo,
     agents: MockAgentGateway,
 ) -> ChatService {
+    keyed_service(users, messages, MockIdempotencyRepo::new(), agents)
+}
+
+fn keyed_service(
+    users: MockUserRepo,
+    messages: MockMessageRepo,
+    keys: MockIdempotencyRepo,
+    agents: MockAgentGateway,
+) -> ChatService {
     let users = Arc::new(users);
     let agents = Arc::new(agents);
     let provisioner = Arc::new(AgentProvisioner::new(
@@ -84,7 +93,7 @@ fn service(
         users,
         Arc::new(MockConversationRepo::new()),
         Arc::new(messages),
-        Arc::new(MockIdempotencyRepo::new()),
+        Arc::new(keys),
         agents,
         provisioner,
     )
@@ -361,4 +370,216 @@ async fn a_user_deleted_mid_turn_is_not_a_missing_conversation() {
         .await
         .unwrap_err();
     assert!(matches!(err, ChatError::UserGone), "{err:?}");
+}
+
+// ---- Idempotency keys: the state machine over the port ---------------------------------------
+
+fn key() -> IdempotencyKey {
+    IdempotencyKey::parse("k-1").unwrap()
+}
+
+fn record(conv: ConversationId, state: KeyState, owner: &str, lease_in_ms: i64) -> KeyRecord {
+    KeyRecord {
+        conversation_id: conv,
+        content: "hello".into(),
+        state,
+        owner: owner.into(),
+        lease_until: Utc::now().timestamp_millis() + lease_in_ms,
+        user_message: None,
+        assistant_message: None,
+        steps: Vec::new(),
+    }
+}
+
+/// Keys that find `existing` under the key (purges allowed, releases counted).
+fn keys_finding(existing: KeyRecord, releases: Arc<AtomicUsize>) -> MockIdempotencyRepo {
+    let mut keys = MockIdempotencyRepo::new();
+    keys.expect_purge().returning(|_| Ok(0));
+    keys.expect_insert_or_get()
+        .returning(move |_, _, _, _, _, _| {
+            Ok(Some(KeyClaim::Existing(Box::new(existing.clone()))))
+        });
+    keys.expect_release().returning(move |_, _, _| {
+        releases.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    keys
+}
+
+#[tokio::test]
+async fn a_key_running_on_another_replica_within_its_lease_is_409_and_calls_nothing() {
+    let u = user(Some("agent-1"));
+    let conv = ConversationId::new();
+    let releases = Arc::new(AtomicUsize::new(0));
+    let keys = keys_finding(
+        record(conv, KeyState::Running, "elsewhere.1", 60_000),
+        releases.clone(),
+    );
+    // No expectations on messages or the gateway: any call fails the test.
+    let svc = keyed_service(
+        MockUserRepo::new(),
+        MockMessageRepo::new(),
+        keys,
+        MockAgentGateway::new(),
+    );
+    let err = svc
+        .send_message(&u, conv, "hello".into(), Some(key()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::KeyInUse { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn a_lease_that_ended_is_taken_over_and_a_stored_user_message_completed_not_resent() {
+    let u = user(Some("agent-1"));
+    let conv = ConversationId::new();
+    let mut abandoned = record(conv, KeyState::Running, "elsewhere.1", -1);
+    let first = stored(conv, Role::User, "hello");
+    abandoned.user_message = Some(first.clone());
+    let mut keys = keys_finding(abandoned, Arc::new(AtomicUsize::new(0)));
+    keys.expect_take_over()
+        .times(1)
+        .returning(|_, _, seen, _, _| Ok(seen.user_message.is_some()));
+    keys.expect_append_user_message().never();
+    keys.expect_append_reply()
+        .times(1)
+        .returning(move |_, _, _, c, text, _| Ok(Some(stored(c, Role::Agent, &text))));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_send_message()
+        .times(1)
+        .withf(|_, m| m.content == "hello")
+        .returning(|_, _| Ok(text_reply("Done now.")));
+    let svc = keyed_service(MockUserRepo::new(), MockMessageRepo::new(), keys, agents);
+    let exchange = svc
+        .send_message(&u, conv, "hello".into(), Some(key()))
+        .await
+        .unwrap();
+    assert_eq!(
+        exchange.user_message, first,
+        "the stored message, not a new one"
+    );
+    assert_eq!(exchange.assistant_message.content, "Done now.");
+}
+
+#[tokio::test]
+async fn losing_the_take_over_race_or_being_taken_over_is_409() {
+    let u = user(Some("agent-1"));
+    let conv = ConversationId::new();
+    // Another retry took the failed attempt first.
+    let mut keys = keys_finding(
+        record(conv, KeyState::Failed, "elsewhere.1", 60_000),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    keys.expect_take_over().returning(|_, _, _, _, _| Ok(false));
+    let svc = keyed_service(
+        MockUserRepo::new(),
+        MockMessageRepo::new(),
+        keys,
+        MockAgentGateway::new(),
+    );
+    let err = svc
+        .send_message(&u, conv, "hello".into(), Some(key()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::KeyInUse { .. }), "{err:?}");
+
+    // This attempt's lease ended and another took the key before the user message was stored:
+    // nothing stored, 409, and this attempt marked failed.
+    let releases = Arc::new(AtomicUsize::new(0));
+    let mut keys = MockIdempotencyRepo::new();
+    keys.expect_purge().returning(|_| Ok(0));
+    keys.expect_insert_or_get()
+        .returning(|_, _, _, _, _, _| Ok(Some(KeyClaim::Inserted)));
+    keys.expect_append_user_message()
+        .returning(|_, _, _, _, _, _| {
+            Err(RepoError(anyhow::Error::new(
+                super::super::AttemptTakenOver,
+            )))
+        });
+    let counted = releases.clone();
+    keys.expect_release().returning(move |_, _, _| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    let svc = keyed_service(
+        MockUserRepo::new(),
+        MockMessageRepo::new(),
+        keys,
+        MockAgentGateway::new(),
+    );
+    let err = svc
+        .send_message(&u, conv, "hello".into(), Some(key()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ChatError::KeyInUse { .. }), "{err:?}");
+    assert_eq!(releases.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_finished_key_replays_its_exchange_without_the_agent() {
+    let u = user(Some("agent-1"));
+    let conv = ConversationId::new();
+    let mut done = record(conv, KeyState::Done, "elsewhere.1", -1);
+    done.user_message = Some(stored(conv, Role::User, "hello"));
+    done.assistant_message = Some(stored(conv, Role::Agent, "Hi."));
+    done.steps = vec![AgentStep::Assistant { text: "Hi.".into() }];
+    let keys = keys_finding(done.clone(), Arc::new(AtomicUsize::new(0)));
+    let svc = keyed_service(
+        MockUserRepo::new(),
+        MockMessageRepo::new(),
+        keys,
+        MockAgentGateway::new(),
+    );
+    let exchange = svc
+        .send_message(&u, conv, "hello".into(), Some(key()))
+        .await
+        .unwrap();
+    assert_eq!(Some(exchange.user_message), done.user_message);
+    assert_eq!(Some(exchange.assistant_message), done.assistant_message);
+    assert_eq!(exchange.steps, done.steps);
+}
+
+#[tokio::test]
+async fn a_cancelled_keyed_send_is_marked_failed_for_the_next_retry() {
+    let u = user(Some("agent-1"));
+    let conv = ConversationId::new();
+    let releases = Arc::new(AtomicUsize::new(0));
+    let mut keys = MockIdempotencyRepo::new();
+    keys.expect_purge().returning(|_| Ok(0));
+    keys.expect_insert_or_get()
+        .returning(|_, _, _, _, _, _| Ok(Some(KeyClaim::Inserted)));
+    keys.expect_append_user_message()
+        .returning(move |_, _, _, c, text, _| Ok(Some(stored(c, Role::User, &text))));
+    let counted = releases.clone();
+    keys.expect_release().returning(move |_, _, _| {
+        counted.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    });
+    // The request goes away mid-turn, after the user message is stored: here the future is
+    // abandoned by a panic while the reply is being stored (what dropping it does to the
+    // guard is the same: no normal end).
+    keys.expect_append_reply()
+        .returning(|_, _, _, _, _, _| panic!("the request went away"));
+    let mut agents = MockAgentGateway::new();
+    agents
+        .expect_send_message()
+        .returning(|_, _| Ok(text_reply("never stored")));
+    let svc = keyed_service(MockUserRepo::new(), MockMessageRepo::new(), keys, agents);
+    let send = svc.send_message(&u, conv, "hello".into(), Some(key()));
+    let abandoned = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(send)).await;
+    assert!(abandoned.is_err(), "the send was cut short");
+    assert_eq!(releases.load(Ordering::SeqCst), 0, "not by the send itself");
+    for _ in 0..100 {
+        if releases.load(Ordering::SeqCst) == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert_eq!(
+        releases.load(Ordering::SeqCst),
+        1,
+        "released once, in the background"
+    );
+    assert!(svc.running.is_empty(), "the key is free in this process");
 }
