@@ -158,7 +158,8 @@ pub struct Settings {
     pub sse_keep_alive_secs: u64,
     /// On SIGTERM, requests and streamed replies in flight get this long to finish.
     pub shutdown_timeout_secs: u64,
-    /// Connections this replica keeps open to PostgreSQL (all of them, from start-up).
+    /// Connections this replica keeps open to PostgreSQL (opened in the background from
+    /// start-up).
     pub database_pool_size: u32,
     /// On SIGTERM, first fail `/health/ready` and keep serving this long, so load balancers
     /// stop routing here before the listener closes; then drain.

@@ -313,6 +313,7 @@ impl Application {
             }
         });
 
+        db.fill_pool();
         tracing::info!(
             port,
             database = db.engine().as_str(),
@@ -369,9 +370,14 @@ impl Application {
         on_signal.abort();
         served?;
         tracing::info!("server stopped; closing database pool");
+        let closing = std::time::Instant::now();
         if let Err(e) = self.db.close().await {
             tracing::warn!(error = %e, "error while closing the database pool");
         }
+        tracing::info!(
+            close_ms = closing.elapsed().as_millis() as u64,
+            "database pool closed; exiting"
+        );
         Ok(())
     }
 }

@@ -277,13 +277,14 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
             // a graceful shutdown, failing requests still running on other workers ("a Tokio
             // context is being shut down"; seen in `cargo xtask cluster`'s rolling restart).
             //
-            // The pool is opened lazily: the pool's own maintenance task (spawned here, on the
-            // main runtime) opens the connections in the background, so start-up waits for the
-            // first one only (opening 20 with TLS took ~0.95 s before the listener).
+            // The pool opens lazily with one connection; the rest are opened by
+            // [`Database::fill_pool`], which start-up calls (on this runtime) once it listens:
+            // opening 20 with TLS took ~0.95 s before the listener, and opening them while
+            // start-up runs slowed it from ~125 to ~215 ms.
             let pool = pool.unwrap_or(POSTGRES_POOL).max(1);
             options
                 .max_connections(pool)
-                .min_connections(pool)
+                .min_connections(1)
                 .connect_lazy(true)
                 .idle_timeout(None::<Duration>)
                 .max_lifetime(None::<Duration>)
@@ -330,14 +331,24 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
 /// How long start-up waits for the first PostgreSQL connection from the pool.
 const FIRST_CONNECTION: Duration = Duration::from_secs(2);
 
-/// Proves PostgreSQL reachable before start-up goes on: one connection from the (lazy) pool
-/// within [`FIRST_CONNECTION`]. The pool retries a refused connection until its acquire
+/// Proves PostgreSQL reachable before start-up goes on: connections from the (lazy) pool within
+/// [`FIRST_CONNECTION`]. The pool retries a refused connection until its acquire
 /// timeout and keeps the cause to itself, so when that fails one direct connection attempt
 /// names what is wrong (refused, unknown host, bad password, no such database) at once.
+///
+/// Two are opened at once (one when the pool holds one): sqlx returns a connection to the pool
+/// after a ping, so a statement right after another finds no idle connection and opens a new
+/// one (~80 ms with TLS here) unless a second is already open.
 async fn first_postgres_connection(conn: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
     let pool = conn.get_postgres_connection_pool();
-    if let Ok(Ok(first)) = tokio::time::timeout(FIRST_CONNECTION, pool.acquire()).await {
-        drop(first);
+    let acquire = || tokio::time::timeout(FIRST_CONNECTION, pool.acquire());
+    let opened = if pool.options().get_max_connections() >= 2 {
+        let (first, second) = tokio::join!(acquire(), acquire());
+        matches!((first, second), (Ok(Ok(_)), Ok(Ok(_))))
+    } else {
+        matches!(acquire().await, Ok(Ok(_)))
+    };
+    if opened {
         return Ok(());
     }
     let sqlx_err = |e: sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e)));
@@ -365,7 +376,8 @@ async fn first_postgres_connection(conn: &DatabaseConnection, url: &str) -> Resu
 }
 
 impl Database {
-    /// Applies pending migrations. On PostgreSQL under a cluster-wide advisory lock: replicas
+    /// Applies pending migrations. On PostgreSQL, when any are pending, under a cluster-wide
+    /// advisory lock: replicas
     /// (and `pi-server migrate` jobs) starting together apply each migration once; the others
     /// wait, then find nothing pending. The lock is a transaction's, so it is released however
     /// this ends, a crash included.
@@ -378,6 +390,16 @@ impl Database {
                 .await
                 .map_err(StoreError::Migrate);
         }
+        // A restart on a migrated database (the common case) needs no lock, and no second
+        // connection at start-up: each new PostgreSQL connection with TLS costs ~80 ms here.
+        // Read-only: creating the bookkeeping table here would race other replicas (two
+        // `CREATE TABLE IF NOT EXISTS` at once collide on PostgreSQL); a fresh database, or
+        // any doubt, takes the locked path.
+        if let Ok(pending) = Migrator::get_pending_migrations_read_only(&self.conn).await
+            && pending.is_empty()
+        {
+            return Ok(());
+        }
         let lock = self.conn.begin().await.map_err(StoreError::Migrate)?;
         lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await
@@ -388,6 +410,37 @@ impl Database {
         let released = lock.rollback().await;
         applied.map_err(StoreError::Migrate)?;
         released.map_err(StoreError::Migrate)
+    }
+
+    /// PostgreSQL: opens the pool's remaining connections in the background, on the calling
+    /// runtime (the process's main one, so none belongs to an HTTP worker's runtime that stops
+    /// first on shutdown). Requests meanwhile open their own when none is idle. SQLite: nothing.
+    pub fn fill_pool(&self) {
+        if self.engine != Engine::Postgres {
+            return;
+        }
+        let pool = self.conn.get_postgres_connection_pool().clone();
+        let want = pool.options().get_max_connections();
+        tokio::spawn(async move {
+            let started = std::time::Instant::now();
+            // Holding each connection makes the next acquire open a new one.
+            let mut held = Vec::new();
+            while pool.size() < want && !pool.is_closed() {
+                match pool.acquire().await {
+                    Ok(conn) => held.push(conn),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not fill the database pool");
+                        break;
+                    }
+                }
+            }
+            drop(held);
+            tracing::debug!(
+                connections = pool.size(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "database pool filled"
+            );
+        });
     }
 
     /// Sets the `pi_db_pool_connections` gauges (in use, idle, max) from the pool's state.

@@ -116,6 +116,13 @@ async fn json_logs_carry_the_request_id_and_sigterm_stops_cleanly() {
         .expect("server stops after SIGTERM")
         .unwrap();
     assert!(exit.success(), "{exit:?}");
+    // Issue 31 (7): the last word is that it exits, not "closing database pool".
+    let mut last = None;
+    while let Ok(Some(line)) = lines.next_line().await {
+        last = Some(line);
+    }
+    let last: serde_json::Value = serde_json::from_str(&last.unwrap()).unwrap();
+    assert_eq!(last["message"], "database pool closed; exiting");
 }
 
 #[tokio::test]
