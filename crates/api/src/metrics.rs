@@ -312,13 +312,14 @@ mod tests {
         // The samples are counted, not dropped. Not exactly all: metrics-util's lock-free bucket
         // loses a sample when a push lands on a block a concurrent drain has already read, and a
         // block's worth (64) when a drain reads a new tail before the push links it to the old
-        // one (a handful in 8 million with a 5 ms drain; CI saw 7,999,997): allow 1 in 10,000.
+        // one. A handful in 8 million on an idle machine (CI saw 7,999,997), up to 0.7 % while
+        // another process loads both cores (7,945,971 seen): allow 1 in 100.
         let text = recorder.handle().render();
         let count: u64 = text
             .lines()
             .find_map(|l| l.strip_prefix("pi_unit_upkeep_seconds_count{route=\"/x\"} "))
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or_else(|| panic!("no count in {text}"));
-        assert!((7_999_200..=8_000_000).contains(&count), "{text}");
+        assert!((7_920_000..=8_000_000).contains(&count), "{text}");
     }
 }

@@ -148,7 +148,10 @@ async fn a_metrics_token_is_required_once_configured(app: TestApp) {
         .await
         .unwrap();
     let body: Value = error_body(without, 403, "metrics_forbidden").await;
-    assert!(body["detail"].as_str().unwrap().contains("METRICS_TOKEN"));
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains("METRICS_TOKEN"), "{detail}");
+    // Issue 31 (6): this loopback caller is refused, so the message must not offer loopback.
+    assert!(!detail.contains("loopback"), "{detail}");
     let wrong = app
         .client
         .get(format!("{base}/metrics"))
