@@ -85,3 +85,29 @@ pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode 
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 33's trap: an analytics tool added to `pi-places` but not to the Pi agent file
+    /// (`domain/assets/pi_agent.af`) was silently left out of every agent (`spec_for` keeps
+    /// only the template's tools).
+    #[test]
+    fn every_analytics_tool_is_in_the_pi_agent_template() {
+        let data = PlacesData::new(Scale::Small, 42);
+        let template = pi_domain::agent::PiAgentTemplate::builtin().unwrap_or_else(|e| {
+            panic!("the built-in template: {e}");
+        });
+        let missing: Vec<String> = analytics_registry(&data)
+            .schemas()
+            .into_iter()
+            .map(|t| t.name)
+            .filter(|name| !template.tools.contains(name))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "tools no agent would get (add them to pi_agent.af): {missing:?}"
+        );
+    }
+}

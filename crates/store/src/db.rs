@@ -59,6 +59,9 @@ pub struct Database {
     conn: DatabaseConnection,
     engine: Engine,
     statements: Arc<AtomicU64>,
+    /// SQLite: the URL the pool was opened with (migrations open their own connection to it;
+    /// a SQLite URL holds no secret). `None` for PostgreSQL.
+    sqlite_url: Option<Arc<str>>,
 }
 
 /// Counts a failure to get a pool connection within the acquire timeout: every connection
@@ -325,6 +328,7 @@ pub async fn connect_with(url: &str, pool: Option<u32>) -> Result<Database, Stor
         conn,
         engine,
         statements,
+        sqlite_url: (engine == Engine::Sqlite).then(|| Arc::from(url)),
     })
 }
 
@@ -386,9 +390,7 @@ impl Database {
     /// [`StoreError::Migrate`].
     pub async fn migrate(&self) -> Result<(), StoreError> {
         if self.engine == Engine::Sqlite {
-            return Migrator::up(&self.conn, None)
-                .await
-                .map_err(StoreError::Migrate);
+            return self.migrate_sqlite().await;
         }
         // A restart on a migrated database (the common case) needs no lock, and no second
         // connection at start-up: each new PostgreSQL connection with TLS costs ~80 ms here.
@@ -441,6 +443,38 @@ impl Database {
                 "database pool filled"
             );
         });
+    }
+
+    /// SQLite: migrations on a connection of their own, closed afterwards, never one of the
+    /// pool's. A pooled connection used while the schema changed could keep a pre-migration view
+    /// of it and fail its next statement with "no such table" (seen intermittently once a tenth
+    /// migration made the run longer); the pool's connections only ever see the migrated schema.
+    async fn migrate_sqlite(&self) -> Result<(), StoreError> {
+        let url = self.sqlite_url.as_deref().unwrap_or_default();
+        if url.contains(":memory:") || url.contains("mode=memory") {
+            // Another connection would see another database.
+            return Migrator::up(&self.conn, None)
+                .await
+                .map_err(StoreError::Migrate);
+        }
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .max_connections(1)
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(15))
+                    .foreign_keys(true)
+            });
+        let own = sea_orm::Database::connect(options)
+            .await
+            .map_err(StoreError::Migrate)?;
+        let applied = Migrator::up(&own, None).await;
+        let closed = own.close().await;
+        applied.map_err(StoreError::Migrate)?;
+        closed.map_err(StoreError::Migrate)
     }
 
     /// Sets the `pi_db_pool_connections` gauges (in use, idle, max) from the pool's state.
