@@ -1,5 +1,6 @@
-//! PostgreSQL: every pool connection is opened at start-up and kept (`connect_with`), so none
-//! is opened inside an HTTP worker's runtime, which dies with the worker in a graceful shutdown.
+//! PostgreSQL: every pool connection is opened at start-up and kept (`connect_with` opens the
+//! first ones, `fill_pool` the rest on the caller's runtime), so none is opened inside an HTTP
+//! worker's runtime, which dies with the worker in a graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ async fn the_postgres_pool_opens_every_connection_up_front() {
         return;
     };
     let db = connect_with(test_db.url(), Some(5)).await.unwrap();
+    db.fill_pool();
     let open = || async {
         let row = db
             .connection()
