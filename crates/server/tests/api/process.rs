@@ -643,3 +643,23 @@ async fn an_unreachable_postgres_fails_fast_naming_the_cause_once() {
     assert!(line.contains("DATABASE_URL=postgres://"), "{line}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
+
+/// Issue 33: pretty logs written to a pipe or a file carry no ANSI colour codes.
+#[tokio::test]
+async fn pretty_logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = binary()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}/pi.db?mode=rwc", dir.path().display()),
+        )
+        .env("LOG_FORMAT", "pretty")
+        .arg("migrate")
+        .output()
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("migrations applied"), "{stdout}");
+    assert!(!stdout.contains('\u{1b}'), "colour codes in {stdout:?}");
+}
