@@ -18,6 +18,8 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pi-letta", &["pi-domain"]),
     ("pi-testkit", &["pi-domain", "pi-agent"]),
     ("pi-alloc", &[]),
+    // Pure readers of customer files: no database, no HTTP, no analytics.
+    ("pi-ingest", &[]),
     (
         "pi-server",
         &[
@@ -29,6 +31,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "pi-agent",
             "pi-letta",
             "pi-alloc",
+            "pi-ingest",
         ],
     ),
     ("xtask", &[]),
@@ -49,6 +52,9 @@ const OWNERS: &[(&str, &[&str])] = &[
     ("reqwest", &["pi-letta", "pi-agent", "pi-server"]),
     ("jsonwebtoken", &["pi-auth"]),
     ("bcrypt", &["pi-auth"]),
+    // File formats are read in one place; the rest of the house sees records.
+    ("parquet", &["pi-ingest"]),
+    ("wkb", &["pi-ingest"]),
 ];
 
 /// The one crate that may contain `unsafe` code (one audited FFI call); every other crate takes
