@@ -14,6 +14,7 @@ mod m20261202_000007_full_text_search;
 mod m20261203_000008_touch_agent_on_message;
 mod m20261205_000009_index_searchable_history;
 mod m20261207_000010_idempotency_and_probe;
+mod m20261207_000011_datasets;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_touch_agent_on_message::Migration),
             Box::new(m20261205_000009_index_searchable_history::Migration),
             Box::new(m20261207_000010_idempotency_and_probe::Migration),
+            Box::new(m20261207_000011_datasets::Migration),
         ]
     }
 }

@@ -19,7 +19,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("pi-testkit", &["pi-domain", "pi-agent"]),
     ("pi-alloc", &[]),
     // Pure readers of customer files: no database, no HTTP, no analytics.
-    ("pi-ingest", &[]),
+    ("pi-ingest", &["pi-domain"]),
     (
         "pi-server",
         &[

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod agent;
 pub mod auth;
 pub mod chat;
+pub mod data;
 pub mod health;
 pub mod persona;
 mod repo;

@@ -467,3 +467,23 @@ fn plain<'a>(cell: impl Fn(&str) -> Option<&'a str>) -> Parsed {
         closed: false,
     })
 }
+
+/// The format of a places file from its content: Parquet with `fsq_place_id` is Foursquare,
+/// other Parquet is Overture, anything else the plain CSV.
+pub fn detect(path: &Path) -> Result<PlacesFormat, IngestError> {
+    let mut magic = [0u8; 4];
+    let mut file = File::open(path)?;
+    let n = file.read(&mut magic)?;
+    if n < 4 || &magic != b"PAR1" {
+        return Ok(PlacesFormat::Csv);
+    }
+    let reader = SerializedFileReader::new(File::open(path)?)
+        .map_err(|e| IngestError::Format(format!("not a Parquet file: {e}")))?;
+    let schema = reader.metadata().file_metadata().schema();
+    let has = |name: &str| schema.get_fields().iter().any(|f| f.name() == name);
+    Ok(if has("fsq_place_id") {
+        PlacesFormat::Foursquare
+    } else {
+        PlacesFormat::Overture
+    })
+}

@@ -253,3 +253,17 @@ fn a_huge_cell_is_refused_without_reading_it_into_memory() {
         "{errors:?}"
     );
 }
+
+#[test]
+fn places_formats_are_told_by_content() {
+    use pi_ingest::detect_places_format as detect;
+    assert_eq!(
+        detect(&fixture("overture_places.parquet")).unwrap(),
+        PlacesFormat::Overture
+    );
+    assert_eq!(
+        detect(&fixture("foursquare_places.parquet")).unwrap(),
+        PlacesFormat::Foursquare
+    );
+    assert_eq!(detect(&fixture("places.csv")).unwrap(), PlacesFormat::Csv);
+}

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod agents;
 pub mod config;
+pub mod data;
 pub mod probe;
 pub mod seed;
 pub mod startup;

@@ -36,6 +36,17 @@ enum Command {
         #[arg(long, default_value = "pi-seed-password.txt")]
         password_file: std::path::PathBuf,
     },
+    /// Import the customer's places or visit patterns into a data set: `import places FILE
+    /// --dataset NAME`, `import patterns FILE --dataset NAME` (docs/DATA.md).
+    Import {
+        #[command(subcommand)]
+        what: ImportWhat,
+    },
+    /// The data sets: `dataset list`, `dataset activate NAME`, `dataset drop NAME`.
+    Dataset {
+        #[command(subcommand)]
+        action: DatasetAction,
+    },
     /// Grant or revoke admin rights of an existing account: `admin grant EMAIL`.
     Admin {
         #[command(subcommand)]
@@ -59,6 +70,56 @@ enum Command {
         name: String,
         /// Arguments as JSON (default `{}`).
         args: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportWhat {
+    /// Places: Overture Places GeoParquet, Foursquare OS Places Parquet, or the plain CSV.
+    Places {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The data set to import into (created if new).
+        #[arg(long)]
+        dataset: String,
+        /// `overture`, `foursquare` or `csv`; told from the content when left out.
+        #[arg(long, value_parser = parse_places_format)]
+        format: Option<pi_ingest::PlacesFormat>,
+        /// Stop, importing nothing, once more rows than this are rejected.
+        #[arg(long)]
+        max_errors: Option<u64>,
+    },
+    /// Advan / SafeGraph Weekly or Monthly Patterns, `.csv` or `.csv.gz`.
+    Patterns {
+        /// The file.
+        file: std::path::PathBuf,
+        /// The data set to import into (created if new).
+        #[arg(long)]
+        dataset: String,
+        /// Stop, importing nothing, once more rows than this are rejected.
+        #[arg(long)]
+        max_errors: Option<u64>,
+    },
+}
+
+fn parse_places_format(s: &str) -> Result<pi_ingest::PlacesFormat, String> {
+    pi_ingest::PlacesFormat::parse(s)
+        .ok_or_else(|| format!("{s:?} is not a places format: overture, foursquare or csv"))
+}
+
+#[derive(Debug, Subcommand)]
+enum DatasetAction {
+    /// Every data set with its coverage; `*` marks the active one.
+    List,
+    /// Make a data set the one every replica's tools answer from (`synthetic`: the built-in).
+    Activate {
+        /// The data set's name.
+        name: String,
+    },
+    /// Delete a stored data set, its rows and its import history.
+    Drop {
+        /// The data set's name.
+        name: String,
     },
 }
 
@@ -111,6 +172,48 @@ fn main() -> ExitCode {
             Command::Health { ready, checks } => {
                 let checks = ready.then_some(checks.as_str());
                 pi_server::probe::check(&settings, checks).await?;
+            }
+            Command::Import { what } => {
+                use pi_domain::data::ImportKind;
+                let request = match what {
+                    ImportWhat::Places {
+                        file,
+                        dataset,
+                        format,
+                        max_errors,
+                    } => pi_server::data::ImportRequest {
+                        kind: ImportKind::Places,
+                        path: file,
+                        dataset,
+                        format,
+                        max_errors,
+                    },
+                    ImportWhat::Patterns {
+                        file,
+                        dataset,
+                        max_errors,
+                    } => pi_server::data::ImportRequest {
+                        kind: ImportKind::Patterns,
+                        path: file,
+                        dataset,
+                        format: None,
+                        max_errors,
+                    },
+                };
+                let mut out = std::io::stdout();
+                pi_server::data::import(&settings, &request, &mut out).await?;
+            }
+            Command::Dataset { action } => {
+                let mut out = std::io::stdout();
+                match action {
+                    DatasetAction::List => pi_server::data::list(&settings, &mut out).await?,
+                    DatasetAction::Activate { name } => {
+                        pi_server::data::activate(&settings, &name, &mut out).await?;
+                    }
+                    DatasetAction::Drop { name } => {
+                        pi_server::data::remove(&settings, &name, &mut out).await?;
+                    }
+                }
             }
             Command::Admin { action } => {
                 let (email, admin) = match action {

@@ -6,6 +6,7 @@
 mod agent_store;
 mod aggregate;
 mod chat;
+mod datasets;
 mod db;
 mod deployment;
 pub mod entities;
@@ -16,6 +17,7 @@ mod users;
 
 pub use agent_store::{SeaOrmAgentStore, timestamp};
 pub use chat::SeaOrmChatRepo;
+pub use datasets::SeaOrmDatasetRepo;
 pub use db::{
     Database, DatabaseProbe, Engine, POSTGRES_POOL, StoreError, connect, connect_with, sqlite_pool,
 };

@@ -15,6 +15,7 @@ mod faults;
 mod health;
 mod http;
 mod idempotency;
+mod import;
 mod letta_live;
 mod metrics;
 mod process;

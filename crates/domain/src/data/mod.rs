@@ -1,0 +1,253 @@
+//! The customer's data sets: named, stored, imported from their files, one active per
+//! deployment.
+//!
+//! [`DatasetRepo`] is the port (the store implements it over SQLite and PostgreSQL);
+//! [`DataService`] runs imports over it from any [`RecordBatches`] source, atomically: rows are
+//! staged under the import and swapped into the data set in one transaction at the end, so an
+//! import that fails, is interrupted or is killed leaves the data set as it was.
+
+pub mod records;
+mod service;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{FieldError, RepoError};
+
+pub use records::{PatternsRow, PlaceRecord, Rejection, VisitRecord};
+pub use service::{
+    Batch, DataError, DataService, ImportOptions, ImportReport, ImportTick, RecordBatches, Rows,
+};
+
+/// The built-in synthetic data set: always there, the default, never imported into or dropped.
+pub const BUILTIN: &str = "synthetic";
+
+/// Rejections kept per import (the counts cover them all).
+pub const KEPT_REJECTIONS: usize = 100;
+
+/// A data set's name: 1–64 of `a-z`, `0-9`, `_`, `-`, starting with a letter or digit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct DatasetName(String);
+
+impl DatasetName {
+    /// Checks a name; the error names the field `name`.
+    pub fn parse(name: &str) -> Result<Self, FieldError> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name.as_bytes()[0].is_ascii_alphanumeric()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(name.to_owned()))
+        } else {
+            Err(FieldError::new(
+                "name",
+                "a data set name is 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit",
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether this is the built-in set.
+    pub fn is_builtin(&self) -> bool {
+        self.0 == BUILTIN
+    }
+}
+
+impl std::fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    Places,
+    Patterns,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Places => "places",
+            Self::Patterns => "patterns",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "places" => Some(Self::Places),
+            "patterns" => Some(Self::Patterns),
+            _ => None,
+        }
+    }
+}
+
+/// The file an import reads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportFile {
+    pub kind: ImportKind,
+    /// `overture`, `foursquare`, `csv` or `patterns`.
+    pub format: String,
+    /// Its name (no directories).
+    pub file_name: String,
+    /// SHA-256 of its bytes, hex: the same file is imported once per data set.
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+/// Where an import is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    Running,
+    Done,
+    /// Failed or interrupted: nothing of it reached the data set.
+    Failed,
+}
+
+impl ImportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Done => "done",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "done" => Some(Self::Done),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Rows of an import so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    pub rows_read: u64,
+    pub rows_imported: u64,
+    pub rows_rejected: u64,
+    /// The first [`KEPT_REJECTIONS`].
+    pub rejections: Vec<Rejection>,
+}
+
+/// One import in a data set's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportRecord {
+    pub id: Uuid,
+    pub dataset: String,
+    pub file: ImportFile,
+    pub status: ImportStatus,
+    #[serde(flatten)]
+    pub counts: ImportCounts,
+    /// Why it failed.
+    pub error: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+impl ImportRecord {
+    /// Milliseconds from start to finish (or to now while running).
+    pub fn duration_ms(&self) -> i64 {
+        (self.finished_at.unwrap_or_else(Utc::now) - self.started_at).num_milliseconds()
+    }
+}
+
+/// What a data set covers.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub places: u64,
+    /// Distinct brands.
+    pub brands: u64,
+    /// Distinct source categories.
+    pub categories: u64,
+    /// Distinct regions (states).
+    pub regions: u64,
+    /// Place-periods of visits.
+    pub visit_rows: u64,
+    /// First day with visits.
+    pub first_day: Option<NaiveDate>,
+    /// Last day with visits.
+    pub last_day: Option<NaiveDate>,
+}
+
+/// A stored data set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    pub name: String,
+    pub coverage: Coverage,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// How [`DatasetRepo::begin_import`] went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Begin {
+    /// Stage rows under this import id.
+    Started(Uuid),
+    /// This file was imported into this data set already: nothing to do.
+    AlreadyImported(Box<ImportRecord>),
+}
+
+/// The stored data sets and their imports.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DatasetRepo: Send + Sync {
+    /// Every stored (imported) data set, by name.
+    async fn datasets(&self) -> Result<Vec<DatasetInfo>, RepoError>;
+
+    /// The active data set's name; `None` is the built-in one.
+    async fn active(&self) -> Result<Option<String>, RepoError>;
+
+    /// Makes `name` active (`None`: the built-in one); `false` when no such data set is stored.
+    async fn set_active(&self, name: Option<String>) -> Result<bool, RepoError>;
+
+    /// Deletes a data set, its rows and history; `false` when there was none. The built-in set
+    /// becomes active if it was.
+    async fn remove(&self, name: &str) -> Result<bool, RepoError>;
+
+    /// Records a running import into `dataset` (created if new), or says the file is in it
+    /// already. Imports left running by a killed process are marked failed and their staged
+    /// rows deleted first.
+    async fn begin_import(&self, dataset: &str, file: &ImportFile) -> Result<Begin, RepoError>;
+
+    /// Stages places under a running import (not visible in the data set).
+    async fn stage_places(&self, import: Uuid, rows: &[PlaceRecord]) -> Result<(), RepoError>;
+
+    /// Stages Patterns rows (a place and its period's visits) under a running import.
+    async fn stage_patterns(&self, import: Uuid, rows: &[PatternsRow]) -> Result<(), RepoError>;
+
+    /// In one transaction: merges the staged rows into the data set (a place or period already
+    /// there is replaced), recomputes its coverage, and records the import done.
+    async fn commit_import(
+        &self,
+        import: Uuid,
+        counts: &ImportCounts,
+    ) -> Result<Coverage, RepoError>;
+
+    /// Deletes the staged rows and records the import failed with `error`.
+    async fn abort_import(
+        &self,
+        import: Uuid,
+        counts: &ImportCounts,
+        error: &str,
+    ) -> Result<(), RepoError>;
+
+    /// The imports into `dataset`, newest first.
+    async fn imports(&self, dataset: &str) -> Result<Vec<ImportRecord>, RepoError>;
+
+    /// One import.
+    async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>, RepoError>;
+}

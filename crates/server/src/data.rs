@@ -1,0 +1,422 @@
+//! `pi-server import places|patterns FILE --dataset NAME` and `pi-server dataset
+//! list|activate|drop`: the customer's files into data sets, against the server's own database.
+//!
+//! The file is read on its own thread (`pi-ingest`), in batches passed through a channel of a
+//! few batches: memory stays bounded whatever the file's size. A progress bar with rows/s and
+//! ETA is drawn on a terminal; elsewhere a plain line every few seconds.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use async_trait::async_trait;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use pi_domain::data::{
+    Batch, DataError, DataService, ImportFile, ImportKind, ImportOptions, ImportReport,
+    RecordBatches, Rows,
+};
+use pi_ingest::{IngestError, Item, Limits, PatternsReader, PlacesFormat, PlacesReader, Progress};
+use pi_store::SeaOrmDatasetRepo;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc;
+
+use crate::Settings;
+use crate::startup::connect_and_migrate;
+
+/// Rows per batch handed from the reader thread to the database.
+const BATCH_ROWS: usize = 2000;
+/// Batches in flight between the reader and the database.
+const BATCHES_IN_FLIGHT: usize = 4;
+/// Plain progress lines, when not on a terminal.
+const PLAIN_EVERY: Duration = Duration::from_secs(5);
+
+/// What `pi-server import` was asked.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub kind: ImportKind,
+    pub path: PathBuf,
+    pub dataset: String,
+    /// Places only; told from the content when `None`.
+    pub format: Option<PlacesFormat>,
+    pub max_errors: Option<u64>,
+}
+
+/// Imports a file, reporting on `out`; the error says why nothing was imported.
+///
+/// # Errors
+/// An unreadable or refused file, too many bad rows, an invalid data-set name, or an unusable
+/// database.
+pub async fn import(
+    settings: &Settings,
+    request: &ImportRequest,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<ImportReport> {
+    let path = &request.path;
+    let format = match request.kind {
+        ImportKind::Patterns => None,
+        ImportKind::Places => Some(match request.format {
+            Some(f) => f,
+            None => pi_ingest::detect_places_format(path)
+                .with_context(|| format!("reading {}", path.display()))?,
+        }),
+    };
+    let file = describe_file(path, request.kind, format)?;
+    let db = connect_and_migrate(settings).await?;
+    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let started = Instant::now();
+    let mut source = FileBatches::spawn(path.clone(), request.kind, format)?;
+    let result = service
+        .import(
+            &request.dataset,
+            &file,
+            &mut source,
+            ImportOptions {
+                max_errors: request.max_errors,
+            },
+            &|_| {},
+        )
+        .await;
+    source.finish();
+    db.close().await.context("closing the database")?;
+    let report = match result {
+        Ok(report) => report,
+        Err(e) => {
+            if let DataError::TooManyErrors { counts, .. } | DataError::Unreadable { counts, .. } =
+                &e
+            {
+                for r in counts.rejections.iter().take(20) {
+                    writeln!(out, "  rejected {r}")?;
+                }
+            }
+            return Err(anyhow::Error::new(e).context(format!(
+                "importing {} into `{}`",
+                file.file_name, request.dataset
+            )));
+        }
+    };
+    write_report(out, &request.dataset, &report, started.elapsed())?;
+    Ok(report)
+}
+
+fn write_report(
+    out: &mut (dyn Write + Send),
+    dataset: &str,
+    report: &ImportReport,
+    elapsed: Duration,
+) -> std::io::Result<()> {
+    let import = &report.import;
+    if report.already_imported {
+        writeln!(
+            out,
+            "{} was imported into `{dataset}` already ({}, import {}): nothing to do",
+            import.file.file_name,
+            import.started_at.format("%Y-%m-%d %H:%M UTC"),
+            import.id
+        )?;
+        return Ok(());
+    }
+    let counts = &import.counts;
+    let secs = elapsed.as_secs_f64().max(0.001);
+    writeln!(
+        out,
+        "imported {} of {} rows of {} into `{dataset}` ({} rejected) in {:.1} s, {:.0} rows/s",
+        counts.rows_imported,
+        counts.rows_read,
+        import.file.file_name,
+        counts.rows_rejected,
+        secs,
+        counts.rows_read as f64 / secs
+    )?;
+    for r in &counts.rejections {
+        writeln!(out, "  rejected {r}")?;
+    }
+    if counts.rows_rejected > counts.rejections.len() as u64 {
+        writeln!(
+            out,
+            "  … and {} more rejected rows",
+            counts.rows_rejected - counts.rejections.len() as u64
+        )?;
+    }
+    if let Some(c) = &report.coverage {
+        let days = match (c.first_day, c.last_day) {
+            (Some(a), Some(b)) => format!("{a} to {b}"),
+            _ => "no visits".to_owned(),
+        };
+        writeln!(
+            out,
+            "`{dataset}` now has {} places, {} brands, {} categories, {} regions, {} visit periods ({days})",
+            c.places, c.brands, c.categories, c.regions, c.visit_rows
+        )?;
+    }
+    Ok(())
+}
+
+/// Name, size and SHA-256 of the file (one pass before reading it: the same file is imported
+/// once per data set).
+fn describe_file(
+    path: &Path,
+    kind: ImportKind,
+    format: Option<PlacesFormat>,
+) -> anyhow::Result<ImportFile> {
+    let mut file =
+        std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file
+            .read(&mut buf)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok(ImportFile {
+        kind,
+        format: format.map_or("patterns", PlacesFormat::as_str).to_owned(),
+        file_name: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        sha256: format!("{:x}", hasher.finalize()),
+        bytes,
+    })
+}
+
+type Sent = Result<(Batch, Progress), String>;
+
+/// A file read on its own thread, batch by batch.
+struct FileBatches {
+    rx: mpsc::Receiver<Sent>,
+    bar: Bar,
+}
+
+impl FileBatches {
+    fn spawn(
+        path: PathBuf,
+        kind: ImportKind,
+        format: Option<PlacesFormat>,
+    ) -> anyhow::Result<Self> {
+        let (tx, rx) = mpsc::channel::<Sent>(BATCHES_IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("import-reader".into())
+            .spawn(move || {
+                let limits = Limits::default();
+                let sent = match (kind, format) {
+                    (ImportKind::Patterns, _) => match PatternsReader::open(&path, limits) {
+                        Ok(reader) => pump(reader, &tx, Rows::Patterns, PatternsReader::progress),
+                        Err(e) => Err(e),
+                    },
+                    (ImportKind::Places, format) => {
+                        match PlacesReader::open(&path, format.unwrap_or(PlacesFormat::Csv), limits)
+                        {
+                            Ok(reader) => pump(reader, &tx, Rows::Places, PlacesReader::progress),
+                            Err(e) => Err(e),
+                        }
+                    }
+                };
+                if let Err(e) = sent {
+                    // The receiver may be gone (the import stopped first): nothing to tell.
+                    let _ = tx.blocking_send(Err(e.to_string()));
+                }
+            })
+            .context("starting the reader thread")?;
+        Ok(Self {
+            rx,
+            bar: Bar::new(),
+        })
+    }
+
+    fn finish(&self) {
+        self.bar.finish();
+    }
+}
+
+/// Reads `reader` to its end in batches; stops quietly when the receiver is gone.
+fn pump<R, T>(
+    mut reader: R,
+    tx: &mpsc::Sender<Sent>,
+    wrap: fn(Vec<T>) -> Rows,
+    progress: fn(&R) -> Progress,
+) -> Result<(), IngestError>
+where
+    R: Iterator<Item = Result<Item<T>, IngestError>>,
+{
+    loop {
+        let mut rows = Vec::with_capacity(BATCH_ROWS);
+        let mut rejected = Vec::new();
+        let mut ended = true;
+        for item in reader.by_ref() {
+            match item? {
+                Item::Row(row) => rows.push(row),
+                Item::Rejected(r) => rejected.push(r),
+            }
+            if rows.len() + rejected.len() >= BATCH_ROWS {
+                ended = false;
+                break;
+            }
+        }
+        if !rows.is_empty() || !rejected.is_empty() {
+            let batch = Batch {
+                rows: wrap(rows),
+                rejected,
+            };
+            if tx.blocking_send(Ok((batch, progress(&reader)))).is_err() {
+                return Ok(());
+            }
+        }
+        if ended {
+            return Ok(());
+        }
+    }
+}
+
+#[async_trait]
+impl RecordBatches for FileBatches {
+    async fn next_batch(&mut self) -> Option<Result<Batch, String>> {
+        match self.rx.recv().await? {
+            Ok((batch, progress)) => {
+                self.bar.update(progress);
+                Some(Ok(batch))
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// Progress: a bar on a terminal, plain periodic lines elsewhere.
+struct Bar {
+    bar: Option<ProgressBar>,
+    started: Instant,
+    last_line: Instant,
+}
+
+impl Bar {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} (ETA {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Self {
+            bar,
+            started: Instant::now(),
+            last_line: Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: Progress) {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        let rate = p.rows as f64 / secs;
+        // Parquet tells its rows; CSV its bytes.
+        let (position, length) = match p.total_rows {
+            Some(total) => (p.rows, total),
+            None => (p.bytes, p.total_bytes.max(1)),
+        };
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(length);
+                bar.set_position(position.min(length));
+                bar.set_message(format!("{} rows, {rate:.0} rows/s", p.rows));
+            }
+            None => {
+                if self.last_line.elapsed() >= PLAIN_EVERY {
+                    self.last_line = Instant::now();
+                    let pct = 100.0 * position as f64 / length as f64;
+                    eprintln!(
+                        "import: {} rows read ({pct:.1} %), {rate:.0} rows/s",
+                        p.rows
+                    );
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `pi-server dataset list`: every data set, its coverage, and which is active.
+///
+/// # Errors
+/// An unusable database.
+pub async fn list(settings: &Settings, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let listed = service.list().await;
+    db.close().await.context("closing the database")?;
+    let (active, sets) = listed?;
+    let mark = |name: &str| if name == active { "*" } else { " " };
+    writeln!(
+        out,
+        "{} synthetic  (built in: synthetic places and visits on real US geography)",
+        mark("synthetic")
+    )?;
+    for set in sets {
+        let c = &set.coverage;
+        let days = match (c.first_day, c.last_day) {
+            (Some(a), Some(b)) => format!("{a} to {b}"),
+            _ => "no visits".to_owned(),
+        };
+        writeln!(
+            out,
+            "{} {}  {} places, {} brands, {} categories, {} regions, {} visit periods ({days}); updated {}",
+            mark(&set.name),
+            set.name,
+            c.places,
+            c.brands,
+            c.categories,
+            c.regions,
+            c.visit_rows,
+            set.updated_at.format("%Y-%m-%d %H:%M UTC")
+        )?;
+    }
+    Ok(())
+}
+
+/// `pi-server dataset activate NAME`: every replica answers from `NAME`.
+///
+/// # Errors
+/// An unknown or invalid name, or an unusable database.
+pub async fn activate(
+    settings: &Settings,
+    name: &str,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let result = service.activate(name).await;
+    db.close().await.context("closing the database")?;
+    result?;
+    writeln!(out, "`{name}` is the active data set")?;
+    Ok(())
+}
+
+/// `pi-server dataset drop NAME`: deletes a stored data set and its history.
+///
+/// # Errors
+/// An unknown, invalid or built-in name, or an unusable database.
+pub async fn remove(
+    settings: &Settings,
+    name: &str,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
+    let db = connect_and_migrate(settings).await?;
+    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let result = service.remove(name).await;
+    db.close().await.context("closing the database")?;
+    result?;
+    writeln!(out, "`{name}` was dropped")?;
+    Ok(())
+}

@@ -1,0 +1,713 @@
+//! `DatasetRepo` over `datasets`, `dataset_places`, `dataset_visits`, `dataset_imports` and
+//! `active_dataset` (migration 11). An import stages rows under the key `~<import id>` (a data
+//! set name never starts with `~`) with one multi-row statement per batch, and
+//! [`DatasetRepo::commit_import`] merges them into the data set in one transaction.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use pi_domain::RepoError;
+use pi_domain::data::{
+    Begin, Coverage, DatasetInfo, DatasetRepo, ImportCounts, ImportFile, ImportKind, ImportRecord,
+    ImportStatus, PatternsRow, PlaceRecord, Rejection,
+};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait, Value};
+use uuid::Uuid;
+
+use crate::db::{Database, repo_err};
+
+/// An import whose heartbeat is older than this was killed: its staged rows are deleted.
+const STALE_IMPORT_MS: i64 = 10 * 60 * 1000;
+
+/// Rows per staging statement (SQLite allows 32,766 bound values; PostgreSQL 65,535).
+const PLACES_PER_STATEMENT: usize = 1000;
+const VISITS_PER_STATEMENT: usize = 1000;
+
+const PLACE_COLUMNS: &str = "dataset, place_key, name, brand, category, sub_category, lat, lon, \
+     street, city, region, postcode, country, confidence, closed";
+const VISIT_COLUMNS: &str = "dataset, place_key, period_start, period_end, raw_visits, \
+     raw_visitors, visits_by_day, visits_by_hour, median_dwell, dwell_buckets, home_areas, \
+     related_brands, distance_from_home";
+const IMPORT_COLUMNS: &str = "id, dataset, kind, format, file_name, file_sha256, file_bytes, \
+     status, rows_read, rows_imported, rows_rejected, rejections, error, started_at, finished_at";
+
+/// The data sets of one database.
+#[derive(Debug, Clone)]
+pub struct SeaOrmDatasetRepo {
+    db: Database,
+}
+
+impl SeaOrmDatasetRepo {
+    /// A repository on `db`.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    fn backend(&self) -> DbBackend {
+        self.db.connection().get_database_backend()
+    }
+
+    fn statement(&self, sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(self.backend(), sql, values)
+    }
+
+    async fn execute(
+        &self,
+        sql: &str,
+        values: Vec<Value>,
+        context: &'static str,
+    ) -> Result<u64, RepoError> {
+        self.db
+            .connection()
+            .execute_raw(self.statement(sql, values))
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(repo_err(context))
+    }
+
+    async fn running_stage(&self, import: Uuid) -> Result<String, RepoError> {
+        let row = self
+            .db
+            .connection()
+            .query_one_raw(self.statement(
+                "SELECT status FROM dataset_imports WHERE id = $1",
+                vec![import.into()],
+            ))
+            .await
+            .map_err(repo_err("failed to read an import"))?;
+        let status: Option<String> = row
+            .map(|r| r.try_get("", "status"))
+            .transpose()
+            .map_err(repo_err("failed to read an import"))?;
+        match status.as_deref() {
+            Some("running") => Ok(stage_key(import)),
+            Some(other) => Err(RepoError(anyhow::anyhow!(
+                "import {import} is {other}, not running"
+            ))),
+            None => Err(RepoError(anyhow::anyhow!("no import {import}"))),
+        }
+    }
+
+    async fn heartbeat(&self, import: Uuid) -> Result<(), RepoError> {
+        self.execute(
+            "UPDATE dataset_imports SET heartbeat_at = $1 WHERE id = $2",
+            vec![now_ms().into(), import.into()],
+            "failed to record import progress",
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn insert_places(&self, stage: &str, rows: &[&PlaceRecord]) -> Result<(), RepoError> {
+        for chunk in rows.chunks(PLACES_PER_STATEMENT) {
+            let mut values = Vec::with_capacity(chunk.len() * 15);
+            for p in chunk {
+                values.extend(place_values(stage, p));
+            }
+            let sql = format!(
+                "INSERT INTO dataset_places ({PLACE_COLUMNS}) VALUES {} \
+                 ON CONFLICT (dataset, place_key) DO UPDATE SET {}",
+                placeholders(chunk.len(), 15),
+                updates(PLACE_COLUMNS, 2)
+            );
+            self.execute(&sql, values, "failed to stage places").await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes an import's staged rows.
+    async fn discard(&self, import: Uuid) -> Result<(), RepoError> {
+        let stage = stage_key(import);
+        for table in ["dataset_visits", "dataset_places"] {
+            self.execute(
+                &format!("DELETE FROM {table} WHERE dataset = $1"),
+                vec![stage.clone().into()],
+                "failed to discard staged rows",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+/// Where an import's rows wait.
+fn stage_key(import: Uuid) -> String {
+    format!("~{import}")
+}
+
+/// `($1, $2, …), (…)` for `rows` rows of `width` values.
+fn placeholders(rows: usize, width: usize) -> String {
+    let mut out = String::with_capacity(rows * width * 5);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push('$');
+            out.push_str(&(r * width + c + 1).to_string());
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// `col = excluded.col, …` for every column after the first `key_columns`.
+fn updates(columns: &str, key_columns: usize) -> String {
+    columns
+        .split(',')
+        .map(str::trim)
+        .skip(key_columns)
+        .map(|c| format!("{c} = excluded.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn place_values(dataset: &str, p: &PlaceRecord) -> [Value; 15] {
+    [
+        dataset.to_owned().into(),
+        p.key.clone().into(),
+        p.name.clone().into(),
+        p.brand.clone().into(),
+        p.category.clone().into(),
+        p.sub_category.clone().into(),
+        p.lat.into(),
+        p.lon.into(),
+        p.street.clone().into(),
+        p.city.clone().into(),
+        p.region.clone().into(),
+        p.postcode.clone().into(),
+        p.country.clone().into(),
+        p.confidence.into(),
+        p.closed.into(),
+    ]
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Option<String> {
+    serde_json::to_string(value).ok()
+}
+
+fn nonempty_json<T: serde::Serialize>(items: &[T]) -> Option<String> {
+    (!items.is_empty()).then(|| json(&items)).flatten()
+}
+
+fn visit_values(dataset: &str, row: &PatternsRow) -> [Value; 13] {
+    let v = &row.visits;
+    [
+        dataset.to_owned().into(),
+        row.place.key.clone().into(),
+        v.start.to_string().into(),
+        v.end.to_string().into(),
+        (v.raw_visits as i64).into(),
+        v.raw_visitors.map(|n| n as i64).into(),
+        json(&v.visits_by_day).unwrap_or_else(|| "[]".into()).into(),
+        v.visits_by_hour.as_ref().and_then(json).into(),
+        v.median_dwell.into(),
+        nonempty_json(&v.dwell_buckets).into(),
+        nonempty_json(&v.home_areas).into(),
+        nonempty_json(&v.related_brands).into(),
+        v.distance_from_home.into(),
+    ]
+}
+
+fn read_err(context: &'static str) -> impl Fn(sea_orm::DbErr) -> RepoError {
+    move |e| repo_err(context)(e)
+}
+
+fn import_record(row: &QueryResult) -> Result<ImportRecord, RepoError> {
+    let read = read_err("failed to read an import");
+    let kind: String = row.try_get("", "kind").map_err(&read)?;
+    let status: String = row.try_get("", "status").map_err(&read)?;
+    let rejections: Option<String> = row.try_get("", "rejections").map_err(&read)?;
+    let rejections: Vec<Rejection> = rejections
+        .map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| {
+            RepoError(anyhow::Error::new(e).context("stored rejections are not readable"))
+        })?
+        .unwrap_or_default();
+    let count = |name: &str| -> Result<u64, RepoError> {
+        row.try_get::<i64>("", name)
+            .map(|n| n.max(0) as u64)
+            .map_err(&read)
+    };
+    Ok(ImportRecord {
+        id: row.try_get("", "id").map_err(&read)?,
+        dataset: row.try_get("", "dataset").map_err(&read)?,
+        file: ImportFile {
+            kind: ImportKind::parse(&kind)
+                .ok_or_else(|| RepoError(anyhow::anyhow!("unknown import kind {kind:?}")))?,
+            format: row.try_get("", "format").map_err(&read)?,
+            file_name: row.try_get("", "file_name").map_err(&read)?,
+            sha256: row.try_get("", "file_sha256").map_err(&read)?,
+            bytes: count("file_bytes")?,
+        },
+        status: ImportStatus::parse(&status)
+            .ok_or_else(|| RepoError(anyhow::anyhow!("unknown import status {status:?}")))?,
+        counts: ImportCounts {
+            rows_read: count("rows_read")?,
+            rows_imported: count("rows_imported")?,
+            rows_rejected: count("rows_rejected")?,
+            rejections,
+        },
+        error: row.try_get("", "error").map_err(&read)?,
+        started_at: from_ms(row.try_get("", "started_at").map_err(&read)?),
+        finished_at: row
+            .try_get::<Option<i64>>("", "finished_at")
+            .map_err(&read)?
+            .map(from_ms),
+    })
+}
+
+fn day(text: Option<String>) -> Option<NaiveDate> {
+    text.and_then(|t| NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
+}
+
+#[async_trait]
+impl DatasetRepo for SeaOrmDatasetRepo {
+    async fn datasets(&self) -> Result<Vec<DatasetInfo>, RepoError> {
+        let rows = self
+            .db
+            .connection()
+            .query_all_raw(self.statement(
+                "SELECT name, places, brands, categories, regions, visit_rows, first_day, \
+                 last_day, created_at, updated_at FROM datasets ORDER BY name",
+                vec![],
+            ))
+            .await
+            .map_err(repo_err("failed to list data sets"))?;
+        let read = read_err("failed to read a data set");
+        rows.iter()
+            .map(|r| {
+                let n = |c: &str| r.try_get::<i64>("", c).map(|v| v.max(0) as u64);
+                Ok(DatasetInfo {
+                    name: r.try_get("", "name").map_err(&read)?,
+                    coverage: Coverage {
+                        places: n("places").map_err(&read)?,
+                        brands: n("brands").map_err(&read)?,
+                        categories: n("categories").map_err(&read)?,
+                        regions: n("regions").map_err(&read)?,
+                        visit_rows: n("visit_rows").map_err(&read)?,
+                        first_day: day(r.try_get("", "first_day").map_err(&read)?),
+                        last_day: day(r.try_get("", "last_day").map_err(&read)?),
+                    },
+                    created_at: from_ms(r.try_get("", "created_at").map_err(&read)?),
+                    updated_at: from_ms(r.try_get("", "updated_at").map_err(&read)?),
+                })
+            })
+            .collect()
+    }
+
+    async fn active(&self) -> Result<Option<String>, RepoError> {
+        let row = self
+            .db
+            .connection()
+            .query_one_raw(self.statement(
+                "SELECT name FROM active_dataset WHERE singleton = 1",
+                vec![],
+            ))
+            .await
+            .map_err(repo_err("failed to read the active data set"))?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>>("", "name"))
+            .transpose()
+            .map_err(repo_err("failed to read the active data set"))?
+            .flatten())
+    }
+
+    async fn set_active(&self, name: Option<String>) -> Result<bool, RepoError> {
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(repo_err("failed to activate a data set"))?;
+        if let Some(name) = &name {
+            let found = txn
+                .query_one_raw(self.statement(
+                    "SELECT name FROM datasets WHERE name = $1",
+                    vec![name.clone().into()],
+                ))
+                .await
+                .map_err(repo_err("failed to activate a data set"))?;
+            if found.is_none() {
+                return Ok(false);
+            }
+        }
+        txn.execute_raw(self.statement(
+            "INSERT INTO active_dataset (singleton, name, changed_at) VALUES (1, $1, $2) \
+             ON CONFLICT (singleton) DO UPDATE SET name = excluded.name, \
+             changed_at = excluded.changed_at",
+            vec![name.into(), now_ms().into()],
+        ))
+        .await
+        .map_err(repo_err("failed to activate a data set"))?;
+        txn.commit()
+            .await
+            .map_err(repo_err("failed to activate a data set"))?;
+        Ok(true)
+    }
+
+    async fn remove(&self, name: &str) -> Result<bool, RepoError> {
+        let context = "failed to drop a data set";
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(repo_err(context))?;
+        let removed = txn
+            .execute_raw(self.statement("DELETE FROM datasets WHERE name = $1", vec![name.into()]))
+            .await
+            .map_err(repo_err(context))?
+            .rows_affected();
+        for sql in [
+            "DELETE FROM dataset_visits WHERE dataset = $1",
+            "DELETE FROM dataset_places WHERE dataset = $1",
+            "DELETE FROM dataset_imports WHERE dataset = $1",
+            "UPDATE active_dataset SET name = NULL WHERE name = $1",
+        ] {
+            txn.execute_raw(self.statement(sql, vec![name.into()]))
+                .await
+                .map_err(repo_err(context))?;
+        }
+        txn.commit().await.map_err(repo_err(context))?;
+        Ok(removed > 0)
+    }
+
+    async fn begin_import(&self, dataset: &str, file: &ImportFile) -> Result<Begin, RepoError> {
+        let context = "failed to start an import";
+        let conn = self.db.connection();
+        // Imports killed mid-way: their staged rows go, the data set never saw them.
+        let stale = conn
+            .query_all_raw(self.statement(
+                "SELECT id FROM dataset_imports WHERE status = 'running' AND heartbeat_at < $1",
+                vec![(now_ms() - STALE_IMPORT_MS).into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        for row in stale {
+            let id: Uuid = row.try_get("", "id").map_err(repo_err(context))?;
+            self.discard(id).await?;
+            self.execute(
+                "UPDATE dataset_imports SET status = 'failed', error = $1, finished_at = $2 \
+                 WHERE id = $3 AND status = 'running'",
+                vec![
+                    "interrupted: the importing process stopped".into(),
+                    now_ms().into(),
+                    id.into(),
+                ],
+                context,
+            )
+            .await?;
+        }
+        let previous = conn
+            .query_one_raw(self.statement(
+                &format!(
+                    "SELECT {IMPORT_COLUMNS} FROM dataset_imports WHERE dataset = $1 \
+                     AND file_sha256 = $2 AND kind = $3 AND status = 'done' \
+                     ORDER BY started_at DESC LIMIT 1"
+                ),
+                vec![
+                    dataset.into(),
+                    file.sha256.clone().into(),
+                    file.kind.as_str().into(),
+                ],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        if let Some(row) = previous {
+            return Ok(Begin::AlreadyImported(Box::new(import_record(&row)?)));
+        }
+        let id = Uuid::now_v7();
+        let now = now_ms();
+        self.execute(
+            "INSERT INTO dataset_imports (id, dataset, kind, format, file_name, file_sha256, \
+             file_bytes, status, started_at, heartbeat_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'running', $8, $8)",
+            vec![
+                id.into(),
+                dataset.into(),
+                file.kind.as_str().into(),
+                file.format.clone().into(),
+                file.file_name.clone().into(),
+                file.sha256.clone().into(),
+                (file.bytes as i64).into(),
+                now.into(),
+            ],
+            context,
+        )
+        .await?;
+        Ok(Begin::Started(id))
+    }
+
+    async fn stage_places(&self, import: Uuid, rows: &[PlaceRecord]) -> Result<(), RepoError> {
+        let stage = self.running_stage(import).await?;
+        // One statement may not touch a row twice: the last of a key wins, as in the file.
+        let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        for (i, p) in rows.iter().enumerate() {
+            last.insert(&p.key, i);
+        }
+        let unique: Vec<&PlaceRecord> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| last.get(p.key.as_str()) == Some(i))
+            .map(|(_, p)| p)
+            .collect();
+        self.insert_places(&stage, &unique).await?;
+        self.heartbeat(import).await
+    }
+
+    async fn stage_patterns(&self, import: Uuid, rows: &[PatternsRow]) -> Result<(), RepoError> {
+        let stage = self.running_stage(import).await?;
+        let mut last_place: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+        let mut last_visit: HashMap<(&str, NaiveDate), usize> = HashMap::with_capacity(rows.len());
+        for (i, r) in rows.iter().enumerate() {
+            last_place.insert(&r.place.key, i);
+            last_visit.insert((&r.place.key, r.visits.start), i);
+        }
+        let places: Vec<&PlaceRecord> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last_place.get(r.place.key.as_str()) == Some(i))
+            .map(|(_, r)| &r.place)
+            .collect();
+        self.insert_places(&stage, &places).await?;
+        let visits: Vec<&PatternsRow> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| last_visit.get(&(r.place.key.as_str(), r.visits.start)) == Some(i))
+            .map(|(_, r)| r)
+            .collect();
+        for chunk in visits.chunks(VISITS_PER_STATEMENT) {
+            let mut values = Vec::with_capacity(chunk.len() * 13);
+            for r in chunk {
+                values.extend(visit_values(&stage, r));
+            }
+            let sql = format!(
+                "INSERT INTO dataset_visits ({VISIT_COLUMNS}) VALUES {} \
+                 ON CONFLICT (dataset, place_key, period_start) DO UPDATE SET {}",
+                placeholders(chunk.len(), 13),
+                updates(VISIT_COLUMNS, 3)
+            );
+            self.execute(&sql, values, "failed to stage visits").await?;
+        }
+        self.heartbeat(import).await
+    }
+
+    async fn commit_import(
+        &self,
+        import: Uuid,
+        counts: &ImportCounts,
+    ) -> Result<Coverage, RepoError> {
+        let context = "failed to finish an import";
+        let stage = self.running_stage(import).await?;
+        let txn = self
+            .db
+            .connection()
+            .begin()
+            .await
+            .map_err(repo_err(context))?;
+        let row = txn
+            .query_one_raw(self.statement(
+                "SELECT dataset FROM dataset_imports WHERE id = $1 AND status = 'running'",
+                vec![import.into()],
+            ))
+            .await
+            .map_err(repo_err(context))?
+            .ok_or_else(|| RepoError(anyhow::anyhow!("import {import} is no longer running")))?;
+        let dataset: String = row.try_get("", "dataset").map_err(repo_err(context))?;
+        let now = now_ms();
+        // `WHERE` before `ON CONFLICT`: SQLite's parser needs it to tell the two apart.
+        for (table, columns, keys, conflict) in [
+            ("dataset_places", PLACE_COLUMNS, 2, "dataset, place_key"),
+            (
+                "dataset_visits",
+                VISIT_COLUMNS,
+                3,
+                "dataset, place_key, period_start",
+            ),
+        ] {
+            let rest: Vec<&str> = columns.split(',').map(str::trim).skip(1).collect();
+            let sql = format!(
+                "INSERT INTO {table} ({columns}) SELECT $1, {} FROM {table} WHERE dataset = $2 \
+                 ON CONFLICT ({conflict}) DO UPDATE SET {}",
+                rest.join(", "),
+                updates(columns, keys)
+            );
+            txn.execute_raw(
+                self.statement(&sql, vec![dataset.clone().into(), stage.clone().into()]),
+            )
+            .await
+            .map_err(repo_err(context))?;
+            txn.execute_raw(self.statement(
+                &format!("DELETE FROM {table} WHERE dataset = $1"),
+                vec![stage.clone().into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        }
+        let places = txn
+            .query_one_raw(self.statement(
+                "SELECT COUNT(*) AS places, COUNT(DISTINCT brand) AS brands, \
+                 COUNT(DISTINCT category) AS categories, COUNT(DISTINCT region) AS regions \
+                 FROM dataset_places WHERE dataset = $1",
+                vec![dataset.clone().into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        let visits = txn
+            .query_one_raw(self.statement(
+                "SELECT COUNT(*) AS visit_rows, MIN(period_start) AS first_day, \
+                 MAX(period_end) AS end_day FROM dataset_visits WHERE dataset = $1",
+                vec![dataset.clone().into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        let get = |row: &Option<QueryResult>, c: &str| -> Result<u64, RepoError> {
+            row.as_ref()
+                .map(|r| r.try_get::<i64>("", c))
+                .transpose()
+                .map(|n| n.unwrap_or(0).max(0) as u64)
+                .map_err(repo_err(context))
+        };
+        let text = |c: &str| -> Result<Option<String>, RepoError> {
+            visits
+                .as_ref()
+                .map(|r| r.try_get::<Option<String>>("", c))
+                .transpose()
+                .map(Option::flatten)
+                .map_err(repo_err(context))
+        };
+        let coverage = Coverage {
+            places: get(&places, "places")?,
+            brands: get(&places, "brands")?,
+            categories: get(&places, "categories")?,
+            regions: get(&places, "regions")?,
+            visit_rows: get(&visits, "visit_rows")?,
+            first_day: day(text("first_day")?),
+            // Periods end on the day after their last.
+            last_day: day(text("end_day")?).and_then(|d| d.pred_opt()),
+        };
+        txn.execute_raw(self.statement(
+            "INSERT INTO datasets (name, places, brands, categories, regions, visit_rows, \
+             first_day, last_day, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (name) DO UPDATE SET places = excluded.places, \
+             brands = excluded.brands, categories = excluded.categories, \
+             regions = excluded.regions, visit_rows = excluded.visit_rows, \
+             first_day = excluded.first_day, last_day = excluded.last_day, \
+             updated_at = excluded.updated_at",
+            vec![
+                dataset.clone().into(),
+                (coverage.places as i64).into(),
+                (coverage.brands as i64).into(),
+                (coverage.categories as i64).into(),
+                (coverage.regions as i64).into(),
+                (coverage.visit_rows as i64).into(),
+                coverage.first_day.map(|d| d.to_string()).into(),
+                coverage.last_day.map(|d| d.to_string()).into(),
+                now.into(),
+            ],
+        ))
+        .await
+        .map_err(repo_err(context))?;
+        txn.execute_raw(self.statement(
+            "UPDATE dataset_imports SET status = 'done', rows_read = $1, rows_imported = $2, \
+             rows_rejected = $3, rejections = $4, finished_at = $5, heartbeat_at = $5 WHERE id = $6",
+            vec![
+                (counts.rows_read as i64).into(),
+                (counts.rows_imported as i64).into(),
+                (counts.rows_rejected as i64).into(),
+                nonempty_json(&counts.rejections).into(),
+                now.into(),
+                import.into(),
+            ],
+        ))
+        .await
+        .map_err(repo_err(context))?;
+        txn.commit().await.map_err(repo_err(context))?;
+        Ok(coverage)
+    }
+
+    async fn abort_import(
+        &self,
+        import: Uuid,
+        counts: &ImportCounts,
+        error: &str,
+    ) -> Result<(), RepoError> {
+        self.discard(import).await?;
+        self.execute(
+            "UPDATE dataset_imports SET status = 'failed', rows_read = $1, rows_imported = 0, \
+             rows_rejected = $2, rejections = $3, error = $4, finished_at = $5 WHERE id = $6",
+            vec![
+                (counts.rows_read as i64).into(),
+                (counts.rows_rejected as i64).into(),
+                nonempty_json(&counts.rejections).into(),
+                error.into(),
+                now_ms().into(),
+                import.into(),
+            ],
+            "failed to record a failed import",
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn imports(&self, dataset: &str) -> Result<Vec<ImportRecord>, RepoError> {
+        let rows = self
+            .db
+            .connection()
+            .query_all_raw(self.statement(
+                &format!(
+                    "SELECT {IMPORT_COLUMNS} FROM dataset_imports WHERE dataset = $1 \
+                     ORDER BY started_at DESC, id DESC LIMIT 200"
+                ),
+                vec![dataset.into()],
+            ))
+            .await
+            .map_err(repo_err("failed to list imports"))?;
+        rows.iter().map(import_record).collect()
+    }
+
+    async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>, RepoError> {
+        let row = self
+            .db
+            .connection()
+            .query_one_raw(self.statement(
+                &format!("SELECT {IMPORT_COLUMNS} FROM dataset_imports WHERE id = $1"),
+                vec![id.into()],
+            ))
+            .await
+            .map_err(repo_err("failed to read an import"))?;
+        row.as_ref().map(import_record).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_built_for_every_row_and_column() {
+        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            updates("dataset, place_key, name, lat", 2),
+            "name = excluded.name, lat = excluded.lat"
+        );
+        assert_eq!(PLACE_COLUMNS.split(',').count(), 15);
+        assert_eq!(VISIT_COLUMNS.split(',').count(), 13);
+    }
+}

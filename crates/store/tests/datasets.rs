@@ -1,0 +1,428 @@
+//! Data sets on both engines: imports stage, then swap in one transaction; a failed, an
+//! interrupted or a repeated import leaves the data set as it was; coverage and history.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use pi_domain::data::{
+    Batch, Begin, DataError, DataService, DatasetRepo, ImportFile, ImportKind, ImportOptions,
+    ImportStatus, PatternsRow, PlaceRecord, RecordBatches, Rejection, Rows, VisitRecord,
+};
+use pi_store::testing::TestDatabase;
+use pi_store::{Engine, SeaOrmDatasetRepo};
+use sea_orm::{ConnectionTrait, Statement};
+
+pi_store::engine_tests!(pi_store::testing::on_engine => [
+    imports_merge_into_a_data_set_with_coverage_and_history,
+    a_failed_import_leaves_the_data_set_as_it_was,
+    a_killed_import_is_cleared_by_the_next_one,
+    activate_and_drop,
+]);
+
+struct Scripted(VecDeque<Result<Batch, String>>);
+
+#[async_trait]
+impl RecordBatches for Scripted {
+    async fn next_batch(&mut self) -> Option<Result<Batch, String>> {
+        self.0.pop_front()
+    }
+}
+
+fn place(key: &str, brand: Option<&str>, region: &str) -> PlaceRecord {
+    PlaceRecord {
+        key: key.into(),
+        name: format!("Place {key}"),
+        brand: brand.map(str::to_owned),
+        category: Some("coffee_shop".into()),
+        sub_category: None,
+        lat: 30.27,
+        lon: -97.74,
+        street: Some("1 Main St".into()),
+        city: Some("Austin".into()),
+        region: Some(region.into()),
+        postcode: Some("78701".into()),
+        country: Some("US".into()),
+        confidence: Some(0.9),
+        closed: false,
+    }
+}
+
+fn week(key: &str, start: &str, daily: u32) -> PatternsRow {
+    let start = NaiveDate::parse_from_str(start, "%Y-%m-%d").unwrap();
+    PatternsRow {
+        place: place(key, Some("Starbucks"), "TX"),
+        visits: VisitRecord {
+            start,
+            end: start + chrono::Duration::days(7),
+            raw_visits: u64::from(daily) * 7,
+            raw_visitors: Some(u64::from(daily) * 5),
+            visits_by_day: vec![daily; 7],
+            visits_by_hour: Some(vec![daily / 24; 24]),
+            median_dwell: Some(12.5),
+            dwell_buckets: vec![("<5".into(), 3), ("5-10".into(), 4)],
+            home_areas: vec![("484530011001".into(), 40)],
+            related_brands: vec![("H-E-B".into(), 12.0)],
+            distance_from_home: Some(4000.0),
+        },
+    }
+}
+
+fn file(kind: ImportKind, sha: &str) -> ImportFile {
+    ImportFile {
+        kind,
+        format: if kind == ImportKind::Places {
+            "csv"
+        } else {
+            "patterns"
+        }
+        .into(),
+        file_name: format!("{sha}.csv"),
+        sha256: sha.into(),
+        bytes: 100,
+    }
+}
+
+fn batches(items: Vec<Result<Batch, String>>) -> Scripted {
+    Scripted(items.into())
+}
+
+fn places_batch(rows: Vec<PlaceRecord>, rejected: Vec<Rejection>) -> Result<Batch, String> {
+    Ok(Batch {
+        rows: Rows::Places(rows),
+        rejected,
+    })
+}
+
+fn patterns_batch(rows: Vec<PatternsRow>) -> Result<Batch, String> {
+    Ok(Batch {
+        rows: Rows::Patterns(rows),
+        rejected: vec![],
+    })
+}
+
+async fn setup(
+    engine: Engine,
+) -> Option<(TestDatabase, pi_store::Database, Arc<SeaOrmDatasetRepo>)> {
+    let test_db = TestDatabase::new(engine).await?;
+    let db = pi_store::connect(test_db.url()).await.unwrap();
+    db.migrate().await.unwrap();
+    let repo = Arc::new(SeaOrmDatasetRepo::new(db.clone()));
+    Some((test_db, db, repo))
+}
+
+async fn count(db: &pi_store::Database, sql: &str) -> i64 {
+    let conn = db.connection();
+    let row = conn
+        .query_one_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+async fn imports_merge_into_a_data_set_with_coverage_and_history(engine: Engine) {
+    let Some((_t, db, repo)) = setup(engine).await else {
+        return;
+    };
+    let service = DataService::new(repo.clone());
+    let bad = Rejection {
+        line: 3,
+        field: "latitude".into(),
+        reason: "95 is out of range".into(),
+    };
+    let mut places = batches(vec![places_batch(
+        vec![
+            place("a", None, "TX"),
+            place("b", Some("Starbucks"), "TX"),
+            place("c", Some("Target"), "MN"),
+        ],
+        vec![bad.clone()],
+    )]);
+    let report = service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p1"),
+            &mut places,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.import.status, ImportStatus::Done);
+    assert_eq!(report.import.counts.rows_read, 4);
+    assert_eq!(report.import.counts.rows_imported, 3);
+    assert_eq!(report.import.counts.rejections, [bad]);
+    let coverage = report.coverage.unwrap();
+    assert_eq!(
+        (coverage.places, coverage.brands, coverage.regions),
+        (3, 2, 2)
+    );
+
+    // Patterns for a known place and a new one; two weeks each, in two batches, the second
+    // repeating a week (the later row wins).
+    let mut weeks = batches(vec![
+        patterns_batch(vec![
+            week("a", "2024-01-01", 100),
+            week("d", "2024-01-01", 50),
+        ]),
+        patterns_batch(vec![
+            week("a", "2024-01-08", 110),
+            week("d", "2024-01-08", 55),
+            week("d", "2024-01-08", 56),
+        ]),
+    ]);
+    let report = service
+        .import(
+            "acme",
+            &file(ImportKind::Patterns, "w1"),
+            &mut weeks,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let coverage = report.coverage.unwrap();
+    assert_eq!(coverage.places, 4, "d came from the patterns file");
+    assert_eq!(coverage.visit_rows, 4);
+    assert_eq!(coverage.first_day.unwrap().to_string(), "2024-01-01");
+    assert_eq!(coverage.last_day.unwrap().to_string(), "2024-01-14");
+    assert_eq!(
+        count(&db, "SELECT raw_visits FROM dataset_visits WHERE dataset = 'acme' AND place_key = 'd' AND period_start = '2024-01-08'").await,
+        56 * 7
+    );
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM dataset_places WHERE dataset LIKE '~%'"
+        )
+        .await,
+        0,
+        "no staged rows left"
+    );
+
+    // The same file again adds nothing and reads nothing.
+    let mut again = batches(vec![Err("must not be read".into())]);
+    let report = service
+        .import(
+            "acme",
+            &file(ImportKind::Patterns, "w1"),
+            &mut again,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert!(report.already_imported);
+    assert_eq!(
+        count(
+            &db,
+            "SELECT COUNT(*) FROM dataset_visits WHERE dataset = 'acme'"
+        )
+        .await,
+        4
+    );
+
+    let history = service.imports("acme").await.unwrap();
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[0].file.kind, ImportKind::Patterns, "newest first");
+    let (active, sets) = service.list().await.unwrap();
+    assert_eq!(active, "synthetic");
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].coverage, coverage);
+}
+
+async fn a_failed_import_leaves_the_data_set_as_it_was(engine: Engine) {
+    let Some((_t, db, repo)) = setup(engine).await else {
+        return;
+    };
+    let service = DataService::new(repo.clone());
+    let mut first = batches(vec![places_batch(vec![place("a", None, "TX")], vec![])]);
+    service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p1"),
+            &mut first,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let before = service.list().await.unwrap().1;
+
+    // A batch is staged, then the file turns out unreadable.
+    let mut broken = batches(vec![
+        places_batch(
+            vec![place("a", Some("Changed"), "CA"), place("z", None, "CA")],
+            vec![],
+        ),
+        Err("refused: the gzip stream inflates more than 100×".into()),
+    ]);
+    let err = service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p2"),
+            &mut broken,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DataError::Unreadable { .. }), "{err}");
+    assert_eq!(service.list().await.unwrap().1, before);
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM dataset_places").await,
+        1,
+        "staged rows deleted"
+    );
+    let history = service.imports("acme").await.unwrap();
+    assert_eq!(history[0].status, ImportStatus::Failed);
+    assert!(history[0].error.as_deref().unwrap().contains("inflates"));
+
+    // Too many bad rows: also nothing.
+    let bad = |line| Rejection {
+        line,
+        field: "id".into(),
+        reason: "missing".into(),
+    };
+    let mut noisy = batches(vec![places_batch(
+        vec![place("y", None, "TX")],
+        vec![bad(2), bad(3)],
+    )]);
+    let err = service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p3"),
+            &mut noisy,
+            ImportOptions {
+                max_errors: Some(1),
+            },
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, DataError::TooManyErrors { .. }), "{err}");
+    assert_eq!(service.list().await.unwrap().1, before);
+
+    // A new data set whose first import fails does not appear.
+    let mut broken = batches(vec![
+        places_batch(vec![place("q", None, "TX")], vec![]),
+        Err("cut".into()),
+    ]);
+    assert!(
+        service
+            .import(
+                "other",
+                &file(ImportKind::Places, "p4"),
+                &mut broken,
+                ImportOptions::default(),
+                &|_| {}
+            )
+            .await
+            .is_err()
+    );
+    assert_eq!(service.list().await.unwrap().1.len(), 1);
+}
+
+async fn a_killed_import_is_cleared_by_the_next_one(engine: Engine) {
+    let Some((_t, db, repo)) = setup(engine).await else {
+        return;
+    };
+    // A process begins an import, stages rows and dies (no commit, no abort).
+    let Begin::Started(killed) = repo
+        .begin_import("acme", &file(ImportKind::Places, "k1"))
+        .await
+        .unwrap()
+    else {
+        panic!("started");
+    };
+    repo.stage_places(killed, &[place("a", None, "TX"), place("b", None, "TX")])
+        .await
+        .unwrap();
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM dataset_places").await, 2);
+    assert!(
+        repo.datasets().await.unwrap().is_empty(),
+        "staged rows are not a data set"
+    );
+
+    // Fresh: another import leaves it alone (it may still be running elsewhere).
+    let Begin::Started(second) = repo
+        .begin_import("acme", &file(ImportKind::Places, "k2"))
+        .await
+        .unwrap()
+    else {
+        panic!("started");
+    };
+    assert_eq!(
+        repo.import(killed).await.unwrap().unwrap().status,
+        ImportStatus::Running
+    );
+
+    // Its heartbeat ages past ten minutes: the next import clears it.
+    let conn = db.connection();
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "UPDATE dataset_imports SET heartbeat_at = heartbeat_at - 700000 WHERE id = $1",
+        vec![killed.into()],
+    ))
+    .await
+    .unwrap();
+    repo.begin_import("acme", &file(ImportKind::Places, "k3"))
+        .await
+        .unwrap();
+    let record = repo.import(killed).await.unwrap().unwrap();
+    assert_eq!(record.status, ImportStatus::Failed);
+    assert!(record.error.unwrap().contains("interrupted"));
+    assert_eq!(count(&db, "SELECT COUNT(*) FROM dataset_places").await, 0);
+    assert!(
+        repo.stage_places(killed, &[place("c", None, "TX")])
+            .await
+            .is_err(),
+        "a cleared import cannot stage"
+    );
+    assert_eq!(
+        repo.import(second).await.unwrap().unwrap().status,
+        ImportStatus::Running
+    );
+}
+
+async fn activate_and_drop(engine: Engine) {
+    let Some((_t, _db, repo)) = setup(engine).await else {
+        return;
+    };
+    let service = DataService::new(repo.clone());
+    assert!(matches!(
+        service.activate("acme").await,
+        Err(DataError::NotFound(_))
+    ));
+    let mut places = batches(vec![places_batch(vec![place("a", None, "TX")], vec![])]);
+    service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p1"),
+            &mut places,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    service.activate("acme").await.unwrap();
+    assert_eq!(service.active().await.unwrap(), "acme");
+    service.activate("synthetic").await.unwrap();
+    assert_eq!(service.active().await.unwrap(), "synthetic");
+    service.activate("acme").await.unwrap();
+    service.remove("acme").await.unwrap();
+    assert_eq!(
+        service.active().await.unwrap(),
+        "synthetic",
+        "dropping the active set falls back"
+    );
+    assert!(service.list().await.unwrap().1.is_empty());
+    assert!(service.imports("acme").await.unwrap().is_empty());
+    assert!(matches!(
+        service.remove("acme").await,
+        Err(DataError::NotFound(_))
+    ));
+}
