@@ -425,6 +425,33 @@ pub(crate) fn canonical(status: StatusCode) -> (&'static str, &'static str) {
     }
 }
 
+impl From<pi_domain::data::DataError> for ApiError {
+    fn from(e: pi_domain::data::DataError) -> Self {
+        use pi_domain::data::DataError;
+        match e {
+            DataError::Invalid(field) => Self::validation(&field.into()),
+            DataError::Builtin => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "builtin_dataset",
+                "The built-in data set `synthetic` cannot be imported into or dropped.",
+            ),
+            DataError::NotFound(name) => Self::new(
+                StatusCode::NOT_FOUND,
+                "dataset_not_found",
+                format!("No data set named `{name}`."),
+            ),
+            DataError::WrongKind { .. }
+            | DataError::TooManyErrors { .. }
+            | DataError::Unreadable { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "import_failed",
+                e.to_string(),
+            ),
+            DataError::Repo(_) => Self::internal(&e),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{agents, auth, chat, health, personas, tools};
+use crate::routes::{agents, auth, chat, datasets, health, personas, tools};
 use crate::{ErrorBody, FieldErrorBody};
 
 /// Pi's API description; served at `/openapi.json` and browsable at `/docs/`.
@@ -42,6 +42,10 @@ use crate::{ErrorBody, FieldErrorBody};
         tools::list_tools,
         tools::run_tool,
         personas::list_personas,
+        datasets::list_datasets,
+        datasets::activate_dataset,
+        datasets::drop_dataset,
+        datasets::list_imports,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
     modifiers(&BearerScheme, &CommonErrors),
@@ -52,6 +56,7 @@ use crate::{ErrorBody, FieldErrorBody};
         (name = "agents", description = "Agent admin API (any agent backend)"),
         (name = "tools", description = "The agents' tools, for admins"),
         (name = "personas", description = "Professional personas and their shared memory"),
+        (name = "datasets", description = "The data sets the tools answer from, for admins (docs/DATA.md)"),
     )
 )]
 pub struct ApiDoc;

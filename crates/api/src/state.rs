@@ -33,6 +33,8 @@ pub struct AppState {
     pub tools: Arc<ToolService>,
     /// Personas and their shared memory.
     pub personas: Arc<PersonaService>,
+    /// The data sets the tools answer from.
+    pub data: Arc<pi_domain::data::DataService>,
     /// Dependencies checked by `/health/ready`.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Service facts.

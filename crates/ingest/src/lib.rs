@@ -14,6 +14,7 @@ mod guard;
 pub mod patterns;
 pub mod places;
 mod value;
+pub mod write;
 
 pub use guard::Limits;
 pub use patterns::PatternsReader;

@@ -267,3 +267,28 @@ fn places_formats_are_told_by_content() {
     );
     assert_eq!(detect(&fixture("places.csv")).unwrap(), PlacesFormat::Csv);
 }
+
+#[test]
+fn written_patterns_read_back_the_same() {
+    let (rows, _) = patterns("patterns_weekly.csv");
+    let mut writer = pi_ingest::write::PatternsWriter::new(Vec::new()).unwrap();
+    for row in &rows {
+        writer.write(row).unwrap();
+    }
+    let (bytes, written) = writer.finish().unwrap();
+    assert_eq!(written, rows.len() as u64);
+    let size = bytes.len() as u64;
+    let again: Vec<PatternsRow> = PatternsReader::from_reader(
+        Box::new(std::io::Cursor::new(bytes)),
+        size,
+        Limits::default(),
+    )
+    .unwrap()
+    .map(|item| match item.unwrap() {
+        Item::Row(r) => r,
+        Item::Rejected(r) => panic!("{r}"),
+    })
+    .collect();
+    // The weekly hours are written folded (popularity_by_hour); everything else is as read.
+    assert_eq!(again, rows);
+}

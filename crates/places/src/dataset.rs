@@ -205,7 +205,7 @@ fn pick_weighted(rng: &mut Rng, items: &[u32], weight: impl Fn(u32) -> f32, max:
 pub const ZIPS_TSV: &str = include_str!("../data/zips.tsv");
 
 /// Loads real ZIP centroids; weights, income and age are filled once metros are known.
-fn load_zips() -> (Vec<Zip>, Vec<City>) {
+pub(crate) fn load_zips() -> (Vec<Zip>, Vec<City>) {
     let mut cities: Vec<City> = Vec::new();
     let mut city_ids: HashMap<(&str, &str), u32> = HashMap::new();
     let mut zips = Vec::with_capacity(30_000);

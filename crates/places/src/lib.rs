@@ -14,7 +14,9 @@
 pub mod calendar;
 pub mod catalog;
 pub mod dataset;
+pub mod export;
 pub mod geo;
+pub mod imported;
 pub mod model;
 pub mod registry;
 mod rng;

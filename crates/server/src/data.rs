@@ -420,3 +420,76 @@ pub async fn remove(
     writeln!(out, "`{name}` was dropped")?;
     Ok(())
 }
+
+/// What `pi-server export patterns` was asked.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    /// Only `synthetic` (the built-in set) for now.
+    pub dataset: String,
+    pub out: PathBuf,
+    /// First and last day; whole weeks (Monday to Sunday) inside them are written.
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+}
+
+/// Writes the built-in data set as a Weekly Patterns file (gzip when `out` ends in `.gz`);
+/// returns the rows written.
+///
+/// # Errors
+/// Another data set than `synthetic`, or an unwritable file.
+pub fn export_patterns(
+    settings: &Settings,
+    request: &ExportRequest,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
+    if request.dataset != pi_domain::data::BUILTIN {
+        anyhow::bail!(
+            "only the built-in data set `synthetic` can be exported (asked `{}`)",
+            request.dataset
+        );
+    }
+    let started = Instant::now();
+    let data =
+        pi_places::Dataset::build(crate::tools::places_scale(settings), settings.places_seed);
+    let weeks = pi_places::export::weeks(request.from, request.to);
+    if weeks.is_empty() {
+        anyhow::bail!("no whole week between {} and {}", request.from, request.to);
+    }
+    let file = std::fs::File::create(&request.out)
+        .with_context(|| format!("creating {}", request.out.display()))?;
+    let buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+    let rows = if request.out.extension().is_some_and(|e| e == "gz") {
+        let gz = flate2::write::GzEncoder::new(buffered, flate2::Compression::fast());
+        let (gz, rows) = write_rows(gz, &data, &weeks)?;
+        gz.finish()?.flush()?;
+        rows
+    } else {
+        let (mut plain, rows) = write_rows(buffered, &data, &weeks)?;
+        plain.flush()?;
+        rows
+    };
+    writeln!(
+        out,
+        "wrote {rows} rows ({} places × {} weeks) to {} in {:.1} s",
+        data.pois.len(),
+        weeks.len(),
+        request.out.display(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(rows)
+}
+
+/// Every place's weeks, place by place.
+fn write_rows<W: Write>(
+    sink: W,
+    data: &pi_places::Dataset,
+    weeks: &[chrono::NaiveDate],
+) -> std::io::Result<(W, u64)> {
+    let mut writer = pi_ingest::write::PatternsWriter::new(sink)?;
+    for index in 0..data.pois.len() as u32 {
+        for monday in weeks {
+            writer.write(&pi_places::export::week_row(data, index, *monday))?;
+        }
+    }
+    writer.finish()
+}

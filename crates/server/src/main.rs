@@ -42,6 +42,12 @@ enum Command {
         #[command(subcommand)]
         what: ImportWhat,
     },
+    /// Write a data set in a published schema: `export patterns --dataset synthetic --out F`
+    /// (Weekly Patterns, gzip when F ends in `.gz`).
+    Export {
+        #[command(subcommand)]
+        what: ExportWhat,
+    },
     /// The data sets: `dataset list`, `dataset activate NAME`, `dataset drop NAME`.
     Dataset {
         #[command(subcommand)]
@@ -99,6 +105,25 @@ enum ImportWhat {
         /// Stop, importing nothing, once more rows than this are rejected.
         #[arg(long)]
         max_errors: Option<u64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ExportWhat {
+    /// The built-in set as Weekly Patterns: one row per place and whole week (docs/DATA.md).
+    Patterns {
+        /// The data set (only `synthetic` for now).
+        #[arg(long, default_value = "synthetic")]
+        dataset: String,
+        /// The file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// First day (YYYY-MM-DD).
+        #[arg(long, default_value = "2023-01-01")]
+        from: chrono::NaiveDate,
+        /// Last day (YYYY-MM-DD).
+        #[arg(long, default_value = "2025-12-31")]
+        to: chrono::NaiveDate,
     },
 }
 
@@ -202,6 +227,24 @@ fn main() -> ExitCode {
                 };
                 let mut out = std::io::stdout();
                 pi_server::data::import(&settings, &request, &mut out).await?;
+            }
+            Command::Export {
+                what:
+                    ExportWhat::Patterns {
+                        dataset,
+                        out,
+                        from,
+                        to,
+                    },
+            } => {
+                let request = pi_server::data::ExportRequest {
+                    dataset,
+                    out,
+                    from,
+                    to,
+                };
+                let mut stdout = std::io::stdout();
+                pi_server::data::export_patterns(&settings, &request, &mut stdout)?;
             }
             Command::Dataset { action } => {
                 let mut out = std::io::stdout();

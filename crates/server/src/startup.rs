@@ -202,7 +202,10 @@ pub async fn build_state(
         .await
         .context("cannot store the built-in personas")?;
     // The analytics data set is built in the background so start-up stays fast.
-    let places = PlacesData::new(places_scale(settings), settings.places_seed);
+    // Tools answer from the active data set: the built-in one, or a stored one (issue 32).
+    let datasets = Arc::new(pi_store::SeaOrmDatasetRepo::new(db.clone()));
+    let data = Arc::new(pi_domain::data::DataService::new(datasets.clone()));
+    let places = PlacesData::with_datasets(places_scale(settings), settings.places_seed, datasets);
     places.spawn_build();
     let registry = Arc::new(build_registry(&places, &personas));
     let agents = setup.with_tools(blocks, registry.clone());
@@ -241,6 +244,7 @@ pub async fn build_state(
         admin,
         tools: Arc::new(ToolService::new(registry)),
         personas,
+        data,
         probes,
         info: ServiceInfo {
             name: "pi-backend",

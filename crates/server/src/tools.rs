@@ -35,15 +35,42 @@ pub fn build_registry(data: &Arc<PlacesData>, personas: &Arc<PersonaService>) ->
 }
 
 /// `pi-server tool list` prints every analytics tool's schema (persona tools need a database and
-/// an agent, so they run only inside the server); `pi-server tool NAME 'JSON'` runs one and
-/// prints its JSON. No server and no database are needed. Exit code 1 on a tool error.
+/// an agent, so they run only inside the server); `pi-server tool NAME 'JSON'` runs one on the
+/// active data set of the configured database and prints its JSON (the built-in set, with a
+/// warning, when the database cannot be opened). No server is needed. Exit code 1 on a tool
+/// error.
 pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode {
-    let data = PlacesData::new(places_scale(settings), settings.places_seed);
-    let registry = analytics_registry(&data);
     let print = |value: &serde_json::Value| match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("pi-server: cannot print the result: {e}"),
     };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("pi-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scale = places_scale(settings);
+    let data = if name == "list" {
+        PlacesData::new(scale, settings.places_seed)
+    } else {
+        match runtime.block_on(crate::startup::connect_and_migrate(settings)) {
+            Ok(db) => PlacesData::with_datasets(
+                scale,
+                settings.places_seed,
+                Arc::new(pi_store::SeaOrmDatasetRepo::new(db)),
+            ),
+            Err(e) => {
+                eprintln!("pi-server: no database ({e:#}); answering from the built-in data set");
+                PlacesData::new(scale, settings.places_seed)
+            }
+        }
+    };
+    let registry = analytics_registry(&data);
     if name == "list" {
         let tools: Vec<serde_json::Value> = registry
             .schemas()
@@ -58,16 +85,6 @@ pub fn run_cli(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode 
         Err(e) => {
             eprintln!("pi-server: the arguments are not valid JSON: {e}");
             return ExitCode::from(2);
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("pi-server: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
         }
     };
     match runtime.block_on(registry.call(name, &ToolContext::default(), args)) {

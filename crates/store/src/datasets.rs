@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pi_domain::RepoError;
 use pi_domain::data::{
-    Begin, Coverage, DatasetInfo, DatasetRepo, ImportCounts, ImportFile, ImportKind, ImportRecord,
-    ImportStatus, PatternsRow, PlaceRecord, Rejection,
+    Begin, Coverage, DatasetInfo, DatasetReader, DatasetRepo, ImportCounts, ImportFile, ImportKind,
+    ImportRecord, ImportStatus, PatternsRow, PlaceRecord, Rejection, StoredPlace, VisitRecord,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait, Value};
 use uuid::Uuid;
@@ -693,6 +693,177 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .await
             .map_err(repo_err("failed to read an import"))?;
         row.as_ref().map(import_record).transpose()
+    }
+}
+
+fn place_record(row: &QueryResult) -> Result<PlaceRecord, sea_orm::DbErr> {
+    Ok(PlaceRecord {
+        key: row.try_get("", "place_key")?,
+        name: row.try_get("", "name")?,
+        brand: row.try_get("", "brand")?,
+        category: row.try_get("", "category")?,
+        sub_category: row.try_get("", "sub_category")?,
+        lat: row.try_get("", "lat")?,
+        lon: row.try_get("", "lon")?,
+        street: row.try_get("", "street")?,
+        city: row.try_get("", "city")?,
+        region: row.try_get("", "region")?,
+        postcode: row.try_get("", "postcode")?,
+        country: row.try_get("", "country")?,
+        confidence: row.try_get("", "confidence")?,
+        closed: row.try_get("", "closed")?,
+    })
+}
+
+fn stored_json<T: serde::de::DeserializeOwned + Default>(
+    text: Option<String>,
+) -> Result<T, RepoError> {
+    match text {
+        None => Ok(T::default()),
+        Some(t) => serde_json::from_str(&t).map_err(|e| {
+            RepoError(anyhow::Error::new(e).context("stored visits are not readable"))
+        }),
+    }
+}
+
+fn visit_record(row: &QueryResult) -> Result<(String, VisitRecord), RepoError> {
+    let read = read_err("failed to read visits");
+    let date = |c: &str| -> Result<NaiveDate, RepoError> {
+        let t: String = row.try_get("", c).map_err(&read)?;
+        NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+            .map_err(|e| RepoError(anyhow::Error::new(e).context("a stored period is not a date")))
+    };
+    let key: String = row.try_get("", "place_key").map_err(&read)?;
+    Ok((
+        key,
+        VisitRecord {
+            start: date("period_start")?,
+            end: date("period_end")?,
+            raw_visits: row.try_get::<i64>("", "raw_visits").map_err(&read)?.max(0) as u64,
+            raw_visitors: row
+                .try_get::<Option<i64>>("", "raw_visitors")
+                .map_err(&read)?
+                .map(|n| n.max(0) as u64),
+            visits_by_day: stored_json(Some(row.try_get("", "visits_by_day").map_err(&read)?))?,
+            visits_by_hour: row
+                .try_get::<Option<String>>("", "visits_by_hour")
+                .map_err(&read)?
+                .map(|t| stored_json(Some(t)))
+                .transpose()?,
+            median_dwell: row.try_get("", "median_dwell").map_err(&read)?,
+            dwell_buckets: stored_json(row.try_get("", "dwell_buckets").map_err(&read)?)?,
+            home_areas: stored_json(row.try_get("", "home_areas").map_err(&read)?)?,
+            related_brands: stored_json(row.try_get("", "related_brands").map_err(&read)?)?,
+            distance_from_home: row.try_get("", "distance_from_home").map_err(&read)?,
+        },
+    ))
+}
+
+#[async_trait]
+impl DatasetReader for SeaOrmDatasetRepo {
+    async fn active_version(&self) -> Result<Option<(String, DateTime<Utc>)>, RepoError> {
+        let context = "failed to read the active data set";
+        let row = self
+            .db
+            .connection()
+            .query_one_raw(self.statement(
+                "SELECT d.name AS name, d.updated_at AS updated_at FROM active_dataset a \
+                 JOIN datasets d ON d.name = a.name WHERE a.singleton = 1",
+                vec![],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        row.map(|r| -> Result<(String, DateTime<Utc>), RepoError> {
+            Ok((
+                r.try_get("", "name").map_err(repo_err(context))?,
+                from_ms(r.try_get("", "updated_at").map_err(repo_err(context))?),
+            ))
+        })
+        .transpose()
+    }
+
+    async fn places(&self, dataset: &str) -> Result<(Vec<StoredPlace>, Coverage), RepoError> {
+        let context = "failed to read a data set's places";
+        let coverage = self
+            .datasets()
+            .await?
+            .into_iter()
+            .find(|d| d.name == dataset)
+            .map(|d| d.coverage)
+            .unwrap_or_default();
+        let conn = self.db.connection();
+        let mut recent: HashMap<String, u64> = HashMap::new();
+        if let Some(last) = coverage.last_day {
+            let from = last - chrono::Duration::days(364);
+            let rows = conn
+                .query_all_raw(self.statement(
+                    "SELECT place_key, CAST(SUM(raw_visits) AS BIGINT) AS visits FROM dataset_visits \
+                     WHERE dataset = $1 AND period_start >= $2 GROUP BY place_key",
+                    vec![dataset.into(), from.to_string().into()],
+                ))
+                .await
+                .map_err(repo_err(context))?;
+            for r in rows {
+                let key: String = r.try_get("", "place_key").map_err(repo_err(context))?;
+                // SUM of BIGINT is NUMERIC on PostgreSQL: the query casts it back.
+                let visits = r.try_get::<i64>("", "visits").map_err(repo_err(context))?;
+                recent.insert(key, visits.max(0) as u64);
+            }
+        }
+        let rows = conn
+            .query_all_raw(self.statement(
+                &format!(
+                    "SELECT {} FROM dataset_places WHERE dataset = $1 ORDER BY place_key",
+                    PLACE_COLUMNS.trim_start_matches("dataset, ")
+                ),
+                vec![dataset.into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        let places = rows
+            .iter()
+            .map(|r| {
+                let record = place_record(r).map_err(repo_err(context))?;
+                let recent_visits = recent.get(&record.key).copied().unwrap_or(0);
+                Ok(StoredPlace {
+                    record,
+                    recent_visits,
+                })
+            })
+            .collect::<Result<Vec<_>, RepoError>>()?;
+        Ok((places, coverage))
+    }
+
+    async fn visits(
+        &self,
+        dataset: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, VisitRecord)>, RepoError> {
+        let mut out = Vec::new();
+        for chunk in keys.chunks(500) {
+            let list = (0..chunk.len())
+                .map(|i| format!("${}", i + 2))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut values: Vec<Value> = vec![dataset.into()];
+            values.extend(chunk.iter().map(|k| Value::from(k.clone())));
+            let rows = self
+                .db
+                .connection()
+                .query_all_raw(self.statement(
+                    &format!(
+                        "SELECT {VISIT_COLUMNS} FROM dataset_visits WHERE dataset = $1 \
+                         AND place_key IN ({list}) ORDER BY place_key, period_start"
+                    ),
+                    values,
+                ))
+                .await
+                .map_err(repo_err("failed to read visits"))?;
+            for r in &rows {
+                out.push(visit_record(r)?);
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -144,9 +144,16 @@ async fn only_searchable_messages_are_indexed(engine: Engine) {
     };
     assert_eq!(indexed().await, 1, "only the user's message");
 
-    // The migration rolls back (everything indexed again) and forward: it is the second newest
-    // (the newest, 10, creates the idempotency and probe tables).
-    Migrator::down(db.connection(), Some(2)).await.unwrap();
+    // The migration rolls back (everything indexed again) and forward, with those after it.
+    let back = Migrator::migrations()
+        .iter()
+        .rev()
+        .position(|m| m.name() == "m20261205_000009_index_searchable_history")
+        .unwrap()
+        + 1;
+    Migrator::down(db.connection(), Some(back as u32))
+        .await
+        .unwrap();
     assert_eq!(indexed().await, 2);
     Migrator::up(db.connection(), None).await.unwrap();
     assert_eq!(indexed().await, 1);

@@ -37,14 +37,15 @@ fn json_number(x: f64) -> String {
 
 /// One line about a place: name, address, annual visits, distance, id.
 pub(super) fn place_line(p: &Place) -> String {
+    // An imported place (no floor area in the files) may have no visits in its data set.
+    let visits = if p.annual_visits == 0 && p.sqft.is_none() {
+        "no visits in the data".to_owned()
+    } else {
+        format!("{} visits/yr", thousands(p.annual_visits as f64))
+    };
     let mut line = format!(
-        "{} ({}, {}, {} {}) — {} visits/yr",
-        p.name,
-        p.address,
-        p.city,
-        p.state,
-        p.zip,
-        thousands(p.annual_visits as f64),
+        "{} ({}, {}, {} {}) — {visits}",
+        p.name, p.address, p.city, p.state, p.zip,
     );
     if let Some(d) = p.distance_km {
         line.push_str(&format!(", {d:.1} km away"));

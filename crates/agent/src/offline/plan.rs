@@ -392,15 +392,18 @@ fn answer(query: Option<&Query>, results: &[(String, Value)]) -> String {
         parts.push(describe(query, name, value));
     }
     let analytics = used.iter().any(|n| Tool::is_analytics(n));
+    // Imported figures say where they come from (their metadata names the data set).
+    let imported = results.iter().find_map(|(_, v)| {
+        (v["metadata"]["synthetic"] == Value::Bool(false))
+            .then(|| v["metadata"]["dataset"].as_str().map(str::to_owned))
+            .flatten()
+    });
+    let source = match (analytics, imported) {
+        (false, _) => String::new(),
+        (true, Some(dataset)) => format!(" Figures come from your data set `{dataset}`."),
+        (true, None) => " Figures come from Pi's synthetic foot-traffic data set.".to_owned(),
+    };
     let mut text = parts.join("\n\n");
-    text.push_str(&format!(
-        "\n\n(Tools used: {}.{})",
-        used.join(", "),
-        if analytics {
-            " Figures come from Pi's synthetic foot-traffic data set."
-        } else {
-            ""
-        }
-    ));
+    text.push_str(&format!("\n\n(Tools used: {}.{source})", used.join(", ")));
     text
 }

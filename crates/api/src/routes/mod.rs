@@ -3,6 +3,7 @@
 pub(crate) mod agents;
 pub(crate) mod auth;
 pub(crate) mod chat;
+pub(crate) mod datasets;
 pub(crate) mod health;
 pub(crate) mod personas;
 pub(crate) mod tools;
@@ -16,5 +17,6 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     chat::configure(cfg);
     agents::configure(cfg);
     tools::configure(cfg);
+    datasets::configure(cfg);
     personas::configure(cfg);
 }

@@ -251,3 +251,30 @@ pub trait DatasetRepo: Send + Sync {
     /// One import.
     async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>, RepoError>;
 }
+
+/// A stored place with the visits of its data set's latest 365 days (for ranking and
+/// `annual_visits`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPlace {
+    pub record: PlaceRecord,
+    pub recent_visits: u64,
+}
+
+/// What the analytics tools read of a stored data set: its places once (they are indexed in
+/// memory), its visits per call.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait DatasetReader: Send + Sync {
+    /// The active data set's name and when it last changed (`None`: the built-in one).
+    async fn active_version(&self) -> Result<Option<(String, DateTime<Utc>)>, RepoError>;
+
+    /// Every place of a data set with its recent visits, and the data set's coverage.
+    async fn places(&self, dataset: &str) -> Result<(Vec<StoredPlace>, Coverage), RepoError>;
+
+    /// Every stored period of visits of these places, by key.
+    async fn visits(
+        &self,
+        dataset: &str,
+        keys: &[String],
+    ) -> Result<Vec<(String, VisitRecord)>, RepoError>;
+}

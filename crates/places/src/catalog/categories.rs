@@ -111,6 +111,80 @@ impl Category {
         })
     }
 
+    /// The category of a data provider's label: Pi's own names, Overture categories
+    /// (`coffee_shop`, `fast_food_restaurant`), SafeGraph/NAICS titles (`Limited-Service
+    /// Restaurants`, `Grocery Stores`) and Foursquare labels (`Coffee Shop`, `Gym`). `None` for
+    /// what Pi does not analyse.
+    pub fn from_label(label: &str) -> Option<Self> {
+        if let Some(c) = Self::parse(label) {
+            return Some(c);
+        }
+        let l = label.to_lowercase().replace(['_', '-'], " ");
+        let words: Vec<&str> = l.split(|c: char| !c.is_alphanumeric()).collect();
+        // A phrase anywhere, or a short word as a whole word ("bar" is not "barber").
+        let has = |terms: &[&str]| {
+            terms.iter().any(|t| {
+                if t.len() <= 4 && !t.contains(' ') {
+                    words.iter().any(|w| w == t || *w == format!("{t}s"))
+                } else {
+                    l.contains(t)
+                }
+            })
+        };
+        // Most specific first: "coffee" before "restaurant", "wholesale club" before "store".
+        Some(
+            if has(&[
+                "coffee",
+                "cafe",
+                "café",
+                "tea house",
+                "snack and nonalcoholic beverage",
+            ]) {
+                Self::Coffee
+            } else if has(&["fast casual"]) {
+                Self::FastCasual
+            } else if has(&[
+                "fast food",
+                "limited service",
+                "quick service",
+                "burger",
+                "fried chicken",
+                "drive in",
+            ]) {
+                Self::Qsr
+            } else if has(&["warehouse club", "wholesale club", "supercenter"]) {
+                Self::WholesaleClub
+            } else if has(&["grocery", "supermarket"]) {
+                Self::Grocery
+            } else if has(&["pharmac", "drug store", "drugstore"]) {
+                Self::Pharmacy
+            } else if has(&["convenience", "gas station", "gasoline", "fuel"]) {
+                Self::Convenience
+            } else if has(&["gym", "fitness"]) {
+                Self::Fitness
+            } else if has(&["cinema", "movie theater", "motion picture"]) {
+                Self::Cinema
+            } else if has(&["shopping mall", "shopping center", "shopping centre"]) {
+                Self::Mall
+            } else if has(&["golf"]) {
+                Self::Golf
+            } else if has(&["home improvement", "hardware", "building material"]) {
+                Self::HomeImprovement
+            } else if has(&[
+                "department store",
+                "general merchandise",
+                "discount store",
+                "big box",
+            ]) {
+                Self::BigBox
+            } else if has(&["bar", "pub", "brewery", "drinking places", "nightlife"]) {
+                Self::Bar
+            } else {
+                return None;
+            },
+        )
+    }
+
     /// Behaviour of the category.
     pub fn params(self) -> &'static CategoryParams {
         &PARAMS[self as usize]
@@ -430,5 +504,42 @@ pub fn affinity(origin: Category, dest: Category) -> f32 {
         (Convenience, Qsr | Coffee) => 0.5,
         (FastCasual, Coffee | Fitness | Cinema) => 0.6,
         _ => 0.25,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Category;
+
+    #[test]
+    fn provider_labels_map_to_categories() {
+        for (label, expected) in [
+            ("coffee_shop", Some(Category::Coffee)),
+            ("fast_food_restaurant", Some(Category::Qsr)),
+            ("Limited-Service Restaurants", Some(Category::Qsr)),
+            (
+                "Snack and Nonalcoholic Beverage Bars",
+                Some(Category::Coffee),
+            ),
+            ("Grocery Stores", Some(Category::Grocery)),
+            (
+                "All Other General Merchandise Stores",
+                Some(Category::BigBox),
+            ),
+            (
+                "Warehouse Clubs and Supercenters",
+                Some(Category::WholesaleClub),
+            ),
+            ("Pharmacies and Drug Stores", Some(Category::Pharmacy)),
+            ("Gym", Some(Category::Fitness)),
+            ("Pizzeria", None),
+            ("dentist", None),
+            ("qsr", Some(Category::Qsr)),
+            ("barber_shop", None),
+            ("Drinking Places (Alcoholic Beverages)", Some(Category::Bar)),
+            ("sports_bar", Some(Category::Bar)),
+        ] {
+            assert_eq!(Category::from_label(label), expected, "{label}");
+        }
     }
 }

@@ -10,15 +10,20 @@ use crate::model::{FIRST_DAY, LAST_DAY};
 pub struct Metadata {
     /// Days with data.
     pub data_range: DataRange,
+    /// The imported data set the figures come from (absent: the built-in synthetic set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<String>,
     /// What is real and what is not.
     pub note: String,
-    /// Data-set scale (`small`, `default`, `large`).
-    pub scale: String,
-    /// Data-set seed.
-    pub seed: u64,
+    /// Synthetic data-set scale (`small`, `default`, `large`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<String>,
+    /// Synthetic data-set seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// The model behind the figures.
     pub source: String,
-    /// Always true: every figure is synthetic.
+    /// Whether the figures are synthetic (the built-in set) or the customer's own (imported).
     pub synthetic: bool,
 }
 
@@ -37,10 +42,11 @@ impl Metadata {
                 end: LAST_DAY.to_string(),
                 start: FIRST_DAY.to_string(),
             },
+            dataset: None,
             note: "Brand names are real; every figure is synthetic and for demonstration only."
                 .into(),
-            scale: data.scale.as_str().into(),
-            seed: data.seed,
+            scale: Some(data.scale.as_str().into()),
+            seed: Some(data.seed),
             source: "Pi synthetic foot-traffic model over real US ZIP geography".into(),
             synthetic: true,
         }

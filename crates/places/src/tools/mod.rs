@@ -17,7 +17,7 @@ pub mod metadata;
 pub mod nearby_competitors;
 pub mod place;
 pub mod place_summary;
-mod round;
+pub(crate) mod round;
 pub mod search_places;
 mod spec;
 pub mod trade_area;

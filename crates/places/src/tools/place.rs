@@ -32,8 +32,9 @@ pub struct Place {
     /// `metro:<slug>`, or none outside the covered metros.
     pub metro_id: Option<String>,
     pub name: String,
-    /// Floor area, sq ft.
-    pub sqft: u32,
+    /// Floor area, sq ft (not in imported data sets: the published schemas carry none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sqft: Option<u32>,
     /// Two-letter state code.
     pub state: String,
     /// Category, `chain` or `independent`, and the chain's tags.
@@ -61,7 +62,7 @@ impl Place {
             metro_id: (p.metro != NONE)
                 .then(|| format!("metro:{}", data.metros[p.metro as usize].def.slug)),
             name: place_name(data, index),
-            sqft: p.sqft,
+            sqft: Some(p.sqft),
             state: city.state.to_owned(),
             tags: tags_of(p).into_iter().map(str::to_owned).collect(),
             zip: format!("{:05}", zip.code),

@@ -13,10 +13,15 @@ use pi_store::Engine;
 use pi_store::testing::TestDatabase;
 use sea_orm::{ConnectionTrait, Statement};
 
-pi_store::engine_tests!(pi_store::testing::on_engine => [
-    sample_files_of_every_schema_import_with_their_bad_rows_named,
-    a_sigkilled_import_leaves_the_data_set_as_it_was,
-]);
+pi_store::engine_tests!(
+    pi_store::testing::on_engine => [
+        sample_files_of_every_schema_import_with_their_bad_rows_named,
+        a_sigkilled_import_leaves_the_data_set_as_it_was,
+        a_switch_reaches_every_replica_within_the_ttl,
+    ],
+    crate::helpers::run_offline => [pi_answers_from_the_active_data_set],
+    crate::helpers::run_named => [admins_manage_data_sets_over_http],
+);
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -299,5 +304,175 @@ async fn a_sigkilled_import_leaves_the_data_set_as_it_was(engine: Engine) {
         )
         .await,
         places_before + 1
+    );
+}
+
+/// Issue 32: once a data set is active, Pi's answers come from it and say so.
+async fn pi_answers_from_the_active_data_set(app: crate::helpers::TestApp) {
+    let settings = app.settings.clone();
+    for (kind, name) in [
+        (ImportKind::Patterns, "patterns_weekly.csv"),
+        (ImportKind::Places, "overture_places.parquet"),
+    ] {
+        import(&settings, &request(kind, name, "acme"), &mut Vec::new())
+            .await
+            .unwrap();
+    }
+    let token = app.signup_token("ana@example.com").await;
+    let conversation = app.conversation_id(&token).await;
+    let question = "Which coffee shops are in Austin?";
+    let before = crate::helpers::ask(&app, &token, &conversation, question).await;
+    let text = before["assistant_message"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("Pi's synthetic foot-traffic data set"),
+        "{text}"
+    );
+
+    activate(&settings, "acme", &mut Vec::new()).await.unwrap();
+    tokio::time::sleep(pi_places::registry::ACTIVE_TTL + Duration::from_millis(200)).await;
+    let after = crate::helpers::ask(&app, &token, &conversation, question).await;
+    let text = after["assistant_message"]["content"].as_str().unwrap();
+    for expected in [
+        "Starbucks (100 Congress Ave, Austin, TX 78701) — 2,204 visits/yr [place:223-222@5vg-7gv-k2f]",
+        "Bean There Coffee (100 Congress Ave, Austin, TX 78701) — 1,901 visits/yr",
+        "no visits in the data",
+        "Figures come from your data set `acme`.",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    assert!(!text.contains("synthetic"), "{text}");
+
+    // What the files lack is said, not invented.
+    let who =
+        crate::helpers::ask(&app, &token, &conversation, "Who visits Bean There Coffee?").await;
+    let text = who["assistant_message"]["content"].as_str().unwrap();
+    assert!(text.contains("has no demographics"), "{text}");
+}
+
+/// Two replicas on one database: activating a data set (or the built-in one again) reaches
+/// both within `ACTIVE_TTL`.
+async fn a_switch_reaches_every_replica_within_the_ttl(engine: Engine) {
+    use pi_domain::tools::{ToolContext, ToolRegistry};
+    let Some(test_db) = TestDatabase::new(engine).await else {
+        return;
+    };
+    let settings = crate::helpers::test_settings(test_db.url());
+    import(
+        &settings,
+        &request(ImportKind::Patterns, "patterns_weekly.csv", "acme"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    let mut replicas = Vec::new();
+    for _ in 0..2 {
+        let db = pi_store::connect(test_db.url()).await.unwrap();
+        let data = pi_places::PlacesData::with_datasets(
+            pi_places::Scale::Small,
+            42,
+            std::sync::Arc::new(pi_store::SeaOrmDatasetRepo::new(db)),
+        );
+        let mut registry = ToolRegistry::new();
+        pi_places::register_tools(&mut registry, &data);
+        replicas.push(registry);
+    }
+    let args =
+        serde_json::json!({"geo": {"type": "metro", "name": "austin"}, "categories": ["coffee"]});
+    let source = |registry: &ToolRegistry| {
+        let registry = registry.clone();
+        let args = args.clone();
+        async move {
+            let out = registry
+                .call("search_places", &ToolContext::default(), args)
+                .await
+                .unwrap()
+                .to_value();
+            out["metadata"]["dataset"]
+                .as_str()
+                .unwrap_or("synthetic")
+                .to_owned()
+        }
+    };
+    for r in &replicas {
+        assert_eq!(source(r).await, "synthetic");
+    }
+    for target in ["acme", "synthetic"] {
+        activate(&settings, target, &mut Vec::new()).await.unwrap();
+        let switched = std::time::Instant::now();
+        for r in &replicas {
+            while source(r).await != target {
+                assert!(
+                    switched.elapsed() < pi_places::registry::ACTIVE_TTL + Duration::from_secs(2),
+                    "a replica still answers from the old set"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+}
+
+/// `GET /datasets`, `POST /datasets/{name}/activate`, `DELETE /datasets/{name}`,
+/// `GET /datasets/{name}/imports`: admin only, JSON errors naming what is wrong.
+async fn admins_manage_data_sets_over_http(app: crate::helpers::TestApp) {
+    use serde_json::Value;
+    let user = app.signup_token("someone@example.com").await;
+    let forbidden = app.get_authed("/datasets", &user).await;
+    assert_eq!(forbidden.status(), 403);
+    let admin = app.admin_token().await;
+    import(
+        &app.settings,
+        &request(ImportKind::Patterns, "patterns_weekly.csv", "acme"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    let list = app.get_json("/datasets", &admin).await;
+    assert_eq!(list["active"], "synthetic");
+    assert_eq!(list["datasets"][0]["name"], "synthetic");
+    assert_eq!(list["datasets"][0]["builtin"], true);
+    assert_eq!(list["datasets"][1]["name"], "acme");
+    assert_eq!(list["datasets"][1]["coverage"]["places"], 3);
+    assert_eq!(list["datasets"][1]["coverage"]["first_day"], "2024-01-01");
+
+    let post = |path: String| {
+        let (client, url, admin) = (app.client.clone(), app.url(&path), admin.clone());
+        async move { client.post(url).bearer_auth(admin).send().await.unwrap() }
+    };
+    let delete = |path: &str| {
+        let (client, url, admin) = (app.client.clone(), app.url(path), admin.clone());
+        async move { client.delete(url).bearer_auth(admin).send().await.unwrap() }
+    };
+    crate::helpers::error_body(
+        post("/datasets/nope/activate".into()).await,
+        404,
+        "dataset_not_found",
+    )
+    .await;
+    let bad = crate::helpers::error_body(
+        post("/datasets/Bad%20Name/activate".into()).await,
+        422,
+        "validation_error",
+    )
+    .await;
+    assert_eq!(bad["errors"][0]["field"], "name");
+    assert_eq!(post("/datasets/acme/activate".into()).await.status(), 204);
+    assert_eq!(app.get_json("/datasets", &admin).await["active"], "acme");
+
+    let imports = app.get_json("/datasets/acme/imports", &admin).await;
+    let first: &Value = &imports["imports"][0];
+    assert_eq!(first["status"], "done");
+    assert_eq!(first["rows_imported"], 4);
+    assert_eq!(first["rows_rejected"], 6);
+    assert_eq!(
+        first["rejections"][0],
+        serde_json::json!({"line": 6, "field": "placekey", "reason": "missing"})
+    );
+
+    crate::helpers::error_body(delete("/datasets/synthetic").await, 422, "builtin_dataset").await;
+    assert_eq!(delete("/datasets/acme").await.status(), 204);
+    crate::helpers::error_body(delete("/datasets/acme").await, 404, "dataset_not_found").await;
+    assert_eq!(
+        app.get_json("/datasets", &admin).await["active"],
+        "synthetic"
     );
 }

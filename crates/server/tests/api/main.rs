@@ -21,6 +21,7 @@ mod metrics;
 mod process;
 mod provisioning;
 mod replicas;
+mod roundtrip;
 mod runtime;
 mod seed;
 mod storage_faults;

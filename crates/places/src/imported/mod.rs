@@ -1,0 +1,332 @@
+//! An imported data set as the tools see it: its places indexed in memory (R-tree, brands,
+//! categories, metros), its visits handed in per call. No I/O: the registry reads the store.
+//!
+//! Places whose category Pi does not analyse (see [`Category::from_label`]) stay in the
+//! database and out of the index; [`ImportedSet::unanalysed`] counts them.
+
+pub mod tools;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pi_domain::data::{Coverage, StoredPlace, VisitRecord};
+use rstar::RTree;
+use rstar::primitives::GeomWithData;
+
+use crate::catalog::{Category, METROS, NONE};
+use crate::geo::haversine_km;
+
+type Point = GeomWithData<[f32; 2], u32>;
+
+/// Marks a place without a brand.
+pub const NO_BRAND: u32 = u32::MAX;
+
+/// One indexed place.
+#[derive(Debug, Clone)]
+pub struct IndexedPlace {
+    pub key: String,
+    pub name: String,
+    pub category: Category,
+    /// Index into [`ImportedSet::brands`] or [`NO_BRAND`].
+    pub brand: u32,
+    /// Index into `METROS` or `NONE`.
+    pub metro: u16,
+    pub lat: f64,
+    pub lon: f64,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postcode: Option<String>,
+    /// Visits over the data set's latest 365 days.
+    pub recent_visits: u64,
+}
+
+/// A brand of the data set.
+#[derive(Debug, Clone)]
+pub struct Brand {
+    pub name: String,
+    /// `chain:<slug>`.
+    pub slug: String,
+    pub places: Vec<u32>,
+}
+
+/// An imported data set, indexed.
+pub struct ImportedSet {
+    pub name: String,
+    /// When the data set last changed (a newer one is reloaded).
+    pub version: DateTime<Utc>,
+    pub coverage: Coverage,
+    pub places: Vec<IndexedPlace>,
+    /// Stored places outside Pi's categories.
+    pub unanalysed: usize,
+    pub brands: Vec<Brand>,
+    pub category_places: Vec<Vec<u32>>,
+    pub metro_places: Vec<Vec<u32>>,
+    by_key: HashMap<String, u32>,
+    by_brand: HashMap<String, u32>,
+    index: RTree<Point>,
+}
+
+impl std::fmt::Debug for ImportedSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportedSet")
+            .field("name", &self.name)
+            .field("places", &self.places.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// `chain:<slug>` of a brand name: a brand Pi knows keeps its built-in slug (`McDonald's` →
+/// `mcdonalds`); another is lower-cased, apostrophes dropped, other runs of non-alphanumerics
+/// as one `-`.
+pub fn brand_slug(name: &str) -> String {
+    let trimmed = name.trim();
+    if let Some(known) = crate::catalog::CHAINS
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(trimmed) || c.slug == trimmed)
+    {
+        return known.slug.to_owned();
+    }
+    let mut slug = String::with_capacity(name.len());
+    for c in trimmed.to_lowercase().chars() {
+        if c.is_alphanumeric() {
+            slug.push(c);
+        } else if c == '\'' || c == '’' {
+            continue;
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    slug.trim_end_matches('-').to_owned()
+}
+
+/// The metro of a place, as the built-in set decides it: its ZIP's centroid (a known 5-digit
+/// ZIP, `12345-6789` too) within a metro's reach, else its own coordinates.
+fn place_metro(zips: &HashMap<u32, (f32, f32)>, postcode: Option<&str>, lat: f64, lon: f64) -> u16 {
+    let zip = postcode
+        .and_then(|p| p.get(..5))
+        .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|p| p.parse::<u32>().ok())
+        .and_then(|code| zips.get(&code));
+    match zip {
+        Some((zlat, zlon)) => metro_of(f64::from(*zlat), f64::from(*zlon)),
+        None => metro_of(lat, lon),
+    }
+}
+
+/// The metro whose reach holds a point: the same reach as the built-in set's.
+fn metro_of(lat: f64, lon: f64) -> u16 {
+    let mut best: Option<(f64, usize)> = None;
+    for (i, m) in METROS.iter().enumerate() {
+        let reach = 20.0 + 12.0 * (f64::from(m.population) / 1e6).sqrt();
+        let d = haversine_km(lat, lon, m.lat, m.lon);
+        if d <= reach && best.is_none_or(|(bd, _)| d < bd) {
+            best = Some((d, i));
+        }
+    }
+    best.map_or(NONE, |(_, i)| i as u16)
+}
+
+impl ImportedSet {
+    /// Indexes the places of a data set.
+    pub fn build(
+        name: &str,
+        version: DateTime<Utc>,
+        coverage: Coverage,
+        stored: Vec<StoredPlace>,
+    ) -> Self {
+        let zips: HashMap<u32, (f32, f32)> = crate::dataset::load_zips()
+            .0
+            .into_iter()
+            .map(|z| (z.code, (z.lat, z.lon)))
+            .collect();
+        let mut places = Vec::with_capacity(stored.len());
+        let mut brands: Vec<Brand> = Vec::new();
+        let mut by_brand: HashMap<String, u32> = HashMap::new();
+        let mut unanalysed = 0;
+        for s in stored {
+            let r = s.record;
+            let category = r
+                .sub_category
+                .as_deref()
+                .and_then(Category::from_label)
+                .or_else(|| r.category.as_deref().and_then(Category::from_label));
+            let Some(category) = category.filter(|_| !r.closed) else {
+                unanalysed += 1;
+                continue;
+            };
+            let index = places.len() as u32;
+            let brand = match r.brand.as_deref().filter(|b| !b.is_empty()) {
+                None => NO_BRAND,
+                Some(b) => {
+                    let slug = brand_slug(b);
+                    let id = *by_brand.entry(slug.clone()).or_insert_with(|| {
+                        brands.push(Brand {
+                            name: b.to_owned(),
+                            slug: slug.clone(),
+                            places: Vec::new(),
+                        });
+                        (brands.len() - 1) as u32
+                    });
+                    brands[id as usize].places.push(index);
+                    id
+                }
+            };
+            places.push(IndexedPlace {
+                metro: place_metro(&zips, r.postcode.as_deref(), r.lat, r.lon),
+                key: r.key,
+                name: r.name,
+                category,
+                brand,
+                lat: r.lat,
+                lon: r.lon,
+                street: r.street,
+                city: r.city,
+                region: r.region,
+                postcode: r.postcode,
+                recent_visits: s.recent_visits,
+            });
+        }
+        let mut category_places = vec![Vec::new(); crate::catalog::CATEGORIES.len()];
+        let mut metro_places = vec![Vec::new(); METROS.len()];
+        let mut by_key = HashMap::with_capacity(places.len());
+        let mut points = Vec::with_capacity(places.len());
+        for (i, p) in places.iter().enumerate() {
+            category_places[p.category as usize].push(i as u32);
+            if p.metro != NONE {
+                metro_places[p.metro as usize].push(i as u32);
+            }
+            by_key.insert(p.key.clone(), i as u32);
+            points.push(Point::new([p.lon as f32, p.lat as f32], i as u32));
+        }
+        Self {
+            name: name.to_owned(),
+            version,
+            coverage,
+            places,
+            unanalysed,
+            brands,
+            category_places,
+            metro_places,
+            by_key,
+            by_brand,
+            index: RTree::bulk_load(points),
+        }
+    }
+
+    /// A place by `place:<key>` (or the bare key).
+    pub fn place_index(&self, id: &str) -> Result<u32, String> {
+        let key = id.trim();
+        let key = key.strip_prefix("place:").unwrap_or(key);
+        self.by_key.get(key).copied().ok_or_else(|| {
+            format!(
+                "unknown place id {id:?} in data set `{}` (ids come from search_places)",
+                self.name
+            )
+        })
+    }
+
+    /// A brand by `chain:<slug>` or its name.
+    pub fn brand_index(&self, id: &str) -> Result<u32, String> {
+        let key = id.trim();
+        let key = key.strip_prefix("chain:").unwrap_or(key);
+        self.by_brand
+            .get(&brand_slug(key))
+            .copied()
+            .ok_or_else(|| format!("no brand {id:?} in data set `{}`", self.name))
+    }
+
+    /// Places within `radius_km` of a point, nearest first, with distances.
+    pub fn within(&self, lat: f64, lon: f64, radius_km: f64) -> Vec<(u32, f64)> {
+        // A box a little larger than the circle, then exact distances.
+        let dlat = radius_km / 110.0;
+        let dlon = radius_km / (111.0 * lat.to_radians().cos().max(0.05));
+        let envelope = rstar::AABB::from_corners(
+            [(lon - dlon) as f32, (lat - dlat) as f32],
+            [(lon + dlon) as f32, (lat + dlat) as f32],
+        );
+        let mut out: Vec<(u32, f64)> = self
+            .index
+            .locate_in_envelope(&envelope)
+            .map(|p| {
+                let place = &self.places[p.data as usize];
+                (p.data, haversine_km(lat, lon, place.lat, place.lon))
+            })
+            .filter(|(_, d)| *d <= radius_km)
+            .collect();
+        out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Places inside a box (lon, lat corners).
+    pub fn in_envelope(&self, min: [f64; 2], max: [f64; 2]) -> Vec<u32> {
+        let envelope = rstar::AABB::from_corners(
+            [min[0] as f32, min[1] as f32],
+            [max[0] as f32, max[1] as f32],
+        );
+        self.index
+            .locate_in_envelope(&envelope)
+            .map(|p| p.data)
+            .collect()
+    }
+
+    /// First and last day with visits, if any.
+    pub fn days(&self) -> Option<(NaiveDate, NaiveDate)> {
+        Some((self.coverage.first_day?, self.coverage.last_day?))
+    }
+}
+
+/// The visits of some places, as read for one call: daily counts by date, and the periods.
+#[derive(Debug, Default)]
+pub struct Visits {
+    by_place: HashMap<u32, Vec<VisitRecord>>,
+}
+
+impl Visits {
+    /// Visits read from the store, keyed by place key.
+    pub fn new(set: &ImportedSet, rows: Vec<(String, VisitRecord)>) -> Self {
+        let mut by_place: HashMap<u32, Vec<VisitRecord>> = HashMap::new();
+        for (key, v) in rows {
+            if let Some(i) = set.by_key.get(&key) {
+                by_place.entry(*i).or_default().push(v);
+            }
+        }
+        for periods in by_place.values_mut() {
+            periods.sort_by_key(|v| v.start);
+        }
+        Self { by_place }
+    }
+
+    /// A place's periods, oldest first.
+    pub fn periods(&self, place: u32) -> &[VisitRecord] {
+        self.by_place.get(&place).map_or(&[], Vec::as_slice)
+    }
+
+    /// Daily visits of a place from `start` to `end` inclusive (0 on a day without data).
+    pub fn daily(&self, place: u32, start: NaiveDate, end: NaiveDate) -> Vec<u64> {
+        let days = (end - start).num_days() + 1;
+        let mut out = vec![0u64; days.max(0) as usize];
+        for v in self.periods(place) {
+            for (offset, count) in v.visits_by_day.iter().enumerate() {
+                let day = v.start + chrono::Duration::days(offset as i64);
+                if day >= start && day <= end {
+                    out[(day - start).num_days() as usize] += u64::from(*count);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether a place has data on every day of a range.
+    pub fn covers(&self, place: u32, start: NaiveDate, end: NaiveDate) -> bool {
+        let periods = self.periods(place);
+        let mut day = start;
+        while day <= end {
+            if !periods.iter().any(|v| v.start <= day && day < v.end) {
+                return false;
+            }
+            day += chrono::Duration::days(1);
+        }
+        true
+    }
+}

@@ -1,0 +1,885 @@
+//! The analytics tools over an imported data set: the same arguments and output types as over
+//! the built-in set, figures from the customer's files only. What the files cannot answer is
+//! said, never invented.
+//!
+//! A call is planned first ([`places_needed`]: which places' visits to read), then run on the
+//! visits read ([`run_json`]).
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use super::{ImportedSet, NO_BRAND, Visits};
+use crate::catalog::{Category, METROS, NONE};
+use crate::geo::{haversine_km, point_in_polygon};
+use crate::tools::args::{check_lat_lon, check_limit};
+use crate::tools::compare_performance::{
+    ComparePerformanceArgs, ComparePerformanceOutput, Metric, Point, Ranked, Ranking, Series,
+};
+use crate::tools::distance_between::{DistanceBetweenArgs, DistanceBetweenOutput, Located};
+use crate::tools::list_metros::{ListMetrosOutput, MetroInfo};
+use crate::tools::metadata::{DataRange, Metadata};
+use crate::tools::nearby_competitors::{
+    Competitor, NearbyCompetitorsArgs, NearbyCompetitorsOutput,
+};
+use crate::tools::place_summary::{
+    Benchmark, Dwell, DwellBucket, Granularity, MetroBenchmark, NoBenchmark, PeriodVisits,
+    PlaceSummaryArgs, PlaceSummaryOutput, PlaceSummaryRow, Rollup, Trend, Visits as VisitsOut,
+};
+use crate::tools::round::{pct_change, round1, round3, round6};
+use crate::tools::search_places::{GeoFilter, SearchPlacesArgs, SearchPlacesOutput};
+use crate::tools::{DateRangeArgs, EntityType, Place, parse_category};
+
+/// Places in one `compare_performance` call (their visits are read for it).
+const MAX_COMPARED_PLACES: usize = 5_000;
+
+/// The metadata of an imported set's outputs.
+fn metadata(set: &ImportedSet) -> Metadata {
+    let (start, end) = set.days().map_or((String::new(), String::new()), |(a, b)| {
+        (a.to_string(), b.to_string())
+    });
+    Metadata {
+        data_range: DataRange { end, start },
+        dataset: Some(set.name.clone()),
+        note: format!(
+            "Figures from the imported data set `{}` ({} places analysed{}); nothing is modelled or synthetic.",
+            set.name,
+            set.places.len(),
+            if set.unanalysed > 0 {
+                format!(", {} outside Pi's categories or closed", set.unanalysed)
+            } else {
+                String::new()
+            }
+        ),
+        scale: None,
+        seed: None,
+        source:
+            "the customer's imported files (Patterns visits; Overture, Foursquare or CSV places)"
+                .into(),
+        synthetic: false,
+    }
+}
+
+/// A place as every tool reports it.
+fn place(set: &ImportedSet, i: u32, distance_km: Option<f64>) -> Place {
+    let p = &set.places[i as usize];
+    let brand = (p.brand != NO_BRAND).then(|| &set.brands[p.brand as usize]);
+    let mut tags = vec![p.category.as_str().to_owned()];
+    tags.push(
+        if brand.is_some() {
+            "chain"
+        } else {
+            "independent"
+        }
+        .to_owned(),
+    );
+    Place {
+        address: p.street.clone().unwrap_or_default(),
+        annual_visits: p.recent_visits,
+        category: p.category,
+        chain_id: brand.map(|b| format!("chain:{}", b.slug)),
+        city: p.city.clone().unwrap_or_default(),
+        distance_km: distance_km.map(round3),
+        id: format!("place:{}", p.key),
+        lat: round6(p.lat),
+        lon: round6(p.lon),
+        metro_id: (p.metro != NONE).then(|| format!("metro:{}", METROS[p.metro as usize].slug)),
+        name: p.name.clone(),
+        sqft: None,
+        state: p.region.clone().unwrap_or_default(),
+        tags,
+        zip: p.postcode.clone().unwrap_or_default(),
+    }
+}
+
+fn parse<T: DeserializeOwned>(args: Value) -> Result<T, String> {
+    let args = if args.is_null() { json!({}) } else { args };
+    serde_json::from_value(args).map_err(|e| format!("invalid arguments: {e}"))
+}
+
+fn metro_index(id: &str) -> Result<u16, String> {
+    let key = id.trim();
+    let key = key.strip_prefix("metro:").unwrap_or(key).to_lowercase();
+    let slug = key.replace([' ', '.'], "-").replace("--", "-");
+    METROS
+        .iter()
+        .position(|m| {
+            m.slug == slug || m.name.to_lowercase() == key || m.title.to_lowercase() == key
+        })
+        .map(|m| m as u16)
+        .ok_or_else(|| format!("unknown metro {id:?} (see list_metros)"))
+}
+
+/// A validated range inside the data set's days.
+#[derive(Debug, Clone, Copy)]
+struct Range {
+    start: NaiveDate,
+    end: NaiveDate,
+}
+
+impl Range {
+    /// The arguments' range; by default the data set's latest 365 days.
+    fn of(set: &ImportedSet, dates: &DateRangeArgs) -> Result<Self, String> {
+        let (first, last) = set.days().ok_or_else(|| {
+            format!(
+                "the data set `{}` has no visits (import a Patterns file)",
+                set.name
+            )
+        })?;
+        let parse_one = |name: &str, s: Option<&str>, default: NaiveDate| match s {
+            None => Ok(default),
+            Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
+                .map_err(|_| format!("{name} {s:?} is not a date (YYYY-MM-DD)")),
+        };
+        let default_start = (last - chrono::Duration::days(364)).max(first);
+        let start = parse_one("start_date", dates.start_date.as_deref(), default_start)?;
+        let end = parse_one("end_date", dates.end_date.as_deref(), last)?;
+        if start < first || start > last || end > last {
+            return Err(format!(
+                "the data set `{}` has visits from {first} to {last} (asked {start} to {end})",
+                set.name
+            ));
+        }
+        if end < start {
+            return Err(format!("end_date {end} is before start_date {start}"));
+        }
+        Ok(Self { start, end })
+    }
+
+    fn days(&self) -> usize {
+        (self.end - self.start).num_days() as usize + 1
+    }
+
+    fn previous_year(&self) -> Option<Self> {
+        Some(Self {
+            start: self.start.checked_sub_months(Months::new(12))?,
+            end: self.end.checked_sub_months(Months::new(12))?,
+        })
+    }
+
+    fn previous_period(&self) -> Self {
+        let len = chrono::Duration::days(self.days() as i64);
+        Self {
+            start: self.start - len,
+            end: self.start - chrono::Duration::days(1),
+        }
+    }
+}
+
+/// The places whose visits a call reads (empty: none).
+pub fn places_needed(set: &ImportedSet, name: &str, args: &Value) -> Result<Vec<u32>, String> {
+    match name {
+        "get_place_summary" => {
+            let args: PlaceSummaryArgs = parse(args.clone())?;
+            ids(set, &args.place_ids, 20)
+        }
+        "compare_performance" => {
+            let args: ComparePerformanceArgs = parse(args.clone())?;
+            let mut all = Vec::new();
+            for e in &args.entities {
+                all.extend(entity(set, &e.kind, &e.id, e.metro.as_deref())?.1);
+            }
+            all.sort_unstable();
+            all.dedup();
+            if all.len() > MAX_COMPARED_PLACES {
+                return Err(format!(
+                    "these entities cover {} places; compare at most {MAX_COMPARED_PLACES} (limit a chain or category to a metro)",
+                    all.len()
+                ));
+            }
+            Ok(all)
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn ids(set: &ImportedSet, ids: &[crate::tools::PlaceId], max: usize) -> Result<Vec<u32>, String> {
+    if ids.is_empty() || ids.len() > max {
+        return Err(format!("place_ids must list 1 to {max} place ids"));
+    }
+    ids.iter().map(|id| set.place_index(&id.0)).collect()
+}
+
+/// Runs a tool on the visits read for it: `(json text, is_error)`.
+pub fn run_json(set: &ImportedSet, visits: &Visits, name: &str, args: Value) -> (String, bool) {
+    fn encode<T: Serialize>(r: Result<T, String>) -> Result<String, String> {
+        r.and_then(|out| serde_json::to_string(&out).map_err(|e| e.to_string()))
+    }
+    let result = match name {
+        "search_places" => encode(parse(args).and_then(|a| search(set, a))),
+        "get_place_summary" => encode(parse(args).and_then(|a| summary(set, visits, a))),
+        "compare_performance" => encode(parse(args).and_then(|a| compare(set, visits, a))),
+        "nearby_competitors" => encode(parse(args).and_then(|a| nearby(set, a))),
+        "distance_between" => encode(parse(args).and_then(|a| distance(set, a))),
+        "list_metros" => encode(Ok(metros(set))),
+        "get_audience_profile" => Err(format!(
+            "the data set `{}` has no demographics: Patterns files carry where visitors live, not who they are, so an audience profile cannot be made from it",
+            set.name
+        )),
+        "get_trade_area" | "get_visit_flows" => Err(format!(
+            "{name} does not answer from imported data sets yet (active: `{}`); its inputs (home areas, related brands) are stored",
+            set.name
+        )),
+        other => Err(format!("unknown tool {other:?}")),
+    };
+    match result {
+        Ok(text) => (text, false),
+        Err(message) => (json!({ "error": message }).to_string(), true),
+    }
+}
+
+fn search(set: &ImportedSet, args: SearchPlacesArgs) -> Result<SearchPlacesOutput, String> {
+    let limit = check_limit("limit", args.limit, 25, 100)?;
+    let offset = args.offset.unwrap_or(0) as usize;
+    let categories: Option<Vec<Category>> = args
+        .categories
+        .as_ref()
+        .map(|cs| cs.iter().map(|c| parse_category(c)).collect())
+        .transpose()?;
+    let brands: Option<Vec<u32>> = args
+        .chains
+        .as_ref()
+        .map(|cs| cs.iter().map(|c| set.brand_index(c)).collect())
+        .transpose()?;
+    let text = args
+        .text
+        .as_ref()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
+    let tags: Vec<String> = args
+        .tags
+        .iter()
+        .flatten()
+        .map(|t| t.to_lowercase())
+        .collect();
+    if let Some(min) = args.min_visits
+        && (!min.is_finite() || min < 0.0)
+    {
+        return Err(format!(
+            "min_visits must be a non-negative number (got {min})"
+        ));
+    }
+    let candidates: Vec<(u32, Option<f64>)> = match &args.geo {
+        GeoFilter::PointRadius {
+            lat,
+            lon,
+            radius_km,
+        } => {
+            check_lat_lon(*lat, *lon)?;
+            if !radius_km.is_finite() || *radius_km <= 0.0 || *radius_km > 100.0 {
+                return Err(format!("radius_km must be in (0, 100] (got {radius_km})"));
+            }
+            set.within(*lat, *lon, *radius_km)
+                .into_iter()
+                .map(|(i, d)| (i, Some(d)))
+                .collect()
+        }
+        GeoFilter::BoundingBox {
+            min_lat,
+            min_lon,
+            max_lat,
+            max_lon,
+        } => {
+            check_lat_lon(*min_lat, *min_lon)?;
+            check_lat_lon(*max_lat, *max_lon)?;
+            if min_lat >= max_lat || min_lon >= max_lon {
+                return Err("bounding_box needs min_lat < max_lat and min_lon < max_lon".into());
+            }
+            set.in_envelope([*min_lon, *min_lat], [*max_lon, *max_lat])
+                .into_iter()
+                .filter(|i| {
+                    let p = &set.places[*i as usize];
+                    p.lat >= *min_lat && p.lat <= *max_lat && p.lon >= *min_lon && p.lon <= *max_lon
+                })
+                .map(|i| (i, None))
+                .collect()
+        }
+        GeoFilter::Metro { name } => set.metro_places[metro_index(name)? as usize]
+            .iter()
+            .map(|i| (*i, None))
+            .collect(),
+        GeoFilter::Polygon { coordinates } => {
+            if coordinates.len() < 3 {
+                return Err("polygon needs at least 3 [lon, lat] points".into());
+            }
+            let (mut min, mut max) = ([f64::INFINITY; 2], [f64::NEG_INFINITY; 2]);
+            for c in coordinates {
+                check_lat_lon(c[1], c[0])?;
+                for k in 0..2 {
+                    min[k] = min[k].min(c[k]);
+                    max[k] = max[k].max(c[k]);
+                }
+            }
+            set.in_envelope(min, max)
+                .into_iter()
+                .filter(|i| {
+                    let p = &set.places[*i as usize];
+                    point_in_polygon(p.lon, p.lat, coordinates)
+                })
+                .map(|i| (i, None))
+                .collect()
+        }
+    };
+    let mut hits: Vec<(u32, Option<f64>, u64)> = candidates
+        .into_iter()
+        .filter(|(i, _)| {
+            let p = &set.places[*i as usize];
+            let own_tags = [
+                p.category.as_str(),
+                if p.brand == NO_BRAND {
+                    "independent"
+                } else {
+                    "chain"
+                },
+            ];
+            categories
+                .as_ref()
+                .is_none_or(|cs| cs.contains(&p.category))
+                && brands.as_ref().is_none_or(|bs| bs.contains(&p.brand))
+                && tags.iter().all(|t| own_tags.contains(&t.as_str()))
+                && text.as_ref().is_none_or(|t| {
+                    p.name.to_lowercase().contains(t.as_str())
+                        || p.street
+                            .as_deref()
+                            .is_some_and(|s| s.to_lowercase().contains(t.as_str()))
+                        || p.city
+                            .as_deref()
+                            .is_some_and(|s| s.to_lowercase().contains(t.as_str()))
+                })
+        })
+        .map(|(i, d)| (i, d, set.places[i as usize].recent_visits))
+        .filter(|(_, _, v)| args.min_visits.is_none_or(|m| *v as f64 >= m))
+        .collect();
+    if matches!(args.geo, GeoFilter::PointRadius { .. }) {
+        hits.sort_by(|a, b| {
+            a.1.unwrap_or(0.0)
+                .total_cmp(&b.1.unwrap_or(0.0))
+                .then(a.0.cmp(&b.0))
+        });
+    } else {
+        hits.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)));
+    }
+    Ok(SearchPlacesOutput {
+        places: hits
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|(i, d, _)| place(set, *i, *d))
+            .collect(),
+        total: hits.len(),
+        limit,
+        offset,
+        metadata: metadata(set),
+    })
+}
+
+fn period_label(date: NaiveDate, granularity: Granularity) -> String {
+    match granularity {
+        Granularity::Day => date.to_string(),
+        Granularity::Week => (date
+            - chrono::Duration::days(i64::from(date.weekday().num_days_from_monday())))
+        .to_string(),
+        Granularity::Month => format!("{:04}-{:02}", date.year(), date.month()),
+    }
+}
+
+fn visits_out(daily: &[u64], range: Range, granularity: Granularity) -> VisitsOut {
+    let total: u64 = daily.iter().sum();
+    let mut by_period: Vec<PeriodVisits> = Vec::new();
+    for (offset, v) in daily.iter().enumerate() {
+        let label = period_label(
+            range.start + chrono::Duration::days(offset as i64),
+            granularity,
+        );
+        match by_period.last_mut() {
+            Some(last) if last.period == label => last.visits += v,
+            _ => by_period.push(PeriodVisits {
+                period: label,
+                visits: *v,
+            }),
+        }
+    }
+    VisitsOut {
+        total,
+        daily_average: round1(total as f64 / range.days() as f64),
+        by_period,
+    }
+}
+
+/// The periods overlapping a range, with the share of each period's visits inside it.
+fn overlapping<'a>(
+    visits: &'a Visits,
+    i: u32,
+    range: Range,
+) -> impl Iterator<Item = (&'a pi_domain::data::VisitRecord, f64)> + 'a {
+    visits.periods(i).iter().filter_map(move |v| {
+        let total: u64 = v.visits_by_day.iter().map(|d| u64::from(*d)).sum();
+        let inside: u64 = v
+            .visits_by_day
+            .iter()
+            .enumerate()
+            .filter(|(o, _)| {
+                let day = v.start + chrono::Duration::days(*o as i64);
+                day >= range.start && day <= range.end
+            })
+            .map(|(_, d)| u64::from(*d))
+            .sum();
+        (inside > 0).then(|| {
+            (
+                v,
+                if total > 0 {
+                    inside as f64 / total as f64
+                } else {
+                    0.0
+                },
+            )
+        })
+    })
+}
+
+/// Visitors over a range: each period's visitors, in proportion to its visits inside the range
+/// (a visitor seen in two periods counts twice: Patterns publishes visitors per period).
+fn visitors(visits: &Visits, i: u32, range: Range) -> f64 {
+    overlapping(visits, i, range)
+        .map(|(v, share)| v.raw_visitors.unwrap_or(0) as f64 * share)
+        .sum()
+}
+
+fn dwell(visits: &Visits, i: u32, range: Range) -> Dwell {
+    let mut weighted = 0.0;
+    let mut weight = 0.0;
+    let mut buckets: Vec<(String, f64)> = Vec::new();
+    for (v, share) in overlapping(visits, i, range) {
+        if let Some(m) = v.median_dwell {
+            let w = v.raw_visits as f64 * share;
+            weighted += m * w;
+            weight += w;
+        }
+        for (label, n) in &v.dwell_buckets {
+            match buckets.iter_mut().find(|(l, _)| l == label) {
+                Some(b) => b.1 += *n as f64 * share,
+                None => buckets.push((label.clone(), *n as f64 * share)),
+            }
+        }
+    }
+    let total: f64 = buckets.iter().map(|b| b.1).sum();
+    let median = if weight > 0.0 { weighted / weight } else { 0.0 };
+    Dwell {
+        median_minutes: round1(median),
+        // Patterns publishes medians and buckets, not means: the visit-weighted median stands in.
+        avg_minutes: round1(median),
+        histogram: buckets
+            .into_iter()
+            .map(|(bucket, n)| DwellBucket {
+                bucket,
+                share: if total > 0.0 { round3(n / total) } else { 0.0 },
+            })
+            .collect(),
+    }
+}
+
+fn hourly(visits: &Visits, i: u32, range: Range) -> Vec<f64> {
+    let mut hours = [0.0f64; 24];
+    for (v, share) in overlapping(visits, i, range) {
+        if let Some(h) = &v.visits_by_hour {
+            for (slot, n) in hours.iter_mut().zip(h) {
+                *slot += f64::from(*n) * share;
+            }
+        }
+    }
+    let total: f64 = hours.iter().sum();
+    if total <= 0.0 {
+        return Vec::new();
+    }
+    hours.iter().map(|h| round3(h / total)).collect()
+}
+
+fn benchmark(set: &ImportedSet, i: u32) -> Benchmark {
+    let p = &set.places[i as usize];
+    if p.metro == NONE {
+        return Benchmark::Unavailable(NoBenchmark {
+            available: false,
+            reason: "place is outside the covered metros".into(),
+        });
+    }
+    let peers: Vec<u64> = set.metro_places[p.metro as usize]
+        .iter()
+        .map(|j| &set.places[*j as usize])
+        .filter(|q| q.category == p.category && q.recent_visits > 0)
+        .map(|q| q.recent_visits)
+        .collect();
+    if peers.is_empty() || p.recent_visits == 0 {
+        return Benchmark::Unavailable(NoBenchmark {
+            available: false,
+            reason: "no visits for this category in this metro in the data set".into(),
+        });
+    }
+    let avg = peers.iter().sum::<u64>() as f64 / peers.len() as f64;
+    Benchmark::Available(MetroBenchmark {
+        available: true,
+        category: p.category,
+        index: round1(p.recent_visits as f64 / avg * 100.0),
+        metro_id: format!("metro:{}", METROS[p.metro as usize].slug),
+        note: "100 = the average location of this category in this metro in the data set, over its latest 365 days".into(),
+        peer_count: peers.len() as u32,
+    })
+}
+
+fn summary(
+    set: &ImportedSet,
+    visits: &Visits,
+    args: PlaceSummaryArgs,
+) -> Result<PlaceSummaryOutput, String> {
+    let indexes = ids(set, &args.place_ids, 20)?;
+    let range = Range::of(set, &args.dates)?;
+    let granularity = args.granularity.unwrap_or_default();
+    let mut rollup_daily = vec![0u64; range.days()];
+    let mut rollup_visitors = 0.0;
+    let mut places = Vec::with_capacity(indexes.len());
+    for &i in &indexes {
+        let daily = visits.daily(i, range.start, range.end);
+        for (r, v) in rollup_daily.iter_mut().zip(&daily) {
+            *r += v;
+        }
+        let total: u64 = daily.iter().sum();
+        let people = visitors(visits, i, range);
+        rollup_visitors += people;
+        let sum_over = |r: Range| -> Option<u64> {
+            visits
+                .covers(i, r.start, r.end)
+                .then(|| visits.daily(i, r.start, r.end).iter().sum())
+        };
+        places.push(PlaceSummaryRow {
+            place: place(set, i, None),
+            visits: visits_out(&daily, range, granularity),
+            visitors: people.round() as u64,
+            visit_frequency: if people > 0.0 {
+                round3(total as f64 / people)
+            } else {
+                0.0
+            },
+            dwell: dwell(visits, i, range),
+            hourly_distribution: hourly(visits, i, range),
+            trend: Trend {
+                yoy_change_pct: range
+                    .previous_year()
+                    .and_then(sum_over)
+                    .and_then(|b| pct_change(total as f64, b as f64)),
+                pop_change_pct: sum_over(range.previous_period())
+                    .and_then(|b| pct_change(total as f64, b as f64)),
+            },
+            benchmark: args
+                .include_benchmark
+                .unwrap_or(false)
+                .then(|| benchmark(set, i)),
+        });
+    }
+    let rollup = args.include_rollup.unwrap_or(false).then(|| Rollup {
+        place_count: indexes.len(),
+        visits: visits_out(&rollup_daily, range, granularity),
+        visitors: rollup_visitors.round() as u64,
+    });
+    Ok(PlaceSummaryOutput {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        granularity,
+        places,
+        rollup,
+        metadata: metadata(set),
+    })
+}
+
+/// An entity's label, places and metro.
+fn entity(
+    set: &ImportedSet,
+    kind: &EntityType,
+    id: &str,
+    metro: Option<&str>,
+) -> Result<(String, Vec<u32>, Option<u16>, String), String> {
+    let metro = metro.map(metro_index).transpose()?;
+    let in_metro = |i: &u32| metro.is_none_or(|m| set.places[*i as usize].metro == m);
+    let (label, places, name) = match kind {
+        EntityType::Place => {
+            let i = set.place_index(id)?;
+            let p = &set.places[i as usize];
+            (format!("place:{}", p.key), vec![i], p.name.clone())
+        }
+        EntityType::Chain => {
+            let b = &set.brands[set.brand_index(id)? as usize];
+            let places = b.places.iter().copied().filter(in_metro).collect();
+            (format!("chain:{}", b.slug), places, b.name.clone())
+        }
+        EntityType::Category => {
+            let c = parse_category(id)?;
+            let places = set.category_places[c as usize]
+                .iter()
+                .copied()
+                .filter(in_metro)
+                .collect();
+            (
+                format!("category:{}", c.as_str()),
+                places,
+                c.as_str().to_owned(),
+            )
+        }
+    };
+    if places.is_empty() {
+        return Err(format!(
+            "no places for {label}{} in the data set `{}`",
+            metro
+                .map(|m| format!(" in metro:{}", METROS[m as usize].slug))
+                .unwrap_or_default(),
+            set.name
+        ));
+    }
+    Ok((label, places, metro, name))
+}
+
+fn compare(
+    set: &ImportedSet,
+    visits: &Visits,
+    args: ComparePerformanceArgs,
+) -> Result<ComparePerformanceOutput, String> {
+    if args.entities.is_empty() || args.entities.len() > 10 {
+        return Err("entities must list 1 to 10 entities".into());
+    }
+    let range = Range::of(set, &args.dates)?;
+    let metric = args.metric.unwrap_or_default();
+    if metric == Metric::VisitsPerSqft {
+        return Err(format!(
+            "the data set `{}` has no floor areas (the published schemas carry none): compare visits, visitors, dwell or yoy",
+            set.name
+        ));
+    }
+    let months = {
+        let mut out: Vec<Range> = Vec::new();
+        let mut start = range.start;
+        while start <= range.end {
+            let next = NaiveDate::from_ymd_opt(start.year(), start.month(), 1)
+                .and_then(|d| d.checked_add_months(Months::new(1)))
+                .unwrap_or(range.end + chrono::Duration::days(1));
+            let end = (next - chrono::Duration::days(1)).min(range.end);
+            out.push(Range { start, end });
+            start = next;
+        }
+        out
+    };
+    let value = |places: &[u32], r: Range| -> Option<f64> {
+        let total = |r: Range| -> u64 {
+            places
+                .iter()
+                .map(|i| visits.daily(*i, r.start, r.end).iter().sum::<u64>())
+                .sum()
+        };
+        match metric {
+            Metric::Visits => Some(total(r) as f64),
+            Metric::Visitors => Some(
+                places
+                    .iter()
+                    .map(|i| visitors(visits, *i, r))
+                    .sum::<f64>()
+                    .round(),
+            ),
+            Metric::Dwell => {
+                let (mut w, mut sum) = (0.0, 0.0);
+                for i in places {
+                    let d = dwell(visits, *i, r);
+                    let v = visits.daily(*i, r.start, r.end).iter().sum::<u64>() as f64;
+                    if d.median_minutes > 0.0 {
+                        sum += d.median_minutes * v;
+                        w += v;
+                    }
+                }
+                (w > 0.0).then(|| round1(sum / w))
+            }
+            Metric::Yoy => {
+                let before = r.previous_year()?;
+                if !places
+                    .iter()
+                    .all(|i| visits.covers(*i, before.start, before.end))
+                {
+                    return None;
+                }
+                pct_change(total(r) as f64, total(before) as f64)
+            }
+            Metric::VisitsPerSqft => None,
+        }
+    };
+    let mut series = Vec::new();
+    for e in &args.entities {
+        let (label, places, metro, name) = entity(set, &e.kind, &e.id, e.metro.as_deref())?;
+        let visits_total: u64 = places
+            .iter()
+            .map(|i| visits.daily(*i, range.start, range.end).iter().sum::<u64>())
+            .sum();
+        series.push(Series {
+            entity: label,
+            name,
+            metro_id: metro.map(|m| format!("metro:{}", METROS[m as usize].slug)),
+            place_count: places.len(),
+            metric,
+            total: value(&places, range),
+            visits_per_place: round1(visits_total as f64 / places.len() as f64),
+            points: months
+                .iter()
+                .map(|m| Point {
+                    period: format!("{:04}-{:02}", m.start.year(), m.start.month()),
+                    value: value(&places, *m),
+                })
+                .collect(),
+        });
+    }
+    let rank = |name: &str, get: &dyn Fn(&Series) -> Option<f64>| -> Ranking {
+        let mut ranked: Vec<(String, f64)> = series
+            .iter()
+            .filter_map(|s| get(s).map(|v| (s.entity.clone(), v)))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        Ranking {
+            metric: name.to_owned(),
+            ranked: ranked
+                .into_iter()
+                .enumerate()
+                .map(|(n, (entity, value))| Ranked {
+                    entity,
+                    value,
+                    rank: n + 1,
+                })
+                .collect(),
+        }
+    };
+    let rankings = vec![
+        rank(metric_name(metric), &|s: &Series| s.total),
+        rank("visits_per_place", &|s: &Series| Some(s.visits_per_place)),
+    ];
+    Ok(ComparePerformanceOutput {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        metric,
+        series,
+        rankings,
+        method: "Sums of the imported daily visits (visits_by_day); visitors are each period's raw_visitor_counts in proportion to its visits inside the range; dwell is the visit-weighted median_dwell; yoy needs the same days a year earlier in the data.".into(),
+        metadata: metadata(set),
+    })
+}
+
+fn metric_name(metric: Metric) -> &'static str {
+    match metric {
+        Metric::Visits => "visits",
+        Metric::Visitors => "visitors",
+        Metric::Dwell => "dwell",
+        Metric::VisitsPerSqft => "visits_per_sqft",
+        Metric::Yoy => "yoy",
+    }
+}
+
+fn nearby(
+    set: &ImportedSet,
+    args: NearbyCompetitorsArgs,
+) -> Result<NearbyCompetitorsOutput, String> {
+    let o = set.place_index(&args.place_id.0)?;
+    let radius = args.radius_km.unwrap_or(3.0);
+    if !radius.is_finite() || radius <= 0.0 || radius > 50.0 {
+        return Err(format!("radius_km must be in (0, 50] (got {radius})"));
+    }
+    let limit = check_limit("limit", args.limit, 10, 50)?;
+    let origin = &set.places[o as usize];
+    let hits: Vec<(u32, f64)> = set
+        .within(origin.lat, origin.lon, radius)
+        .into_iter()
+        .filter(|(i, _)| {
+            let p = &set.places[*i as usize];
+            *i != o
+                && p.category == origin.category
+                && (origin.brand == NO_BRAND || p.brand != origin.brand)
+        })
+        .collect();
+    Ok(NearbyCompetitorsOutput {
+        origin: place(set, o, None),
+        radius_km: radius,
+        total: hits.len(),
+        competitors: hits
+            .iter()
+            .take(limit)
+            .map(|(i, d)| Competitor {
+                place: place(set, *i, Some(*d)),
+                visits_index_vs_origin: if origin.recent_visits > 0 {
+                    (set.places[*i as usize].recent_visits as f64 / origin.recent_visits as f64
+                        * 100.0)
+                        .round()
+                } else {
+                    0.0
+                },
+            })
+            .collect(),
+        metadata: metadata(set),
+    })
+}
+
+fn locate(set: &ImportedSet, id: &str) -> Result<(Located, f64, f64), String> {
+    if id.trim().starts_with("metro:") {
+        let m = &METROS[metro_index(id)? as usize];
+        return Ok((
+            Located {
+                id: format!("metro:{}", m.slug),
+                name: m.name.to_owned(),
+            },
+            m.lat,
+            m.lon,
+        ));
+    }
+    let i = set.place_index(id)?;
+    let p = &set.places[i as usize];
+    Ok((
+        Located {
+            id: format!("place:{}", p.key),
+            name: p.name.clone(),
+        },
+        p.lat,
+        p.lon,
+    ))
+}
+
+fn distance(set: &ImportedSet, args: DistanceBetweenArgs) -> Result<DistanceBetweenOutput, String> {
+    let (from, lat1, lon1) = locate(set, &args.from_id)?;
+    let (to, lat2, lon2) = locate(set, &args.to_id)?;
+    let km = haversine_km(lat1, lon1, lat2, lon2);
+    Ok(DistanceBetweenOutput {
+        from,
+        to,
+        distance_km: round3(km),
+        distance_miles: round3(km / 1.609_344),
+        method: "great-circle (haversine)".into(),
+        metadata: metadata(set),
+    })
+}
+
+fn metros(set: &ImportedSet) -> ListMetrosOutput {
+    let mut postcodes: HashMap<u16, std::collections::HashSet<&str>> = HashMap::new();
+    for p in &set.places {
+        if let (true, Some(z)) = (p.metro != NONE, p.postcode.as_deref()) {
+            postcodes.entry(p.metro).or_default().insert(z);
+        }
+    }
+    ListMetrosOutput {
+        metros: METROS
+            .iter()
+            .enumerate()
+            .map(|(i, m)| MetroInfo {
+                id: format!("metro:{}", m.slug),
+                name: m.name.to_owned(),
+                title: m.title.to_owned(),
+                state: m.state.to_owned(),
+                population: m.population,
+                lat: m.lat,
+                lon: m.lon,
+                place_count: set.metro_places[i].len(),
+                zip_count: postcodes.get(&(i as u16)).map_or(0, |s| s.len()),
+            })
+            .collect(),
+        metadata: metadata(set),
+    }
+}

@@ -1,0 +1,328 @@
+//! The tools over an imported data set: figures are the files' own, what the files lack is
+//! said, and ids, brands and metros resolve as over the built-in set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use chrono::{NaiveDate, Utc};
+use pi_domain::data::{Coverage, PlaceRecord, StoredPlace, VisitRecord};
+use pi_places::imported::tools::{places_needed, run_json};
+use pi_places::imported::{ImportedSet, Visits};
+use serde_json::{Value, json};
+
+fn place(
+    key: &str,
+    name: &str,
+    brand: Option<&str>,
+    category: &str,
+    lat: f64,
+    lon: f64,
+) -> PlaceRecord {
+    PlaceRecord {
+        key: key.into(),
+        name: name.into(),
+        brand: brand.map(str::to_owned),
+        category: Some(category.into()),
+        sub_category: None,
+        lat,
+        lon,
+        street: Some("1 Congress Ave".into()),
+        city: Some("Austin".into()),
+        region: Some("TX".into()),
+        postcode: Some("78701".into()),
+        country: Some("US".into()),
+        confidence: None,
+        closed: false,
+    }
+}
+
+fn date(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+/// A week of `daily` visits from `start`.
+fn week(start: &str, daily: u32, visitors: u64) -> VisitRecord {
+    let start = date(start);
+    VisitRecord {
+        start,
+        end: start + chrono::Duration::days(7),
+        raw_visits: u64::from(daily) * 7,
+        raw_visitors: Some(visitors),
+        visits_by_day: vec![daily; 7],
+        visits_by_hour: Some(
+            (0..24)
+                .map(|h| if h == 8 { 3 * daily } else { daily / 4 })
+                .collect(),
+        ),
+        median_dwell: Some(10.0),
+        dwell_buckets: vec![("<5".into(), 1), ("5-10".into(), 3)],
+        home_areas: vec![],
+        related_brands: vec![],
+        distance_from_home: None,
+    }
+}
+
+struct Fixture {
+    set: ImportedSet,
+    rows: Vec<(String, VisitRecord)>,
+}
+
+/// Three coffee places in Austin (one Starbucks), a dentist (not analysed), a closed bar;
+/// 2023-01-02 … 2024-01-14 of weekly visits for two of them.
+fn fixture() -> Fixture {
+    let mut rows = Vec::new();
+    let mut monday = date("2023-01-02");
+    while monday <= date("2024-01-08") {
+        let in_2024 = monday.format("%Y").to_string() == "2024";
+        rows.push((
+            "a".to_owned(),
+            week(&monday.to_string(), if in_2024 { 110 } else { 100 }, 500),
+        ));
+        rows.push(("sb".to_owned(), week(&monday.to_string(), 300, 1000)));
+        monday += chrono::Duration::days(7);
+    }
+    let recent = |key: &str| -> u64 {
+        rows.iter()
+            .filter(|(k, v)| k == key && v.start >= date("2023-01-15"))
+            .map(|(_, v)| v.raw_visits)
+            .sum()
+    };
+    let mut closed = place("x", "Closed Bar", None, "bar", 30.27, -97.74);
+    closed.closed = true;
+    let stored = vec![
+        StoredPlace {
+            recent_visits: recent("a"),
+            record: place("a", "Bean There", None, "coffee_shop", 30.2672, -97.7431),
+        },
+        StoredPlace {
+            recent_visits: recent("sb"),
+            record: place(
+                "sb",
+                "Starbucks",
+                Some("Starbucks"),
+                "coffee_shop",
+                30.27,
+                -97.75,
+            ),
+        },
+        StoredPlace {
+            recent_visits: 0,
+            record: place("c", "Quiet Cafe", None, "Cafe", 30.30, -97.70),
+        },
+        StoredPlace {
+            recent_visits: 0,
+            record: place("d", "Smile Dental", None, "dentist", 30.28, -97.74),
+        },
+        StoredPlace {
+            recent_visits: 0,
+            record: closed,
+        },
+    ];
+    let coverage = Coverage {
+        places: 5,
+        brands: 1,
+        categories: 3,
+        regions: 1,
+        visit_rows: rows.len() as u64,
+        first_day: Some(date("2023-01-02")),
+        last_day: Some(date("2024-01-14")),
+    };
+    Fixture {
+        set: ImportedSet::build("acme", Utc::now(), coverage, stored),
+        rows,
+    }
+}
+
+fn call(f: &Fixture, name: &str, args: Value) -> (Value, bool) {
+    let needed = places_needed(&f.set, name, &args);
+    let needed = match needed {
+        Ok(n) => n,
+        Err(e) => return (json!({ "error": e }), true),
+    };
+    let keys: Vec<&str> = needed
+        .iter()
+        .map(|i| f.set.places[*i as usize].key.as_str())
+        .collect();
+    let rows = f
+        .rows
+        .iter()
+        .filter(|(k, _)| keys.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    let visits = Visits::new(&f.set, rows);
+    let (text, error) = run_json(&f.set, &visits, name, args);
+    (serde_json::from_str(&text).unwrap(), error)
+}
+
+#[test]
+fn only_open_places_of_pi_categories_are_analysed() {
+    let f = fixture();
+    assert_eq!(f.set.places.len(), 3);
+    assert_eq!(f.set.unanalysed, 2, "the dentist and the closed bar");
+    let (out, error) = call(
+        &f,
+        "search_places",
+        json!({"geo": {"type": "metro", "name": "Austin"}}),
+    );
+    assert!(!error, "{out}");
+    assert_eq!(out["total"], 3);
+    // Busiest first, by the latest 365 days.
+    assert_eq!(out["places"][0]["id"], "place:sb");
+    assert_eq!(out["places"][0]["chain_id"], "chain:starbucks");
+    assert_eq!(out["places"][0]["metro_id"], "metro:austin");
+    assert_eq!(out["places"][0]["annual_visits"], 300 * 7 * 52);
+    assert!(
+        out["places"][0].get("sqft").is_none(),
+        "no floor areas in the files"
+    );
+    assert_eq!(out["metadata"]["synthetic"], false);
+    assert_eq!(out["metadata"]["dataset"], "acme");
+    let (out, _) = call(
+        &f,
+        "search_places",
+        json!({"geo": {"type": "point_radius", "lat": 30.2672, "lon": -97.7431, "radius_km": 2}, "chains": ["Starbucks"]}),
+    );
+    assert_eq!(out["total"], 1);
+    assert!(out["places"][0]["distance_km"].as_f64().unwrap() < 1.0);
+    let (out, error) = call(
+        &f,
+        "search_places",
+        json!({"geo": {"type": "metro", "name": "austin"}, "chains": ["Dunkin"]}),
+    );
+    assert!(error);
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("no brand \"Dunkin\""),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_place_summary_adds_up_the_files_days() {
+    let f = fixture();
+    let (out, error) = call(
+        &f,
+        "get_place_summary",
+        json!({
+            "place_ids": ["place:a"], "start_date": "2024-01-01", "end_date": "2024-01-14",
+            "granularity": "week", "include_benchmark": true, "include_rollup": true
+        }),
+    );
+    assert!(!error, "{out}");
+    let row = &out["places"][0];
+    assert_eq!(row["visits"]["total"], 110 * 14);
+    assert_eq!(
+        row["visits"]["by_period"][0],
+        json!({"period": "2024-01-01", "visits": 770})
+    );
+    assert_eq!(row["visitors"], 1000, "two weeks of 500 visitors");
+    assert_eq!(row["visit_frequency"], 1.54);
+    // The same two weeks a year earlier (2023-01-01 is a Sunday without data: no yoy) and the
+    // two weeks before (100 a day).
+    assert!(row["trend"]["yoy_change_pct"].is_null(), "{row}");
+    assert_eq!(row["trend"]["pop_change_pct"], 10.0);
+    assert_eq!(row["dwell"]["median_minutes"], 10.0);
+    assert_eq!(
+        row["dwell"]["histogram"][1],
+        json!({"bucket": "5-10", "share": 0.75})
+    );
+    let hours: Vec<f64> = serde_json::from_value(row["hourly_distribution"].clone()).unwrap();
+    assert_eq!(hours.len(), 24);
+    assert!(hours[8] > 0.2 && hours[8] == *hours.iter().max_by(|a, b| a.total_cmp(b)).unwrap());
+    // Peers with visits: Bean There and Starbucks.
+    assert_eq!(row["benchmark"]["peer_count"], 2);
+    assert!(row["benchmark"]["index"].as_f64().unwrap() < 100.0);
+    assert_eq!(out["rollup"]["visits"]["total"], 110 * 14);
+
+    let (out, _) = call(
+        &f,
+        "get_place_summary",
+        json!({"place_ids": ["place:a"], "start_date": "2024-01-08", "end_date": "2024-01-14"}),
+    );
+    assert_eq!(
+        out["places"][0]["trend"]["yoy_change_pct"], 10.0,
+        "2023-01-09…15 had 100 a day"
+    );
+
+    let (out, error) = call(
+        &f,
+        "get_place_summary",
+        json!({"place_ids": ["place:a"], "start_date": "2025-01-01"}),
+    );
+    assert!(error);
+    assert!(
+        out["error"]
+            .as_str()
+            .unwrap()
+            .contains("has visits from 2023-01-02 to 2024-01-14"),
+        "{out}"
+    );
+}
+
+#[test]
+fn comparisons_and_what_the_files_lack() {
+    let f = fixture();
+    let (out, error) = call(
+        &f,
+        "compare_performance",
+        json!({
+            "entities": [{"type": "chain", "id": "chain:starbucks"}, {"type": "category", "id": "coffee", "metro": "austin"}],
+            "start_date": "2023-02-01", "end_date": "2023-03-31"
+        }),
+    );
+    assert!(!error, "{out}");
+    assert_eq!(out["series"][0]["total"], 300.0 * 59.0);
+    assert_eq!(out["series"][1]["place_count"], 3);
+    assert_eq!(out["series"][1]["total"], (300.0 + 100.0) * 59.0);
+    assert_eq!(
+        out["series"][0]["points"][0],
+        json!({"period": "2023-02", "value": 300.0 * 28.0})
+    );
+    assert_eq!(out["rankings"][0]["ranked"][0]["entity"], "category:coffee");
+
+    let (out, error) = call(
+        &f,
+        "compare_performance",
+        json!({"entities": [{"type": "place", "id": "place:a"}], "metric": "visits_per_sqft"}),
+    );
+    assert!(
+        error && out["error"].as_str().unwrap().contains("no floor areas"),
+        "{out}"
+    );
+    let (out, error) = call(
+        &f,
+        "get_audience_profile",
+        json!({"place_ids": ["place:a"]}),
+    );
+    assert!(
+        error && out["error"].as_str().unwrap().contains("no demographics"),
+        "{out}"
+    );
+
+    let (out, error) = call(
+        &f,
+        "nearby_competitors",
+        json!({"place_id": "place:sb", "radius_km": 10}),
+    );
+    assert!(!error, "{out}");
+    assert_eq!(out["total"], 2);
+    assert_eq!(out["competitors"][0]["id"], "place:a");
+    let (out, _) = call(
+        &f,
+        "distance_between",
+        json!({"from_id": "place:a", "to_id": "metro:dallas"}),
+    );
+    assert!(
+        (out["distance_km"].as_f64().unwrap() - 293.0).abs() < 10.0,
+        "{out}"
+    );
+    let (out, _) = call(&f, "list_metros", json!({}));
+    let austin = out["metros"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "metro:austin")
+        .unwrap();
+    assert_eq!(austin["place_count"], 3);
+    assert_eq!(austin["zip_count"], 1);
+}
