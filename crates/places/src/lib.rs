@@ -1,4 +1,5 @@
-//! Placer-style location analytics over a deterministic synthetic data set on real US geography.
+//! Placer-style location analytics over a deterministic synthetic data set on real US geography,
+//! or over the customer's imported data set when one is active.
 //!
 //! - [`dataset`]: real ZIP centroids (from the `zipcodes` crate, compiled in as `data/zips.tsv`) and the 60 largest metros (2020 census),
 //!   synthetic places of real national brands, invented regional chains and independents, and
@@ -7,9 +8,14 @@
 //! - [`model`]: visits computed on demand (calendar, trend, noise), dwell, frequency.
 //! - [`tools`]: the analytics tools with typed, schema-described arguments and typed outputs;
 //!   JSON in, JSON out.
-//! - [`registry`]: those tools as `pi_domain::tools::Tool`s, for the agents and the admin API.
+//! - [`imported`]: a stored data set's places indexed in memory, and the tools over it.
+//! - [`export`]: the built-in set as Patterns rows (`pi-server export patterns`).
+//! - [`registry`]: those tools as `pi_domain::tools::Tool`s over the active data set, for the
+//!   agents and the admin API.
 //!
-//! All figures are synthetic and labelled so in every tool output. No I/O happens here.
+//! Every output's metadata says whether its figures are synthetic or which imported data set
+//! they come from. No I/O happens here: stored data sets are read through the
+//! `pi_domain::data::DatasetReader` port.
 
 pub mod calendar;
 pub mod catalog;
