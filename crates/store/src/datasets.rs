@@ -108,7 +108,7 @@ impl SeaOrmDatasetRepo {
             let sql = format!(
                 "INSERT INTO dataset_places ({PLACE_COLUMNS}) VALUES {} \
                  ON CONFLICT (dataset, place_key) DO UPDATE SET {}",
-                placeholders(chunk.len(), 15),
+                placeholders(self.backend(), chunk.len(), 15),
                 updates(PLACE_COLUMNS, 2)
             );
             self.execute(&sql, values, "failed to stage places").await?;
@@ -144,8 +144,10 @@ fn stage_key(import: Uuid) -> String {
     format!("~{import}")
 }
 
-/// `($1, $2, …), (…)` for `rows` rows of `width` values.
-fn placeholders(rows: usize, width: usize) -> String {
+/// `($1, $2, …), (…)` for `rows` rows of `width` values; `(?, ?, …)` on SQLite, which looks a
+/// `$n` name up among all the statement's names for each value bound (quadratic in the values:
+/// 0.8 s for 1,000 places).
+fn placeholders(backend: DbBackend, rows: usize, width: usize) -> String {
     let mut out = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -156,8 +158,12 @@ fn placeholders(rows: usize, width: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push('$');
-            out.push_str(&(r * width + c + 1).to_string());
+            if backend == DbBackend::Sqlite {
+                out.push('?');
+            } else {
+                out.push('$');
+                out.push_str(&(r * width + c + 1).to_string());
+            }
         }
         out.push(')');
     }
@@ -499,7 +505,7 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             let sql = format!(
                 "INSERT INTO dataset_visits ({VISIT_COLUMNS}) VALUES {} \
                  ON CONFLICT (dataset, place_key, period_start) DO UPDATE SET {}",
-                placeholders(chunk.len(), 13),
+                placeholders(self.backend(), chunk.len(), 13),
                 updates(VISIT_COLUMNS, 3)
             );
             self.execute(&sql, values, "failed to stage visits").await?;
@@ -841,10 +847,12 @@ impl DatasetReader for SeaOrmDatasetRepo {
     ) -> Result<Vec<(String, VisitRecord)>, RepoError> {
         let mut out = Vec::new();
         for chunk in keys.chunks(500) {
-            let list = (0..chunk.len())
-                .map(|i| format!("${}", i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+            // One row of `1 + n` values: the data set, then the keys.
+            let all = placeholders(self.backend(), 1, chunk.len() + 1);
+            let (first, list) = all
+                .trim_matches(|c| c == '(' || c == ')')
+                .split_once(", ")
+                .unwrap_or(("$1", ""));
             let mut values: Vec<Value> = vec![dataset.into()];
             values.extend(chunk.iter().map(|k| Value::from(k.clone())));
             let rows = self
@@ -852,7 +860,7 @@ impl DatasetReader for SeaOrmDatasetRepo {
                 .connection()
                 .query_all_raw(self.statement(
                     &format!(
-                        "SELECT {VISIT_COLUMNS} FROM dataset_visits WHERE dataset = $1 \
+                        "SELECT {VISIT_COLUMNS} FROM dataset_visits WHERE dataset = {first} \
                          AND place_key IN ({list}) ORDER BY place_key, period_start"
                     ),
                     values,
@@ -873,7 +881,11 @@ mod tests {
 
     #[test]
     fn statements_are_built_for_every_row_and_column() {
-        assert_eq!(placeholders(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(
+            placeholders(DbBackend::Postgres, 2, 3),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(placeholders(DbBackend::Sqlite, 2, 2), "(?, ?), (?, ?)");
         assert_eq!(
             updates("dataset, place_key, name, lat", 2),
             "name = excluded.name, lat = excluded.lat"
