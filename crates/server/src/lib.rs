@@ -11,6 +11,7 @@ pub mod probe;
 pub mod seed;
 pub mod startup;
 pub mod telemetry;
+pub mod tool_cli;
 pub mod tools;
 
 pub use agents::AgentPorts;

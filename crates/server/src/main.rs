@@ -9,7 +9,7 @@ use std::process::ExitCode;
 static GLOBAL: pi_alloc::MiMalloc = pi_alloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
-use pi_server::{Application, Settings, startup, telemetry, tools};
+use pi_server::{Application, Settings, startup, telemetry};
 
 /// The Pi backend. Configuration comes from the environment (see README).
 #[derive(Debug, Parser)]
@@ -174,7 +174,7 @@ fn main() -> ExitCode {
         }
     };
     if let Some(Command::Tool { name, args }) = &cli.command {
-        return tools::run_cli(&settings, name, args.as_deref());
+        return pi_server::tool_cli::run(&settings, name, args.as_deref());
     }
     telemetry::init(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
