@@ -431,7 +431,7 @@ impl From<pi_domain::data::DataError> for ApiError {
         match e {
             DataError::Invalid(field) => Self::validation(&field.into()),
             DataError::Builtin => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::CONFLICT,
                 "builtin_dataset",
                 "The built-in data set `synthetic` cannot be imported into or dropped.",
             ),

@@ -109,7 +109,7 @@ pub(crate) fn guard_text(
         inner: decoded,
         compressed: gzip.then(|| Arc::clone(&consumed)),
         decoded: 0,
-        in_quotes: false,
+        state: Csv::FieldStart,
         record: 0,
         limits,
     });
@@ -120,13 +120,24 @@ pub(crate) fn guard_text(
     })
 }
 
-/// Tracks the current CSV record's size (a newline inside quotes does not end a record) and
-/// the decompression ratio.
+/// Where the guard is in the CSV text, by the parser's rules (RFC 4180, the `csv` crate's
+/// defaults): a quote opens a quoted field only at its start, `""` inside one is a quote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Csv {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    /// A quote inside a quoted field: the field ends, or `""` continues it.
+    QuoteInQuoted,
+}
+
+/// Tracks the current CSV record's size (a newline inside a quoted field does not end a
+/// record) and the decompression ratio.
 struct Guard<R> {
     inner: R,
     compressed: Option<Arc<AtomicU64>>,
     decoded: u64,
-    in_quotes: bool,
+    state: Csv,
     record: u64,
     limits: Limits,
 }
@@ -134,22 +145,24 @@ struct Guard<R> {
 impl<R: Read> Read for Guard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        for &b in &buf[..n] {
-            if b == b'"' {
-                self.in_quotes = !self.in_quotes;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            let (next, ends) = match (self.state, b) {
+                (Csv::Quoted, b'"') => (Csv::QuoteInQuoted, false),
+                (Csv::Quoted, _) => (Csv::Quoted, false),
+                (Csv::QuoteInQuoted, b'"') | (Csv::FieldStart, b'"') => (Csv::Quoted, false),
+                (_, b',') => (Csv::FieldStart, false),
+                (_, b'\n') => (Csv::FieldStart, true),
+                _ => (Csv::Unquoted, false),
+            };
+            self.state = next;
+            self.record = if ends { 0 } else { self.record + 1 };
+            if self.record > self.limits.max_record_bytes {
+                return Err(refuse(format!(
+                    "a record is longer than {} MiB (at byte {} of the text)",
+                    self.limits.max_record_bytes >> 20,
+                    self.decoded + i as u64
+                )));
             }
-            if b == b'\n' && !self.in_quotes {
-                self.record = 0;
-            } else {
-                self.record += 1;
-            }
-        }
-        if self.record > self.limits.max_record_bytes {
-            return Err(refuse(format!(
-                "a record is longer than {} MiB (at byte {} of the text)",
-                self.limits.max_record_bytes >> 20,
-                self.decoded + n as u64
-            )));
         }
         self.decoded += n as u64;
         if let Some(compressed) = &self.compressed {
@@ -235,5 +248,18 @@ mod tests {
         quoted.extend("x\n".repeat(600).into_bytes());
         quoted.extend(b"\"\n");
         assert!(read_all(quoted, limits).is_err());
+        // A quote inside an unquoted field is a character, as the parser reads it: it neither
+        // hides a long record nor makes the rest of the file one record.
+        let mut stray = b"1,a\"b,\"".to_vec();
+        stray.extend("x\n".repeat(600).into_bytes());
+        stray.extend(b"\"\n");
+        assert!(
+            read_all(stray, limits).is_err(),
+            "the quoted field after the stray quote is one record"
+        );
+        let pizza = "1,12\" Pizza,3\n".repeat(500).into_bytes();
+        assert!(read_all(pizza, limits).is_ok(), "each line is a record");
+        let escaped = "1,\"say \"\"hi\"\"\",3\n".repeat(500).into_bytes();
+        assert!(read_all(escaped, limits).is_ok());
     }
 }

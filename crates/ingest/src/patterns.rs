@@ -207,6 +207,19 @@ impl PatternsReader {
             related_brands,
             distance_from_home,
         };
+        let labels = visits
+            .home_areas
+            .iter()
+            .map(|(k, _)| k)
+            .chain(visits.related_brands.iter().map(|(k, _)| k));
+        if let Some(field) = crate::value::nul_field(&place) {
+            return Err((field, "contains a NUL byte".to_owned()));
+        }
+        for label in labels {
+            if label.contains('\0') {
+                return Err(("row", "a JSON key contains a NUL byte".to_owned()));
+            }
+        }
         Ok(PatternsRow { place, visits })
     }
 

@@ -215,7 +215,8 @@ impl PlacesReader {
                 let parsed = match self.format {
                     PlacesFormat::Overture => overture(&row),
                     _ => foursquare(&row),
-                };
+                }
+                .and_then(without_nul);
                 Some(Ok(match parsed {
                     Ok(place) => Item::Row(place),
                     Err((field, reason)) => Item::Rejected(Rejection {
@@ -267,7 +268,7 @@ impl PlacesReader {
                     })));
                 }
                 let cell = |name: &str| columns.get(name).and_then(|i| record.get(*i));
-                Some(Ok(match plain(cell) {
+                Some(Ok(match plain(cell).and_then(without_nul) {
                     Ok(place) => Item::Row(place),
                     Err((field, reason)) => Item::Rejected(Rejection {
                         line,
@@ -295,6 +296,13 @@ impl Iterator for PlacesReader {
 }
 
 type Parsed = Result<PlaceRecord, (&'static str, String)>;
+
+fn without_nul(place: PlaceRecord) -> Parsed {
+    match crate::value::nul_field(&place) {
+        Some(field) => Err((field, "contains a NUL byte".to_owned())),
+        None => Ok(place),
+    }
+}
 
 /// The file's top-level columns that this format reads; a missing required one is an error.
 fn projection(schema: &Type, format: PlacesFormat) -> Result<Type, IngestError> {

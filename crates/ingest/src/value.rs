@@ -6,6 +6,32 @@ use std::marker::PhantomData;
 use chrono::{DateTime, NaiveDate};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 
+/// The first text field of a place holding a NUL byte (PostgreSQL cannot store one): such a
+/// row is rejected rather than failing the whole import on one engine.
+pub(crate) fn nul_field(p: &crate::PlaceRecord) -> Option<&'static str> {
+    let fields: [(&'static str, Option<&str>); 9] = [
+        ("id", Some(p.key.as_str())),
+        ("name", Some(p.name.as_str())),
+        ("brand", p.brand.as_deref()),
+        ("category", p.category.as_deref()),
+        ("sub_category", p.sub_category.as_deref()),
+        ("street", p.street.as_deref()),
+        ("city", p.city.as_deref()),
+        ("region", p.region.as_deref()),
+        ("postcode", p.postcode.as_deref()),
+    ];
+    fields
+        .into_iter()
+        .find(|(_, v)| v.is_some_and(|v| v.contains('\0')))
+        .map(|(name, _)| name)
+        .or_else(|| {
+            p.country
+                .as_deref()
+                .filter(|c| c.contains('\0'))
+                .map(|_| "country")
+        })
+}
+
 /// A trimmed, non-empty cell.
 pub(crate) fn text(cell: Option<&str>) -> Option<String> {
     cell.map(str::trim)

@@ -231,6 +231,14 @@ fn hostile_files_are_refused_or_their_rows_rejected() {
     let err = patterns_text(no_key).unwrap_err();
     assert!(err.to_string().contains("placekey"), "{err}");
 
+    let nul = format!("{HEADER}\nk,Nul\u{0}Name,30,-97,2024-01-01,2024-01-02,1,[1]\n");
+    let (rows, rejected) = patterns_text(&nul).unwrap();
+    assert!(rows.is_empty());
+    assert_eq!(
+        (rejected[0].field.as_str(), rejected[0].reason.as_str()),
+        ("name", "contains a NUL byte")
+    );
+
     let long_period = format!("{HEADER}\nk,Year,30,-97,2024-01-01,2025-01-01,1,[1]\n");
     let (_, rejected) = patterns_text(&long_period).unwrap();
     assert!(rejected[0].reason.contains("366 days"), "{}", rejected[0]);

@@ -326,3 +326,21 @@ fn comparisons_and_what_the_files_lack() {
     assert_eq!(austin["place_count"], 3);
     assert_eq!(austin["zip_count"], 1);
 }
+
+#[test]
+fn overlapping_periods_count_their_days_once() {
+    let f = fixture();
+    // A monthly row for January 2024 over the weekly rows of 2024-01-01 and 2024-01-08.
+    let mut month = week("2024-01-01", 1000, 1);
+    month.end = date("2024-02-01");
+    month.visits_by_day = vec![1000; 31];
+    let mut rows: Vec<(String, VisitRecord)> =
+        f.rows.iter().filter(|(k, _)| k == "a").cloned().collect();
+    rows.push(("a".to_owned(), month));
+    let i = f.set.place_index("place:a").unwrap();
+    let visits = Visits::new(&f.set, rows);
+    let daily = visits.daily(i, date("2024-01-01"), date("2024-01-14"));
+    // The weekly row of 2024-01-01 starts first (same start: the earlier in the file's order is
+    // kept by the stable sort), and the month that overlaps it is left out.
+    assert_eq!(daily.iter().sum::<u64>(), 110 * 14);
+}

@@ -186,7 +186,14 @@ fn describe_file(
     })
 }
 
-type Sent = Result<(Batch, Progress), String>;
+/// What the reader thread sends: batches, then the end of the file or why reading stopped. A
+/// channel that closes without either means the thread died: the import must fail, not commit
+/// what it had.
+enum Sent {
+    Batch(Batch, Progress),
+    End,
+    Failed(String),
+}
 
 /// A file read on its own thread, batch by batch.
 struct FileBatches {
@@ -205,7 +212,7 @@ impl FileBatches {
             .name("import-reader".into())
             .spawn(move || {
                 let limits = Limits::default();
-                let sent = match (kind, format) {
+                let read = || match (kind, format) {
                     (ImportKind::Patterns, _) => match PatternsReader::open(&path, limits) {
                         Ok(reader) => pump(reader, &tx, Rows::Patterns, PatternsReader::progress),
                         Err(e) => Err(e),
@@ -218,10 +225,13 @@ impl FileBatches {
                         }
                     }
                 };
-                if let Err(e) = sent {
-                    // The receiver may be gone (the import stopped first): nothing to tell.
-                    let _ = tx.blocking_send(Err(e.to_string()));
-                }
+                let last = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+                    Ok(Ok(())) => Sent::End,
+                    Ok(Err(e)) => Sent::Failed(e.to_string()),
+                    Err(_) => Sent::Failed("the file reader failed on this file".into()),
+                };
+                // The receiver may be gone (the import stopped first): nothing to tell.
+                let _ = tx.blocking_send(last);
             })
             .context("starting the reader thread")?;
         Ok(Self {
@@ -264,7 +274,10 @@ where
                 rows: wrap(rows),
                 rejected,
             };
-            if tx.blocking_send(Ok((batch, progress(&reader)))).is_err() {
+            if tx
+                .blocking_send(Sent::Batch(batch, progress(&reader)))
+                .is_err()
+            {
                 return Ok(());
             }
         }
@@ -277,12 +290,16 @@ where
 #[async_trait]
 impl RecordBatches for FileBatches {
     async fn next_batch(&mut self) -> Option<Result<Batch, String>> {
-        match self.rx.recv().await? {
-            Ok((batch, progress)) => {
+        match self.rx.recv().await {
+            Some(Sent::Batch(batch, progress)) => {
                 self.bar.update(progress);
                 Some(Ok(batch))
             }
-            Err(e) => Some(Err(e)),
+            Some(Sent::End) => None,
+            Some(Sent::Failed(e)) => Some(Err(e)),
+            None => Some(Err(
+                "the file reader stopped before the end of the file".into()
+            )),
         }
     }
 }

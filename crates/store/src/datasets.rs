@@ -430,18 +430,24 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .map_err(repo_err(context))?;
         for row in stale {
             let id: Uuid = row.try_get("", "id").map_err(repo_err(context))?;
-            self.discard(id).await?;
-            self.execute(
-                "UPDATE dataset_imports SET status = 'failed', error = $1, finished_at = $2 \
-                 WHERE id = $3 AND status = 'running'",
-                vec![
-                    "interrupted: the importing process stopped".into(),
-                    now_ms().into(),
-                    id.into(),
-                ],
-                context,
-            )
-            .await?;
+            // Marked failed first, and only if still running and stale: a commit that bumped its
+            // heartbeat in the meantime keeps its rows.
+            let claimed = self
+                .execute(
+                    "UPDATE dataset_imports SET status = 'failed', error = $1, finished_at = $2 \
+                     WHERE id = $3 AND status = 'running' AND heartbeat_at < $4",
+                    vec![
+                        "interrupted: the importing process stopped".into(),
+                        now_ms().into(),
+                        id.into(),
+                        (now_ms() - STALE_IMPORT_MS).into(),
+                    ],
+                    context,
+                )
+                .await?;
+            if claimed == 1 {
+                self.discard(id).await?;
+            }
         }
         let previous = conn
             .query_one_raw(self.statement(
@@ -593,7 +599,31 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .map_err(repo_err(context))?
             .ok_or_else(|| RepoError(anyhow::anyhow!("import {import} is no longer running")))?;
         let dataset: String = row.try_get("", "dataset").map_err(repo_err(context))?;
+        if self.backend() == DbBackend::Postgres {
+            // One commit per data set at a time (SQLite has one writer anyway): two first
+            // imports would both rename, two merges could deadlock.
+            txn.execute_raw(self.statement(
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                vec![format!("pi-dataset:{dataset}").into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        }
         let now = now_ms();
+        // Still running, and now fresh: a stale-import cleanup can no longer take it.
+        let claimed = txn
+            .execute_raw(self.statement(
+                "UPDATE dataset_imports SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'",
+                vec![now.into(), import.into()],
+            ))
+            .await
+            .map_err(repo_err(context))?
+            .rows_affected();
+        if claimed != 1 {
+            return Err(RepoError(anyhow::anyhow!(
+                "import {import} is no longer running"
+            )));
+        }
         // A data set without rows yet takes the staged rows by renaming them (no conflicts are
         // possible); otherwise they are merged, a place or period already there replaced.
         let empty = txn
@@ -711,7 +741,8 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         .map_err(repo_err(context))?;
         txn.execute_raw(self.statement(
             "UPDATE dataset_imports SET status = 'done', rows_read = $1, rows_imported = $2, \
-             rows_rejected = $3, rejections = $4, finished_at = $5, heartbeat_at = $5 WHERE id = $6",
+             rows_rejected = $3, rejections = $4, finished_at = $5, heartbeat_at = $5 \
+             WHERE id = $6 AND status = 'running'",
             vec![
                 (counts.rows_read as i64).into(),
                 (counts.rows_imported as i64).into(),
@@ -879,7 +910,11 @@ impl DatasetReader for SeaOrmDatasetRepo {
         let conn = self.db.connection();
         let mut recent: HashMap<String, u64> = HashMap::new();
         if let Some(last) = coverage.last_day {
-            let from = last - chrono::Duration::days(364);
+            // The latest year: from the day after the last, twelve months back.
+            let from = last
+                .succ_opt()
+                .and_then(|d| d.checked_sub_months(chrono::Months::new(12)))
+                .unwrap_or(last - chrono::Duration::days(364));
             let rows = conn
                 .query_all_raw(self.statement(
                     "SELECT place_key, CAST(SUM(raw_visits) AS BIGINT) AS visits FROM dataset_visits \

@@ -382,6 +382,12 @@ async fn a_killed_import_is_cleared_by_the_next_one(engine: Engine) {
             .is_err(),
         "a cleared import cannot stage"
     );
+    let counts = pi_domain::data::ImportCounts::default();
+    assert!(
+        repo.commit_import(killed, &counts).await.is_err(),
+        "nor commit"
+    );
+    assert!(repo.datasets().await.unwrap().is_empty());
     assert_eq!(
         repo.import(second).await.unwrap().unwrap().status,
         ImportStatus::Running

@@ -171,7 +171,7 @@ pub(crate) async fn list_datasets(
     post,
     path = "/datasets/{name}/activate",
     tag = "datasets",
-    params(("name" = String, Path, description = "Data set name (`synthetic`: the built-in one)")),
+    params(("name" = String, Path, description = "Data set name (`synthetic`: the built-in one)", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Active"),
@@ -196,13 +196,14 @@ pub(crate) async fn activate_dataset(
     delete,
     path = "/datasets/{name}",
     tag = "datasets",
-    params(("name" = String, Path, description = "Data set name")),
+    params(("name" = String, Path, description = "Data set name", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Dropped"),
         (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody, description = "`dataset_not_found`"),
-        (status = 422, body = ErrorBody, description = "`validation_error` (name) or `builtin_dataset`"),
+        (status = 409, body = ErrorBody, description = "`builtin_dataset`: the built-in set cannot be dropped"),
+        (status = 422, body = ErrorBody, description = "`validation_error` (name)"),
     )
 )]
 #[tracing::instrument(skip_all, fields(user_id = %_user.0.id, dataset = %name))]
@@ -220,7 +221,7 @@ pub(crate) async fn drop_dataset(
     get,
     path = "/datasets/{name}/imports",
     tag = "datasets",
-    params(("name" = String, Path, description = "Data set name")),
+    params(("name" = String, Path, description = "Data set name", pattern = "^[a-z0-9][a-z0-9_-]{0,63}$")),
     security(("bearer" = [])),
     responses(
         (status = 200, body = ImportListResponse),

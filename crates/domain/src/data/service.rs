@@ -193,7 +193,18 @@ impl DataService {
         };
         match self.run(id, file.kind, source, options, on_tick).await {
             Ok(counts) => {
-                let coverage = self.repo.commit_import(id, &counts).await?;
+                let coverage = match self.repo.commit_import(id, &counts).await {
+                    Ok(coverage) => coverage,
+                    Err(e) => {
+                        // Nothing was committed: the import is failed now, not when it ages.
+                        if let Err(abort) =
+                            self.repo.abort_import(id, &counts, &e.to_string()).await
+                        {
+                            tracing::warn!(import = %id, error = %abort, "could not record a failed import");
+                        }
+                        return Err(e.into());
+                    }
+                };
                 let import = self
                     .repo
                     .import(id)
@@ -465,6 +476,36 @@ mod tests {
             .unwrap();
         assert!(report.already_imported);
         assert_eq!(source.0.len(), 1, "the file was not read");
+    }
+
+    #[tokio::test]
+    async fn a_failed_commit_records_the_import_failed_at_once() {
+        let id = Uuid::now_v7();
+        let mut repo = MockDatasetRepo::new();
+        repo.expect_begin_import()
+            .returning(move |_, _| Ok(Begin::Started(id)));
+        repo.expect_stage_places().returning(|_, _| Ok(()));
+        repo.expect_commit_import()
+            .returning(|_, _| Err(RepoError(anyhow::anyhow!("import is no longer running"))));
+        repo.expect_abort_import()
+            .withf(|_, c, e| c.rows_imported == 1 && e.contains("no longer running"))
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+        let mut source = Scripted(VecDeque::from([Ok(Batch {
+            rows: Rows::Places(vec![place("a")]),
+            rejected: vec![],
+        })]));
+        let err = DataService::new(Arc::new(repo))
+            .import(
+                "acme",
+                &file(),
+                &mut source,
+                ImportOptions::default(),
+                &|_| {},
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, DataError::Repo(_)), "{err}");
     }
 
     #[tokio::test]

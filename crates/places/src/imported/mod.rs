@@ -293,6 +293,16 @@ impl Visits {
         }
         for periods in by_place.values_mut() {
             periods.sort_by_key(|v| v.start);
+            // Periods that overlap an earlier one (a weekly and a monthly file of the same
+            // place) would count their common days twice: the earlier-starting one is kept.
+            let mut end = None;
+            periods.retain(|v| {
+                let keep = end.is_none_or(|e| v.start >= e);
+                if keep {
+                    end = Some(v.end);
+                }
+                keep
+            });
         }
         Self { by_place }
     }

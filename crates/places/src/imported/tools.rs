@@ -134,7 +134,12 @@ impl Range {
             Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
                 .map_err(|_| format!("{name} {s:?} is not a date (YYYY-MM-DD)")),
         };
-        let default_start = (last - chrono::Duration::days(364)).max(first);
+        // The latest year, as `annual_visits` counts it.
+        let default_start = last
+            .succ_opt()
+            .and_then(|d| d.checked_sub_months(Months::new(12)))
+            .unwrap_or(last)
+            .max(first);
         let start = parse_one("start_date", dates.start_date.as_deref(), default_start)?;
         let end = parse_one("end_date", dates.end_date.as_deref(), last)?;
         if start < first || start > last || end > last {

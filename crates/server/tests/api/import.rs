@@ -468,7 +468,7 @@ async fn admins_manage_data_sets_over_http(app: crate::helpers::TestApp) {
         serde_json::json!({"line": 6, "field": "placekey", "reason": "missing"})
     );
 
-    crate::helpers::error_body(delete("/datasets/synthetic").await, 422, "builtin_dataset").await;
+    crate::helpers::error_body(delete("/datasets/synthetic").await, 409, "builtin_dataset").await;
     assert_eq!(delete("/datasets/acme").await.status(), 204);
     crate::helpers::error_body(delete("/datasets/acme").await, 404, "dataset_not_found").await;
     assert_eq!(
