@@ -660,6 +660,15 @@ impl HealthProbe for DatabaseProbe {
                 ));
             }
         }
+        // The SQLite file first: once it is deleted, a write may fail as "read-only" (the file
+        // moved) or land in the unlinked file; either way the file's fate is the news.
+        if self.db.engine == Engine::Sqlite {
+            match tokio_timeout(self.sqlite_problem()).await {
+                Some(None) => {}
+                Some(Some(problem)) => return Err(problem),
+                None => return Err("sqlite did not answer in time".to_owned()),
+            }
+        }
         match tokio_timeout(self.write_problem()).await {
             Some(None) => {}
             Some(Some(problem)) => return Err(problem),
@@ -668,13 +677,6 @@ impl HealthProbe for DatabaseProbe {
                     "{} did not take a write in time",
                     self.db.engine.as_str()
                 ));
-            }
-        }
-        if self.db.engine == Engine::Sqlite {
-            match tokio_timeout(self.sqlite_problem()).await {
-                Some(None) => {}
-                Some(Some(problem)) => return Err(problem),
-                None => return Err("sqlite did not answer in time".to_owned()),
             }
         }
         Ok(format!("ok ({})", self.db.engine.as_str()))
