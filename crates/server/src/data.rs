@@ -31,6 +31,13 @@ const BATCHES_IN_FLIGHT: usize = 4;
 /// Plain progress lines, when not on a terminal.
 const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
+/// The server's database, migrated, and the data-set service over it (close `db` after).
+async fn open(settings: &Settings) -> anyhow::Result<(pi_store::Database, DataService)> {
+    let db = connect_and_migrate(settings).await?;
+    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    Ok((db, service))
+}
+
 /// What `pi-server import` was asked.
 #[derive(Debug, Clone)]
 pub struct ImportRequest {
@@ -62,8 +69,7 @@ pub async fn import(
         }),
     };
     let file = describe_file(path, request.kind, format)?;
-    let db = connect_and_migrate(settings).await?;
-    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let (db, service) = open(settings).await?;
     let started = Instant::now();
     let mut source = FileBatches::spawn(path.clone(), request.kind, format)?;
     let result = service
@@ -369,8 +375,7 @@ impl Bar {
 /// # Errors
 /// An unusable database.
 pub async fn list(settings: &Settings, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
-    let db = connect_and_migrate(settings).await?;
-    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let (db, service) = open(settings).await?;
     let listed = service.list().await;
     db.close().await.context("closing the database")?;
     let (active, sets) = listed?;
@@ -411,8 +416,7 @@ pub async fn activate(
     name: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    let db = connect_and_migrate(settings).await?;
-    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let (db, service) = open(settings).await?;
     let result = service.activate(name).await;
     db.close().await.context("closing the database")?;
     result?;
@@ -429,8 +433,7 @@ pub async fn remove(
     name: &str,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
-    let db = connect_and_migrate(settings).await?;
-    let service = DataService::new(std::sync::Arc::new(SeaOrmDatasetRepo::new(db.clone())));
+    let (db, service) = open(settings).await?;
     let result = service.remove(name).await;
     db.close().await.context("closing the database")?;
     result?;
