@@ -46,6 +46,8 @@ use crate::{ErrorBody, FieldErrorBody};
         datasets::activate_dataset,
         datasets::drop_dataset,
         datasets::list_imports,
+        datasets::upload_import,
+        datasets::get_import,
     ),
     components(schemas(ErrorBody, FieldErrorBody)),
     modifiers(&BearerScheme, &CommonErrors),

@@ -35,6 +35,8 @@ pub struct AppState {
     pub personas: Arc<PersonaService>,
     /// The data sets the tools answer from.
     pub data: Arc<pi_domain::data::DataService>,
+    /// Imports of files uploaded to `POST /datasets/{name}/imports`.
+    pub uploads: Arc<dyn pi_domain::data::UploadImporter>,
     /// Dependencies checked by `/health/ready`.
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Service facts.

@@ -203,6 +203,11 @@ pub struct Settings {
     /// How long an authenticated user is served from memory (0: never): the bound on how long
     /// a change made elsewhere (another replica, `pi-server admin`) takes to reach this replica.
     pub auth_cache_ttl_ms: u64,
+    /// Where files uploaded to `POST /datasets/{name}/imports` are kept until their import
+    /// ends (default: `pi-uploads` in the system's temporary directory).
+    pub upload_dir: Option<String>,
+    /// Largest upload to `POST /datasets/{name}/imports`, in bytes (413 beyond).
+    pub max_upload_bytes: u64,
 }
 
 /// Every setting, as its `pi.toml` key (lower case) and, upper-cased, its environment variable.
@@ -243,6 +248,8 @@ pub const KEYS: &[&str] = &[
     "login_max_attempts_per_client",
     "login_throttle_window_secs",
     "auth_cache_ttl_ms",
+    "upload_dir",
+    "max_upload_bytes",
 ];
 
 impl Default for Settings {
@@ -284,6 +291,8 @@ impl Default for Settings {
             login_max_attempts_per_client: 20,
             login_throttle_window_secs: 15 * 60,
             auth_cache_ttl_ms: 1000,
+            upload_dir: None,
+            max_upload_bytes: 16 << 30,
         }
     }
 }
@@ -339,6 +348,8 @@ impl fmt::Debug for Settings {
                 &self.login_throttle_window_secs,
             )
             .field("auth_cache_ttl_ms", &self.auth_cache_ttl_ms)
+            .field("upload_dir", &self.upload_dir)
+            .field("max_upload_bytes", &self.max_upload_bytes)
             .finish()
     }
 }

@@ -1,35 +1,23 @@
 //! `pi-server import places|patterns FILE --dataset NAME` and `pi-server dataset
 //! list|activate|drop`: the customer's files into data sets, against the server's own database.
 //!
-//! The file is read on its own thread (`pi-ingest`), in batches passed through a channel of a
-//! few batches: memory stays bounded whatever the file's size. A progress bar with rows/s and
-//! ETA is drawn on a terminal; elsewhere a plain line every few seconds.
+//! The file is read on its own thread (`file_import`), with a progress bar on a terminal.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use async_trait::async_trait;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use pi_domain::data::{
-    Batch, DataError, DataService, ImportFile, ImportKind, ImportOptions, ImportReport,
-    RecordBatches, Rows,
+    DataError, DataService, ImportFile, ImportKind, ImportOptions, ImportReport,
 };
-use pi_ingest::{IngestError, Item, Limits, PatternsReader, PlacesFormat, PlacesReader, Progress};
+use pi_ingest::PlacesFormat;
 use pi_store::SeaOrmDatasetRepo;
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 
 use crate::Settings;
+use crate::file_import::{Bar, FileBatches};
 use crate::startup::connect_and_migrate;
-
-/// Rows per batch handed from the reader thread to the database.
-const BATCH_ROWS: usize = 2000;
-/// Batches in flight between the reader and the database.
-const BATCHES_IN_FLIGHT: usize = 4;
-/// Plain progress lines, when not on a terminal.
-const PLAIN_EVERY: Duration = Duration::from_secs(5);
 
 /// The server's database, migrated, and the data-set service over it (close `db` after).
 async fn open(settings: &Settings) -> anyhow::Result<(pi_store::Database, DataService)> {
@@ -71,7 +59,7 @@ pub async fn import(
     let file = describe_file(path, request.kind, format)?;
     let (db, service) = open(settings).await?;
     let started = Instant::now();
-    let mut source = FileBatches::spawn(path.clone(), request.kind, format)?;
+    let mut source = FileBatches::spawn(path.clone(), request.kind, format, Bar::new())?;
     let result = service
         .import(
             &request.dataset,
@@ -190,184 +178,6 @@ fn describe_file(
         sha256: format!("{:x}", hasher.finalize()),
         bytes,
     })
-}
-
-/// What the reader thread sends: batches, then the end of the file or why reading stopped. A
-/// channel that closes without either means the thread died: the import must fail, not commit
-/// what it had.
-enum Sent {
-    Batch(Batch, Progress),
-    End,
-    Failed(String),
-}
-
-/// A file read on its own thread, batch by batch.
-struct FileBatches {
-    rx: mpsc::Receiver<Sent>,
-    bar: Bar,
-}
-
-impl FileBatches {
-    fn spawn(
-        path: PathBuf,
-        kind: ImportKind,
-        format: Option<PlacesFormat>,
-    ) -> anyhow::Result<Self> {
-        let (tx, rx) = mpsc::channel::<Sent>(BATCHES_IN_FLIGHT);
-        std::thread::Builder::new()
-            .name("import-reader".into())
-            .spawn(move || {
-                let limits = Limits::default();
-                let read = || match (kind, format) {
-                    (ImportKind::Patterns, _) => match PatternsReader::open(&path, limits) {
-                        Ok(reader) => pump(reader, &tx, Rows::Patterns, PatternsReader::progress),
-                        Err(e) => Err(e),
-                    },
-                    (ImportKind::Places, format) => {
-                        match PlacesReader::open(&path, format.unwrap_or(PlacesFormat::Csv), limits)
-                        {
-                            Ok(reader) => pump(reader, &tx, Rows::Places, PlacesReader::progress),
-                            Err(e) => Err(e),
-                        }
-                    }
-                };
-                let last = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
-                    Ok(Ok(())) => Sent::End,
-                    Ok(Err(e)) => Sent::Failed(e.to_string()),
-                    Err(_) => Sent::Failed("the file reader failed on this file".into()),
-                };
-                // The receiver may be gone (the import stopped first): nothing to tell.
-                let _ = tx.blocking_send(last);
-            })
-            .context("starting the reader thread")?;
-        Ok(Self {
-            rx,
-            bar: Bar::new(),
-        })
-    }
-
-    fn finish(&self) {
-        self.bar.finish();
-    }
-}
-
-/// Reads `reader` to its end in batches; stops quietly when the receiver is gone.
-fn pump<R, T>(
-    mut reader: R,
-    tx: &mpsc::Sender<Sent>,
-    wrap: fn(Vec<T>) -> Rows,
-    progress: fn(&R) -> Progress,
-) -> Result<(), IngestError>
-where
-    R: Iterator<Item = Result<Item<T>, IngestError>>,
-{
-    loop {
-        let mut rows = Vec::with_capacity(BATCH_ROWS);
-        let mut rejected = Vec::new();
-        let mut ended = true;
-        for item in reader.by_ref() {
-            match item? {
-                Item::Row(row) => rows.push(row),
-                Item::Rejected(r) => rejected.push(r),
-            }
-            if rows.len() + rejected.len() >= BATCH_ROWS {
-                ended = false;
-                break;
-            }
-        }
-        if !rows.is_empty() || !rejected.is_empty() {
-            let batch = Batch {
-                rows: wrap(rows),
-                rejected,
-            };
-            if tx
-                .blocking_send(Sent::Batch(batch, progress(&reader)))
-                .is_err()
-            {
-                return Ok(());
-            }
-        }
-        if ended {
-            return Ok(());
-        }
-    }
-}
-
-#[async_trait]
-impl RecordBatches for FileBatches {
-    async fn next_batch(&mut self) -> Option<Result<Batch, String>> {
-        match self.rx.recv().await {
-            Some(Sent::Batch(batch, progress)) => {
-                self.bar.update(progress);
-                Some(Ok(batch))
-            }
-            Some(Sent::End) => None,
-            Some(Sent::Failed(e)) => Some(Err(e)),
-            None => Some(Err(
-                "the file reader stopped before the end of the file".into()
-            )),
-        }
-    }
-}
-
-/// Progress: a bar on a terminal, plain periodic lines elsewhere.
-struct Bar {
-    bar: Option<ProgressBar>,
-    started: Instant,
-    last_line: Instant,
-}
-
-impl Bar {
-    fn new() -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-            bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {percent:>3}% {msg} (ETA {eta})",
-                )
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-            );
-            bar
-        });
-        Self {
-            bar,
-            started: Instant::now(),
-            last_line: Instant::now(),
-        }
-    }
-
-    fn update(&mut self, p: Progress) {
-        let secs = self.started.elapsed().as_secs_f64().max(0.001);
-        let rate = p.rows as f64 / secs;
-        // Parquet tells its rows; CSV its bytes.
-        let (position, length) = match p.total_rows {
-            Some(total) => (p.rows, total),
-            None => (p.bytes, p.total_bytes.max(1)),
-        };
-        match &self.bar {
-            Some(bar) => {
-                bar.set_length(length);
-                bar.set_position(position.min(length));
-                bar.set_message(format!("{} rows, {rate:.0} rows/s", p.rows));
-            }
-            None => {
-                if self.last_line.elapsed() >= PLAIN_EVERY {
-                    self.last_line = Instant::now();
-                    let pct = 100.0 * position as f64 / length as f64;
-                    eprintln!(
-                        "import: {} rows read ({pct:.1} %), {rate:.0} rows/s",
-                        p.rows
-                    );
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
 }
 
 /// `pi-server dataset list`: every data set, its coverage, and which is active.

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod agents;
 pub mod config;
 pub mod data;
+pub mod file_import;
 pub mod probe;
 pub mod seed;
 pub mod startup;

@@ -205,6 +205,15 @@ pub async fn build_state(
     // Tools answer from the active data set: the built-in one, or a stored one (issue 32).
     let datasets = Arc::new(pi_store::SeaOrmDatasetRepo::new(db.clone()));
     let data = Arc::new(pi_domain::data::DataService::new(datasets.clone()));
+    let upload_dir = settings.upload_dir.as_ref().map_or_else(
+        || std::env::temp_dir().join("pi-uploads"),
+        std::path::PathBuf::from,
+    );
+    let uploads = Arc::new(crate::file_import::Uploads::new(
+        (*data).clone(),
+        upload_dir,
+        settings.max_upload_bytes,
+    )?);
     let places = PlacesData::with_datasets(places_scale(settings), settings.places_seed, datasets);
     places.spawn_build();
     let registry = Arc::new(build_registry(&places, &personas));
@@ -245,6 +254,7 @@ pub async fn build_state(
         tools: Arc::new(ToolService::new(registry)),
         personas,
         data,
+        uploads,
         probes,
         info: ServiceInfo {
             name: "pi-backend",

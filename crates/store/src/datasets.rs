@@ -758,6 +758,24 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         Ok(coverage)
     }
 
+    async fn record_progress(&self, import: Uuid, counts: &ImportCounts) -> Result<(), RepoError> {
+        self.execute(
+            "UPDATE dataset_imports SET rows_read = $1, rows_imported = $2, rows_rejected = $3, \
+             rejections = $4, heartbeat_at = $5 WHERE id = $6 AND status = 'running'",
+            vec![
+                (counts.rows_read as i64).into(),
+                (counts.rows_imported as i64).into(),
+                (counts.rows_rejected as i64).into(),
+                nonempty_json(&counts.rejections).into(),
+                now_ms().into(),
+                import.into(),
+            ],
+            "failed to record import progress",
+        )
+        .await
+        .map(drop)
+    }
+
     async fn abort_import(
         &self,
         import: Uuid,

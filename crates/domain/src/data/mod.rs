@@ -237,6 +237,10 @@ pub trait DatasetRepo: Send + Sync {
         counts: &ImportCounts,
     ) -> Result<Coverage, RepoError>;
 
+    /// Records a running import's counts so far (any replica can report its progress) and
+    /// that it is alive.
+    async fn record_progress(&self, import: Uuid, counts: &ImportCounts) -> Result<(), RepoError>;
+
     /// Deletes the staged rows and records the import failed with `error`.
     async fn abort_import(
         &self,
@@ -250,6 +254,37 @@ pub trait DatasetRepo: Send + Sync {
 
     /// One import.
     async fn import(&self, id: Uuid) -> Result<Option<ImportRecord>, RepoError>;
+}
+
+/// A file received through the API, on disk, to import in the background.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    pub dataset: String,
+    pub kind: ImportKind,
+    /// Places only: `overture`, `foursquare` or `csv`; told from the content when `None`.
+    pub format: Option<String>,
+    /// The name the client gave (no directories).
+    pub file_name: String,
+    /// Where the body was written, inside [`UploadImporter::upload_dir`].
+    pub path: std::path::PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    pub options: ImportOptions,
+}
+
+/// Runs imports of uploaded files (the server reads them with its file readers).
+#[async_trait]
+pub trait UploadImporter: Send + Sync {
+    /// Where uploads are written while they arrive and until their import ends.
+    fn upload_dir(&self) -> std::path::PathBuf;
+
+    /// The largest upload accepted, in bytes.
+    fn max_upload_bytes(&self) -> u64;
+
+    /// Records the import and runs it in the background, deleting the file when it ends; the
+    /// report holds the running import, or the earlier one when the file is in the data set
+    /// already. The file is deleted on every error too.
+    async fn start(&self, upload: Upload) -> Result<ImportReport, DataError>;
 }
 
 /// A stored place with the visits of its data set's latest 365 days (for ranking and

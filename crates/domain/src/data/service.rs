@@ -11,6 +11,9 @@ use super::{
 };
 use crate::{FieldError, RepoError};
 
+/// How often a running import's counts are written where every replica can read them.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Accepted rows of one batch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Rows {
@@ -177,21 +180,37 @@ impl DataService {
         options: ImportOptions,
         on_tick: &(dyn Fn(ImportTick) + Send + Sync),
     ) -> Result<ImportReport, DataError> {
+        match self.begin(dataset, file).await? {
+            Begin::AlreadyImported(previous) => Ok(ImportReport {
+                import: *previous,
+                already_imported: true,
+                coverage: None,
+            }),
+            Begin::Started(id) => self.finish(id, file.kind, source, options, on_tick).await,
+        }
+    }
+
+    /// Records a running import into `dataset` (the first half of [`Self::import`]), or finds
+    /// the file imported already.
+    pub async fn begin(&self, dataset: &str, file: &ImportFile) -> Result<Begin, DataError> {
         let name = DatasetName::parse(dataset).map_err(DataError::Invalid)?;
         if name.is_builtin() {
             return Err(DataError::Builtin);
         }
-        let id = match self.repo.begin_import(name.as_str(), file).await? {
-            Begin::AlreadyImported(previous) => {
-                return Ok(ImportReport {
-                    import: *previous,
-                    already_imported: true,
-                    coverage: None,
-                });
-            }
-            Begin::Started(id) => id,
-        };
-        match self.run(id, file.kind, source, options, on_tick).await {
+        Ok(self.repo.begin_import(name.as_str(), file).await?)
+    }
+
+    /// Reads `source` into the running import `id` and commits it, or records it failed (the
+    /// second half of [`Self::import`]).
+    pub async fn finish(
+        &self,
+        id: Uuid,
+        kind: ImportKind,
+        source: &mut dyn RecordBatches,
+        options: ImportOptions,
+        on_tick: &(dyn Fn(ImportTick) + Send + Sync),
+    ) -> Result<ImportReport, DataError> {
+        match self.run(id, kind, source, options, on_tick).await {
             Ok(counts) => {
                 let coverage = match self.repo.commit_import(id, &counts).await {
                     Ok(coverage) => coverage,
@@ -237,6 +256,7 @@ impl DataService {
         on_tick: &(dyn Fn(ImportTick) + Send + Sync),
     ) -> Result<ImportCounts, (DataError, ImportCounts)> {
         let mut counts = ImportCounts::default();
+        let mut last_progress = std::time::Instant::now();
         while let Some(next) = source.next_batch().await {
             let batch = match next {
                 Ok(batch) => batch,
@@ -282,6 +302,12 @@ impl DataService {
                 return Err((DataError::Repo(e), counts));
             }
             counts.rows_imported += accepted;
+            if last_progress.elapsed() >= PROGRESS_EVERY {
+                last_progress = std::time::Instant::now();
+                if let Err(e) = self.repo.record_progress(id, &counts).await {
+                    return Err((DataError::Repo(e), counts));
+                }
+            }
             on_tick(ImportTick {
                 import: id,
                 rows_read: counts.rows_read,

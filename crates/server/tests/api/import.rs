@@ -18,6 +18,7 @@ pi_store::engine_tests!(
         sample_files_of_every_schema_import_with_their_bad_rows_named,
         a_sigkilled_import_leaves_the_data_set_as_it_was,
         a_switch_reaches_every_replica_within_the_ttl,
+        uploads_import_in_the_background_with_progress,
     ],
     crate::helpers::run_offline => [pi_answers_from_the_active_data_set],
     crate::helpers::run_named => [admins_manage_data_sets_over_http],
@@ -475,4 +476,204 @@ async fn admins_manage_data_sets_over_http(app: crate::helpers::TestApp) {
         app.get_json("/datasets", &admin).await["active"],
         "synthetic"
     );
+}
+
+/// Polls an import's URL until it is no longer running.
+async fn finished(app: &crate::helpers::TestApp, token: &str, location: &str) -> serde_json::Value {
+    let started = std::time::Instant::now();
+    loop {
+        let import = app.get_json(location, token).await;
+        if import["status"] != "running" {
+            return import;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{import}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `POST /datasets/{name}/imports`: the body is spooled, imported in the background, followed
+/// at `Location`; the same file again is the earlier import; a bad file fails in its record; bad
+/// requests are JSON 4xx naming the field; no upload is left on disk.
+async fn uploads_import_in_the_background_with_progress(engine: Engine) {
+    let spool = tempfile::tempdir().unwrap();
+    let dir = spool.path().to_path_buf();
+    let Some(app) =
+        crate::helpers::spawn_app_configured(engine, crate::helpers::AgentMode::Fake, move |s| {
+            s.upload_dir = Some(dir.display().to_string());
+            s.max_upload_bytes = 8 << 20;
+        })
+        .await
+    else {
+        return;
+    };
+    let admin = app.admin_token().await;
+    let upload = |query: &str, body: Vec<u8>, token: &str| {
+        let (client, url, token) = (
+            app.client.clone(),
+            app.url(&format!("/datasets/acme/imports?{query}")),
+            token.to_owned(),
+        );
+        async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("content-type", "application/octet-stream")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let patterns = std::fs::read(fixture("patterns_weekly.csv")).unwrap();
+
+    let user = app.signup_token("someone@example.com").await;
+    crate::helpers::error_body(
+        upload("kind=patterns", patterns.clone(), &user).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    let accepted = upload(
+        "kind=patterns&file_name=C:%5Cdata%5Cweek1.csv&max_errors=10",
+        patterns.clone(),
+        &admin,
+    )
+    .await;
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_owned();
+    let running: serde_json::Value = accepted.json().await.unwrap();
+    assert_eq!(running["file_name"], "week1.csv");
+    assert_eq!(
+        location,
+        format!("/datasets/acme/imports/{}", running["id"].as_str().unwrap())
+    );
+    let done = finished(&app, &admin, &location).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["rows_imported"], 4);
+    assert_eq!(done["rows_rejected"], 6);
+    assert_eq!(done["format"], "patterns");
+    let list = app.get_json("/datasets", &admin).await;
+    assert_eq!(list["datasets"][1]["coverage"]["places"], 3);
+
+    // The same bytes again: the earlier import, nothing read.
+    let again = upload("kind=patterns", patterns.clone(), &admin).await;
+    assert_eq!(again.status(), 200);
+    let again: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(again["id"], done["id"]);
+
+    // A larger file: its counts grow in its record while it runs (written every 500 ms).
+    let big = std::fs::read(big_patterns(20_000).path()).unwrap();
+    let accepted = upload("kind=patterns", big, &admin).await;
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_owned();
+    let mut seen_running = 0;
+    let started = std::time::Instant::now();
+    let done = loop {
+        let import = app.get_json(&location, &admin).await;
+        if import["status"] != "running" {
+            break import;
+        }
+        seen_running = seen_running.max(import["rows_read"].as_u64().unwrap());
+        assert!(started.elapsed() < Duration::from_secs(60), "{import}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(done["rows_imported"], 20_000, "{done}");
+    assert!(
+        seen_running > 0,
+        "progress seen while running: {seen_running}"
+    );
+
+    // A places file, its schema told from its content.
+    let parquet = std::fs::read(fixture("overture_places.parquet")).unwrap();
+    let accepted = upload("kind=places", parquet, &admin).await;
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_owned();
+    let done = finished(&app, &admin, &location).await;
+    assert_eq!(done["status"], "done", "{done}");
+    assert_eq!(done["format"], "overture");
+
+    // A file that is not what it claims fails in its record; the data set is untouched.
+    let places_before =
+        app.get_json("/datasets", &admin).await["datasets"][1]["coverage"]["places"].clone();
+    let accepted = upload("kind=patterns", b"name,city\nA,B\n".to_vec(), &admin).await;
+    assert_eq!(accepted.status(), 202);
+    let location = accepted.headers()["location"].to_str().unwrap().to_owned();
+    let failed = finished(&app, &admin, &location).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(
+        failed["error"].as_str().unwrap().contains("placekey"),
+        "{failed}"
+    );
+    assert_eq!(
+        app.get_json("/datasets", &admin).await["datasets"][1]["coverage"]["places"],
+        places_before
+    );
+
+    // Bad requests name what is wrong.
+    for (query, body, status, code, field) in [
+        (
+            "kind=shops",
+            patterns.clone(),
+            422,
+            "validation_error",
+            Some("query"),
+        ),
+        (
+            "format=csv",
+            patterns.clone(),
+            422,
+            "validation_error",
+            Some("query"),
+        ),
+        (
+            "kind=places&file_name=a%0Ab",
+            patterns.clone(),
+            422,
+            "validation_error",
+            Some("file_name"),
+        ),
+        (
+            "kind=places",
+            Vec::new(),
+            422,
+            "validation_error",
+            Some("body"),
+        ),
+        (
+            "kind=places",
+            vec![b'x'; 9 << 20],
+            413,
+            "payload_too_large",
+            None,
+        ),
+    ] {
+        let body =
+            crate::helpers::error_body(upload(query, body, &admin).await, status, code).await;
+        if let Some(field) = field {
+            assert_eq!(body["errors"][0]["field"], field, "{query}: {body}");
+        }
+    }
+    let builtin = app
+        .client
+        .post(app.url("/datasets/synthetic/imports?kind=places"))
+        .bearer_auth(&admin)
+        .body(patterns.clone())
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::error_body(builtin, 409, "builtin_dataset").await;
+    let unknown = format!("/datasets/acme/imports/{}", uuid::Uuid::now_v7());
+    let missing = app
+        .client
+        .get(app.url(&unknown))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    crate::helpers::error_body(missing, 404, "import_not_found").await;
+
+    // Every upload was deleted once its import ended (or was refused).
+    let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
 }
