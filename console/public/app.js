@@ -196,7 +196,9 @@ function renderChrome() {
   document.getElementById('nav').hidden = !signedIn;
   document.getElementById('signout').hidden = !signedIn;
   document.getElementById('who').textContent = signedIn ? `${state.me.display_name} · ${state.me.email}` : '';
-  document.querySelector('#nav [data-view="admin"]').hidden = !(signedIn && state.me.is_admin);
+  for (const adminOnly of ['admin', 'data']) {
+    document.querySelector(`#nav [data-view="${adminOnly}"]`).hidden = !(signedIn && state.me.is_admin);
+  }
   const view = currentRoute().view;
   for (const link of document.querySelectorAll('#nav a')) {
     if (link.dataset.view === view) link.setAttribute('aria-current', 'page');
@@ -274,7 +276,7 @@ function renderAuth(message) {
 
 function currentRoute() {
   const [, view = 'chat', id] = location.hash.split('/');
-  return { view: ['chat', 'memory', 'admin'].includes(view) ? view : 'chat', id };
+  return { view: ['chat', 'memory', 'admin', 'data'].includes(view) ? view : 'chat', id };
 }
 
 async function route() {
@@ -291,6 +293,7 @@ async function route() {
   const { view, id } = currentRoute();
   if (view === 'memory') return renderMemory();
   if (view === 'admin' && state.me.is_admin) return renderAdmin();
+  if (view === 'data' && state.me.is_admin) return renderData();
   return renderChat(id);
 }
 
@@ -713,28 +716,34 @@ function tradeAreas(out) {
     const rings = bands && place
       ? profile.geo_units.filter((u) => u.distance_km).map((u) => ({ lon: place.lon, lat: place.lat, km: u.distance_km, label: `${u.distance_km} km` }))
       : [];
-    const caption = `Trade area of ${profile.place_name}: ${fmt.format(profile.traffic_volume_pct)} % of visits, median trip ${fmt.format(profile.median_distance_km)} km, ${fmtInt.format(profile.home_zip_count)} home ZIPs`;
-    figures.push(mapFigure(caption, {
-      polygon: profile.polygon,
-      points: place ? [{ ...place, kind: 'origin' }] : [],
-      rings,
-      kind: 'trade-area',
-    }));
+    const census = { block_group: 'block group', tract: 'tract', county: 'county' }[profile.output_geography];
+    const trip = profile.median_distance_km == null ? '' : `, median trip ${fmt.format(profile.median_distance_km)} km`;
+    const caption = `Trade area of ${profile.place_name}: ${fmt.format(profile.traffic_volume_pct)} % of visits${trip}, ${fmtInt.format(profile.home_zip_count)} ${census ? 'census areas' : 'home ZIPs'}`;
+    // Census areas come without centroids: no map, only the table.
+    if (profile.polygon) {
+      figures.push(mapFigure(caption, {
+        polygon: profile.polygon,
+        points: place ? [{ ...place, kind: 'origin' }] : [],
+        rings,
+        kind: 'trade-area',
+      }));
+    }
     const units = profile.geo_units || [];
     if (bands) {
       figures.push(chartFigure('Share of visitors by distance from home', {
         type: 'bar', labels: units.map((u) => u.id), datasets: [{ label: profile.place_name, data: units.map((u) => +(u.share * 100).toFixed(2)) }], kind: 'bands', unit: '%',
       }));
     } else if (units.length) {
+      const unit = census ? census[0].toUpperCase() + census.slice(1) : profile.output_geography === 'zip' ? 'ZIP' : 'City';
       const rows = units.slice(0, 15).map((u) => ({
-        [profile.output_geography === 'zip' ? 'ZIP' : 'City']: u.id,
+        [unit]: u.id,
         ...(u.name ? { Name: u.name } : {}),
         Visits: u.visits,
         'Share %': +(u.share * 100).toFixed(1),
         'Distance km': u.distance_km ?? null,
       }));
       figures.push(h('div', { class: 'viz', dataset: { kind: 'geo-units' } },
-        h('h3', {}, `Top ${rows.length} of ${units.length} home ${profile.output_geography === 'zip' ? 'ZIPs' : 'cities'}`), sortableTable(rows, 'Visits')));
+        h('h3', {}, `Top ${rows.length} of ${units.length} home ${census ? `${census}s` : profile.output_geography === 'zip' ? 'ZIPs' : 'cities'}`), sortableTable(rows, 'Visits')));
     }
   }
   return figures;
@@ -1178,6 +1187,163 @@ function toolForm(tool) {
   return h('details', { class: 'card tool-admin', dataset: { tool: tool.name } },
     h('summary', {}, h('code', {}, tool.name), ' ', h('span', { class: 'muted small' }, tool.description.split('. ')[0])),
     form, output);
+}
+
+// ---------- data sets ----------
+
+const DATASET_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+async function renderData() {
+  const sets = h('section', { 'aria-label': 'Data sets' }, h('h2', {}, 'Data sets'), h('p', { class: 'muted' }, 'Loading…'));
+  const history = h('section', { 'aria-label': 'Import history' });
+  const refresh = (name) => Promise.all([loadDatasets(sets, history), name ? loadHistory(history, name) : null]);
+  mount(h('div', { class: 'page' }, h('h1', {}, 'Data'),
+    h('p', { class: 'muted' }, 'The data sets Pi\'s tools answer from: the built-in synthetic set, or your own places and visit panels (Overture, Foursquare OS Places, Advan/SafeGraph Patterns; docs/DATA.md). One is active for every replica.'),
+    sets, uploadForm(refresh), history));
+  await loadDatasets(sets, history);
+}
+
+async function loadDatasets(section, history) {
+  try {
+    const { active, datasets } = await api('/datasets');
+    const n = (v) => (v == null ? '–' : fmtInt.format(v));
+    const row = (d) => h('tr', { dataset: { dataset: d.name } },
+      h('th', { scope: 'row' }, h('code', {}, d.name), d.builtin ? h('span', { class: 'badge grey' }, 'built in') : null),
+      h('td', {}, d.active ? h('span', { class: 'badge green' }, 'active')
+        : h('button', { type: 'button', class: 'ghost', onclick: async (e) => {
+          e.target.disabled = true;
+          try {
+            await api(`/datasets/${encodeURIComponent(d.name)}/activate`, { method: 'POST' });
+            await loadDatasets(section, history);
+          } catch (err) {
+            section.append(h('p', { class: 'error', role: 'alert' }, explain(err)));
+            e.target.disabled = false;
+          }
+        } }, 'Activate')),
+      h('td', {}, n(d.coverage?.places)), h('td', {}, n(d.coverage?.brands)), h('td', {}, n(d.coverage?.categories)),
+      h('td', {}, n(d.coverage?.regions)), h('td', {}, n(d.coverage?.visit_rows)),
+      h('td', {}, d.coverage ? (d.coverage.first_day ? `${d.coverage.first_day} – ${d.coverage.last_day}` : 'no visits') : 'generated'),
+      h('td', {}, d.builtin ? null : h('button', { type: 'button', class: 'ghost', onclick: () => loadHistory(history, d.name) }, 'History')));
+    section.replaceChildren(h('h2', {}, 'Data sets'),
+      h('p', { class: 'muted' }, `Active: ${active}. A switch reaches every replica within a second.`),
+      h('div', { class: 'scroll' }, h('table', { class: 'datasets' },
+        h('thead', {}, h('tr', {}, ['Name', 'Active', 'Places', 'Brands', 'Categories', 'Regions', 'Visit periods', 'Days', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, datasets.map(row)))));
+  } catch (err) {
+    section.replaceChildren(h('h2', {}, 'Data sets'), h('p', { class: 'error', role: 'alert' }, explain(err)));
+  }
+}
+
+async function loadHistory(section, name) {
+  try {
+    const { imports } = await api(`/datasets/${encodeURIComponent(name)}/imports`);
+    const seconds = (ms) => `${fmt.format(ms / 1000)} s`;
+    section.replaceChildren(h('h2', {}, `Import history of ${name}`),
+      imports.length ? h('div', { class: 'scroll' }, h('table', { class: 'imports' },
+        h('thead', {}, h('tr', {}, ['File', 'Format', 'Status', 'Read', 'Imported', 'Rejected', 'Took', 'Started'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('tbody', {}, imports.map((i) => h('tr', { dataset: { import: i.id } },
+          h('td', {}, i.file_name, i.rejections.length ? h('details', {}, h('summary', { class: 'small' }, 'rejected rows'),
+            h('ul', { class: 'small' }, i.rejections.map((r) => h('li', {}, `line ${r.line}, ${r.field}: ${r.reason}`)))) : null),
+          h('td', {}, i.format), h('td', {}, h('span', { class: `badge ${i.status === 'done' ? 'green' : i.status === 'failed' ? '' : 'grey'}` }, i.status),
+            i.error ? h('div', { class: 'muted small' }, i.error) : null),
+          h('td', {}, fmtInt.format(i.rows_read)), h('td', {}, fmtInt.format(i.rows_imported)), h('td', {}, fmtInt.format(i.rows_rejected)),
+          h('td', {}, seconds(i.duration_ms)), h('td', {}, when(i.started_at))))))) : h('p', { class: 'muted' }, 'No imports yet.'));
+  } catch (err) {
+    section.replaceChildren(h('h2', {}, `Import history of ${name}`), h('p', { class: 'error', role: 'alert' }, explain(err)));
+  }
+}
+
+/** Sends a file as the raw body with upload progress (fetch cannot report it). */
+function sendFile(path, file, onProgress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', path);
+    xhr.setRequestHeader('Authorization', `Bearer ${state.token}`);
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded, e.total); };
+    xhr.onload = () => {
+      const body = parseJson(xhr.responseText);
+      if (xhr.status >= 200 && xhr.status < 300) resolve({ status: xhr.status, body, location: xhr.getResponseHeader('Location') });
+      else reject(new ApiError(xhr.status, body));
+    };
+    xhr.onerror = () => reject(new ApiError(0, { detail: 'The upload could not reach the server. Check your connection and try again.', code: 'offline' }));
+    xhr.send(file);
+  });
+}
+
+function uploadForm(refresh) {
+  const bar = h('progress', { id: 'upload-progress', max: 1, value: 0, hidden: true });
+  const status = h('p', { id: 'upload-status', class: 'muted', role: 'status' });
+  const row = (id, label, input, help) => h('div', { class: 'row' }, h('label', { for: id }, label), input, help ? h('div', { class: 'muted small' }, help) : null);
+  const name = h('input', { id: 'upload-dataset', name: 'dataset', required: true, placeholder: 'e.g. acme', pattern: DATASET_NAME.source });
+  const kind = h('select', { id: 'upload-kind', name: 'kind' }, h('option', { value: 'patterns' }, 'Visits: Advan/SafeGraph Patterns (.csv, .csv.gz)'),
+    h('option', { value: 'places' }, 'Places: Overture, Foursquare OS Places or CSV'));
+  const format = h('select', { id: 'upload-format', name: 'format' }, h('option', { value: '' }, 'told from the file'),
+    ['overture', 'foursquare', 'csv'].map((f) => h('option', { value: f }, f)));
+  const maxErrors = h('input', { id: 'upload-max-errors', name: 'max_errors', type: 'number', min: 0, step: 1, placeholder: 'no limit' });
+  const file = h('input', { id: 'upload-file', name: 'file', type: 'file', required: true, accept: '.csv,.gz,.parquet,.csv.gz' });
+  const button = h('button', { type: 'submit' }, 'Upload and import');
+  const form = h('form', {
+    class: 'card upload', novalidate: true,
+    onsubmit: async (e) => {
+      e.preventDefault();
+      const dataset = name.value.trim();
+      if (!DATASET_NAME.test(dataset)) {
+        status.replaceChildren(h('span', { class: 'error' }, 'Data set: 1–64 of a–z, 0–9, _ and -, starting with a letter or digit.'));
+        name.focus();
+        return;
+      }
+      if (!file.files.length) {
+        status.replaceChildren(h('span', { class: 'error' }, 'Choose a file.'));
+        file.focus();
+        return;
+      }
+      const chosen = file.files[0];
+      const query = new URLSearchParams({ kind: kind.value, file_name: chosen.name });
+      if (kind.value === 'places' && format.value) query.set('format', format.value);
+      if (maxErrors.value !== '') query.set('max_errors', maxErrors.value);
+      button.disabled = true;
+      bar.hidden = false;
+      bar.max = 1;
+      bar.value = 0;
+      try {
+        const sent = await sendFile(`/datasets/${encodeURIComponent(dataset)}/imports?${query}`, chosen, (loaded, total) => {
+          bar.max = total;
+          bar.value = loaded;
+          status.textContent = `Uploading ${chosen.name}: ${fmt.format((100 * loaded) / total)} %`;
+        });
+        let record = sent.body;
+        if (sent.status === 200) {
+          status.textContent = `${chosen.name} is in ${dataset} already (imported ${when(record.started_at)}): nothing to do.`;
+        } else {
+          bar.removeAttribute('value'); // indeterminate while the server reads the file
+          while (record.status === 'running') {
+            status.textContent = `Importing ${chosen.name}: ${fmtInt.format(record.rows_read)} rows read, ${fmtInt.format(record.rows_rejected)} rejected…`;
+            await new Promise((r) => setTimeout(r, 500));
+            record = await api(sent.location);
+          }
+          bar.max = 1;
+          bar.value = 1;
+          status.textContent = record.status === 'done'
+            ? `Imported ${fmtInt.format(record.rows_imported)} of ${fmtInt.format(record.rows_read)} rows of ${chosen.name} into ${dataset} (${fmtInt.format(record.rows_rejected)} rejected).`
+            : `The import of ${chosen.name} failed: ${record.error}. Nothing was imported.`;
+        }
+        await refresh(dataset);
+      } catch (err) {
+        status.replaceChildren(h('span', { class: 'error', role: 'alert' }, explain(err)));
+      } finally {
+        button.disabled = false;
+      }
+    },
+  }, h('h2', {}, 'Import a file'),
+  row('upload-dataset', 'Data set', name, 'New or existing; a new one appears when its first import succeeds.'),
+  row('upload-kind', 'Holds', kind),
+  row('upload-format', 'Places format', format),
+  row('upload-max-errors', 'Stop after this many bad rows', maxErrors, 'Nothing is imported when more rows than this are rejected.'),
+  row('upload-file', 'File', file),
+  h('div', { class: 'row' }, button), bar, status);
+  return form;
 }
 
 // ---------- start ----------

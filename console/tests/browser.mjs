@@ -3,7 +3,7 @@
 // (PI_SERVER_BIN = the built binary; CHROMIUM = the browser, default /usr/bin/chromium).
 // Screenshots of each step land in console/screenshots/; figures are printed at the end.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -421,6 +421,52 @@ try {
     await tool.screenshot({ path: join(shots, '07-admin-tool.png') });
     await page.locator('.page').evaluate((el) => { el.scrollTop = 0; });
     await page.screenshot({ path: join(shots, '06-admin.png') });
+  });
+
+  await step('an admin imports their own places on the Data page; a hostile name stays text', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const csv = join(dir, 'our-stores.csv');
+    writeFileSync(csv, 'id,name,latitude,longitude,brand,category,street,city,region,postcode,country\n' +
+      `s1,"${hostile}",30.2672,-97.7431,,coffee_shop,100 Congress Ave,Austin,TX,78701,US\n` +
+      's2,Bean Counter,30.2700,-97.7400,,coffee_shop,200 Congress Ave,Austin,TX,78701,US\n' +
+      's3,,30.2700,-97.7400,,coffee_shop,300 Congress Ave,Austin,TX,78701,US\n');
+    const dialogs = [];
+    page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+    await page.getByRole('link', { name: 'Data' }).click();
+    await page.locator('tr[data-dataset="synthetic"]').waitFor();
+    await page.getByLabel('Data set').fill('our-stores');
+    await page.getByLabel('Holds').selectOption('places');
+    await page.getByLabel('File').setInputFiles(csv);
+    await page.getByRole('button', { name: 'Upload and import' }).click();
+    await page.locator('#upload-status', { hasText: /Imported 2 of 3 rows of our-stores\.csv into our-stores \(1 rejected\)/ }).waitFor();
+    const row = page.locator('tr[data-dataset="our-stores"]');
+    await row.waitFor();
+    assert.match(await row.textContent(), /our-stores.*Activate\s*2/);
+    const history = page.locator('section[aria-label="Import history"]');
+    await history.locator('tr', { hasText: 'our-stores.csv' }).waitFor();
+    await history.locator('summary', { hasText: 'rejected rows' }).click();
+    assert.match(await history.textContent(), /line 4, name: missing/);
+    await page.screenshot({ path: join(shots, '09-data.png'), fullPage: true });
+    await row.getByRole('button', { name: 'Activate' }).click();
+    await row.locator('.badge.green', { hasText: 'active' }).waitFor();
+
+    // The active set reaches this replica's tools within a second; the name is shown as text.
+    await page.waitForTimeout(1300);
+    await page.getByRole('link', { name: 'Chat' }).click();
+    await page.locator('#composer').waitFor();
+    const answer = await ask(page, 'Which coffee shops are in Austin?');
+    const text = await answer.textContent();
+    assert.ok(text.includes(hostile), `the hostile name is shown as text: ${text}`);
+    assert.ok(text.includes('our-stores'), `the answer names the data set: ${text}`);
+    assert.equal(await page.locator('img[src="x"]').count(), 0, 'no element was made from a name');
+    assert.deepEqual(dialogs, [], 'no script ran');
+    await answer.screenshot({ path: join(shots, '10-own-data-answer.png') });
+
+    // Back to the built-in set for the steps after this one.
+    await page.getByRole('link', { name: 'Data' }).click();
+    await page.locator('tr[data-dataset="synthetic"]').getByRole('button', { name: 'Activate' }).click();
+    await page.locator('tr[data-dataset="synthetic"] .badge.green').waitFor();
+    await page.waitForTimeout(1300);
   });
 
   await step('phone width: readable, no sideways scrolling', async () => {

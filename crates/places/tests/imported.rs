@@ -72,11 +72,22 @@ fn fixture() -> Fixture {
     let mut monday = date("2023-01-02");
     while monday <= date("2024-01-08") {
         let in_2024 = monday.format("%Y").to_string() == "2024";
-        rows.push((
-            "a".to_owned(),
-            week(&monday.to_string(), if in_2024 { 110 } else { 100 }, 500),
-        ));
-        rows.push(("sb".to_owned(), week(&monday.to_string(), 300, 1000)));
+        let mut a = week(&monday.to_string(), if in_2024 { 110 } else { 100 }, 500);
+        a.home_areas = vec![
+            ("484530011001".into(), 40),
+            ("484530011002".into(), 12),
+            ("484530017122".into(), 4),
+        ];
+        a.distance_from_home = Some(5120.0);
+        a.related_brands = vec![
+            ("Whole Foods Market".into(), 9.0),
+            ("Chick-fil-A".into(), 4.0),
+            ("Starbucks".into(), 3.0),
+        ];
+        rows.push(("a".to_owned(), a));
+        let mut sb = week(&monday.to_string(), 300, 1000);
+        sb.related_brands = vec![("Starbucks".into(), 20.0), ("H-E-B".into(), 10.0)];
+        rows.push(("sb".to_owned(), sb));
         monday += chrono::Duration::days(7);
     }
     let recent = |key: &str| -> u64 {
@@ -343,4 +354,168 @@ fn overlapping_periods_count_their_days_once() {
     // The weekly row of 2024-01-01 starts first (same start: the earlier in the file's order is
     // kept by the stable sort), and the month that overlaps it is left out.
     assert_eq!(daily.iter().sum::<u64>(), 110 * 14);
+}
+
+/// Trade areas from `visitor_home_cbgs`: block groups, rolled up to tracts and counties by FIPS
+/// prefix; no polygon or ZIPs invented for them.
+#[test]
+fn trade_areas_come_from_the_home_areas_at_their_own_geography() {
+    let f = fixture();
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:a"]}),
+    );
+    assert!(!error, "{out}");
+    let p = &out["profiles"][0];
+    assert_eq!(p["output_geography"], "block_group");
+    assert_eq!(p["home_zip_count"], 3);
+    assert_eq!(p["median_distance_km"], 5.1);
+    assert!(p.get("polygon").is_none(), "{p}");
+    let units = p["geo_units"].as_array().unwrap();
+    assert_eq!(units[0]["id"], "484530011001");
+    assert_eq!(units[0]["name"], "TX");
+    assert_eq!(units[0]["share"], 0.714);
+    assert_eq!(units[2]["share"], 0.071);
+    let total = p["total_visits"].as_u64().unwrap();
+    assert_eq!(
+        units[0]["visits"].as_u64().unwrap(),
+        (total as f64 * 40.0 / 56.0).round() as u64
+    );
+    // The fewest units covering 70 %: the first holds 71.4 %.
+    assert_eq!(p["covered_share"], 0.714);
+    assert!(
+        out["metadata"]["note"]
+            .as_str()
+            .unwrap()
+            .contains("visitor_home_cbgs")
+    );
+
+    let (out, _) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:a"], "output_geography": "tract"}),
+    );
+    let units = out["profiles"][0]["geo_units"].as_array().unwrap().clone();
+    assert_eq!(units.len(), 2);
+    assert_eq!(units[0]["id"], "48453001100");
+    assert_eq!(units[0]["share"], 0.929);
+    let (out, _) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:a"], "output_geography": "county"}),
+    );
+    assert_eq!(
+        out["profiles"][0]["geo_units"],
+        json!([{"id": "48453", "name": "TX", "visits": out["profiles"][0]["total_visits"], "share": 1.0, "distance_km": null}])
+    );
+
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:a"], "output_geography": "zip"}),
+    );
+    assert!(error);
+    let message = out["error"].as_str().unwrap();
+    assert!(
+        message.contains("census block groups") && message.contains("block_group, tract, county"),
+        "{message}"
+    );
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:sb"]}),
+    );
+    assert!(error);
+    assert!(
+        out["error"].as_str().unwrap().contains("has no home areas"),
+        "{out}"
+    );
+}
+
+/// Visit flows from `related_same_day_brand`: same day, no order, by brand or category; the
+/// origin's own brand left out; what the files cannot say is refused.
+#[test]
+fn visit_flows_come_from_the_same_day_brands() {
+    let f = fixture();
+    let (out, error) = call(
+        &f,
+        "get_visit_flows",
+        json!({"origin_place_ids": ["place:a"], "group_by": "chain"}),
+    );
+    assert!(!error, "{out}");
+    let r = &out["results"][0];
+    assert!(r.get("before").is_none() && r.get("after").is_none(), "{r}");
+    let day = &r["same_day"];
+    // 52 whole weeks and 1 day of 7 of the week starting 2023-01-09, at 500 visitors a week.
+    let visitors: f64 = 52.0 * 500.0 + 500.0 / 7.0;
+    assert_eq!(day["visitors"], visitors.round() as u64);
+    assert_eq!(day["flows"][0]["id"], "chain:whole-foods-market");
+    assert_eq!(day["flows"][0]["share_of_visitors"], 0.09);
+    assert_eq!(
+        day["flows"][0]["visitors"],
+        (0.09 * visitors).round() as u64
+    );
+    assert_eq!(day["flows"][2]["id"], "chain:starbucks");
+
+    // By category: Starbucks is a coffee chain of this set; the others are Pi's known chains.
+    let (out, error) = call(
+        &f,
+        "get_visit_flows",
+        json!({"origin_place_ids": ["place:a"]})
+            .as_object()
+            .map(|o| {
+                let mut o = o.clone();
+                o.insert("group_by".into(), json!("category"));
+                Value::Object(o)
+            })
+            .unwrap(),
+    );
+    assert!(!error, "{out}");
+    let ids: Vec<&str> = out["results"][0]["same_day"]["flows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"category:coffee"), "{ids:?}");
+
+    // Starbucks' own brand is not a flow.
+    let (out, _) = call(
+        &f,
+        "get_visit_flows",
+        json!({"origin_place_ids": ["place:sb"]}),
+    );
+    let flows = out["results"][0]["same_day"]["flows"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(flows.len(), 1, "{flows:?}");
+    assert_eq!(flows[0]["name"], "H-E-B");
+
+    for (args, expected) in [
+        (
+            json!({"origin_place_ids": ["place:a"], "group_by": "place"}),
+            "not places",
+        ),
+        (
+            json!({"origin_place_ids": ["place:a"], "window_after_minutes": 60}),
+            "not within minutes",
+        ),
+        (
+            json!({"origin_place_ids": ["place:a"], "direction": "after"}),
+            "in no order",
+        ),
+        (
+            json!({"origin_place_ids": ["place:c"]}),
+            "no related_same_day_brand",
+        ),
+    ] {
+        let (out, error) = call(&f, "get_visit_flows", args.clone());
+        assert!(error, "{args}");
+        assert!(
+            out["error"].as_str().unwrap().contains(expected),
+            "{args}: {out}"
+        );
+    }
 }

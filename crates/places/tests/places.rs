@@ -423,6 +423,15 @@ fn trade_area_audience_flows_competitors_distance_metros() {
             .sum();
         assert!(share > 0.5 && share <= 1.001, "{geo}: {share}");
     }
+    // Census geographies come only from imported home areas.
+    let refused = err(
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:0"], "output_geography": "tract"}),
+    );
+    assert!(
+        refused.contains("places visitors' homes by ZIP"),
+        "{refused}"
+    );
     let a = ok(
         "get_audience_profile",
         json!({"entities": [{"type": "place", "id": "place:0"}, {"type": "chain", "id": "topgolf"}]}),

@@ -288,9 +288,18 @@ fn compare_performance(r: &ComparePerformanceOutput) -> String {
 
 fn trade_area(r: &TradeAreaOutput) -> Result<String, String> {
     let p = first(&r.profiles, "profile")?;
+    let distance = p.median_distance_km.map_or_else(
+        || "the data give no travel distance".to_owned(),
+        |d| format!("median visitor travel distance {d:.1} km"),
+    );
+    let areas = if p.output_geography.is_census() {
+        "census areas"
+    } else {
+        "home ZIPs"
+    };
     let mut text = format!(
-        "Trade area of {} ({} to {}): median visitor travel distance {:.1} km; {} home ZIPs contribute visits.",
-        p.place_name, r.start_date, r.end_date, p.median_distance_km, p.home_zip_count,
+        "Trade area of {} ({} to {}): {distance}; {} {areas} contribute visits.",
+        p.place_name, r.start_date, r.end_date, p.home_zip_count,
     );
     for u in p.geo_units.iter().take(5) {
         let line = match p.output_geography {
@@ -306,6 +315,19 @@ fn trade_area(r: &TradeAreaOutput) -> Result<String, String> {
             }
             OutputGeography::DistanceBand => {
                 format!("\n- {} from home: {:.1}% of visits", u.id, u.share * 100.0)
+            }
+            OutputGeography::BlockGroup | OutputGeography::Tract | OutputGeography::County => {
+                let unit = match p.output_geography {
+                    OutputGeography::BlockGroup => "block group",
+                    OutputGeography::Tract => "tract",
+                    _ => "county",
+                };
+                format!(
+                    "\n- {unit} {}{}: {:.1}% of visits",
+                    u.id,
+                    u.name.as_ref().map_or(String::new(), |n| format!(" ({n})")),
+                    u.share * 100.0
+                )
             }
         };
         text.push_str(&line);
@@ -379,6 +401,24 @@ fn distance_between(r: &DistanceBetweenOutput) -> String {
 
 fn visit_flows(r: &VisitFlowsOutput) -> Result<String, String> {
     let r = first(&r.results, "origin")?;
+    if let Some(day) = &r.same_day {
+        let mut text = format!(
+            "Where visitors of {} also went the same day ({} visitors in the data):",
+            r.origin.name,
+            thousands(day.visitors as f64)
+        );
+        if day.flows.is_empty() {
+            text.push_str(" no other brand is named in the data.");
+        }
+        for f in day.flows.iter().take(5) {
+            text.push_str(&format!(
+                "\n- {}: {:.1}% of visitors",
+                f.name,
+                f.share_of_visitors * 100.0
+            ));
+        }
+        return Ok(text);
+    }
     let mut text = format!("Where visitors of {} go within two hours:", r.origin.name);
     for (flows, label) in [(&r.before, "Before"), (&r.after, "After")] {
         let flows = flows.as_ref().map_or(&[][..], |f| f.flows.as_slice());

@@ -32,8 +32,11 @@ fn call<A: Serialize>(id: usize, name: &str, args: &A) -> Option<ToolCall> {
 }
 
 /// The year asked about (default 2025).
+/// The year asked about; otherwise the tool's own default (the built-in set's 2025, an
+/// imported set's latest 365 days).
 fn dates(q: &Query) -> DateRangeArgs {
-    DateRangeArgs::year(q.year.unwrap_or(2025))
+    q.year
+        .map_or_else(DateRangeArgs::default, DateRangeArgs::year)
 }
 
 /// The metro asked about, or the whole country.

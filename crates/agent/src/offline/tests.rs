@@ -191,7 +191,7 @@ I have no foot-traffic data for Anchorage: my data covers 60 U.S. metros, the la
     (
         "Where do visitors of Walmart live? trade area in Houston",
         r#"call search_places {"chains":["chain:walmart"],"geo":{"name":"metro:houston","type":"metro"},"limit":5}
-call get_trade_area_profile {"end_date":"2025-12-31","place_ids":["place:1529"],"start_date":"2025-01-01"}
+call get_trade_area_profile {"place_ids":["place:1529"]}
 ---
 Trade area of Walmart (2025-01-01 to 2025-12-31): median visitor travel distance 12.6 km; 53 home ZIPs contribute visits.
 - ZIP 77407 (Richmond, TX): 16.6% of visits, 2.2 km away
@@ -204,7 +204,7 @@ Trade area of Walmart (2025-01-01 to 2025-12-31): median visitor travel distance
     ),
     (
         "Audience of Topgolf",
-        r#"call get_audience_profile {"end_date":"2025-12-31","entities":[{"id":"chain:topgolf","type":"chain"}],"start_date":"2025-01-01"}
+        r#"call get_audience_profile {"entities":[{"id":"chain:topgolf","type":"chain"}]}
 ---
 Audience of Topgolf (2025-01-01 to 2025-12-31): the most over-represented lifestyle segments (index vs U.S. = 100):
 - Golden Horizons: 20% of visitors, index 226.0
@@ -217,7 +217,7 @@ Households earning $150k+: 21% (index 142.0).
     (
         "Who visits gyms in Chicago? demographics",
         r#"call search_places {"categories":["fitness"],"geo":{"name":"metro:chicago","type":"metro"},"limit":5}
-call get_audience_profile {"end_date":"2025-12-31","entities":[{"id":"place:2281","type":"place"}],"start_date":"2025-01-01"}
+call get_audience_profile {"entities":[{"id":"place:2281","type":"place"}]}
 ---
 Audience of Planet Fitness (2025-01-01 to 2025-12-31): the most over-represented lifestyle segments (index vs U.S. = 100):
 - Urban Trailblazers: 37% of visitors, index 192.0
@@ -230,7 +230,7 @@ Households earning $150k+: 20% (index 133.0).
     (
         "Where do visitors of the Target in Phoenix go after?",
         r#"call search_places {"chains":["chain:target"],"geo":{"name":"metro:phoenix","type":"metro"},"limit":5}
-call get_visit_flows {"end_date":"2025-12-31","group_by":"category","origin_place_ids":["place:1563"],"start_date":"2025-01-01"}
+call get_visit_flows {"group_by":"category","origin_place_ids":["place:1563"]}
 ---
 Where visitors of Target go within two hours:
 Before: big_box (12.5% of visits), qsr (8.6% of visits), fitness (3.5% of visits)
@@ -280,7 +280,7 @@ Busiest single locations:
     ),
     (
         "Audience of Topgolf in Dallas",
-        r#"call get_audience_profile {"end_date":"2025-12-31","entities":[{"id":"chain:topgolf","metro":"metro:dallas","type":"chain"}],"start_date":"2025-01-01"}
+        r#"call get_audience_profile {"entities":[{"id":"chain:topgolf","metro":"metro:dallas","type":"chain"}]}
 ---
 The get_audience_profile tool could not answer: no places for chain:topgolf in metro:dallas.
 

@@ -4,6 +4,8 @@
 //! Places whose category Pi does not analyse (see [`Category::from_label`]) stay in the
 //! database and out of the index; [`ImportedSet::unanalysed`] counts them.
 
+mod homes;
+mod range;
 pub mod tools;
 
 use std::collections::HashMap;

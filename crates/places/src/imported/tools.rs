@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use super::range::Range;
 use super::{ImportedSet, NO_BRAND, Visits};
 use crate::catalog::{Category, METROS, NONE};
 use crate::geo::{haversine_km, point_in_polygon};
@@ -31,7 +32,11 @@ use crate::tools::place_summary::{
 };
 use crate::tools::round::{pct_change, round1, round3, round6};
 use crate::tools::search_places::{GeoFilter, SearchPlacesArgs, SearchPlacesOutput};
-use crate::tools::{DateRangeArgs, EntityType, Place, parse_category};
+use crate::tools::trade_area::{TradeAreaArgs, TradeAreaOutput};
+use crate::tools::visit_flows::{
+    Direction, GroupBy, OriginFlows, VisitFlowsArgs, VisitFlowsOutput,
+};
+use crate::tools::{EntityType, Place, parse_category};
 
 /// Places in one `compare_performance` call (their visits are read for it).
 const MAX_COMPARED_PLACES: usize = 5_000;
@@ -113,73 +118,20 @@ fn metro_index(id: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("unknown metro {id:?} (see list_metros)"))
 }
 
-/// A validated range inside the data set's days.
-#[derive(Debug, Clone, Copy)]
-struct Range {
-    start: NaiveDate,
-    end: NaiveDate,
-}
-
-impl Range {
-    /// The arguments' range; by default the data set's latest 365 days.
-    fn of(set: &ImportedSet, dates: &DateRangeArgs) -> Result<Self, String> {
-        let (first, last) = set.days().ok_or_else(|| {
-            format!(
-                "the data set `{}` has no visits (import a Patterns file)",
-                set.name
-            )
-        })?;
-        let parse_one = |name: &str, s: Option<&str>, default: NaiveDate| match s {
-            None => Ok(default),
-            Some(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                .map_err(|_| format!("{name} {s:?} is not a date (YYYY-MM-DD)")),
-        };
-        // The latest year, as `annual_visits` counts it.
-        let default_start = last
-            .succ_opt()
-            .and_then(|d| d.checked_sub_months(Months::new(12)))
-            .unwrap_or(last)
-            .max(first);
-        let start = parse_one("start_date", dates.start_date.as_deref(), default_start)?;
-        let end = parse_one("end_date", dates.end_date.as_deref(), last)?;
-        if start < first || start > last || end > last {
-            return Err(format!(
-                "the data set `{}` has visits from {first} to {last} (asked {start} to {end})",
-                set.name
-            ));
-        }
-        if end < start {
-            return Err(format!("end_date {end} is before start_date {start}"));
-        }
-        Ok(Self { start, end })
-    }
-
-    fn days(&self) -> usize {
-        (self.end - self.start).num_days() as usize + 1
-    }
-
-    fn previous_year(&self) -> Option<Self> {
-        Some(Self {
-            start: self.start.checked_sub_months(Months::new(12))?,
-            end: self.end.checked_sub_months(Months::new(12))?,
-        })
-    }
-
-    fn previous_period(&self) -> Self {
-        let len = chrono::Duration::days(self.days() as i64);
-        Self {
-            start: self.start - len,
-            end: self.start - chrono::Duration::days(1),
-        }
-    }
-}
-
 /// The places whose visits a call reads (empty: none).
 pub fn places_needed(set: &ImportedSet, name: &str, args: &Value) -> Result<Vec<u32>, String> {
     match name {
         "get_place_summary" => {
             let args: PlaceSummaryArgs = parse(args.clone())?;
             ids(set, &args.place_ids, 20)
+        }
+        "get_trade_area_profile" => {
+            let args: TradeAreaArgs = parse(args.clone())?;
+            ids(set, &args.place_ids, 10)
+        }
+        "get_visit_flows" => {
+            let args: VisitFlowsArgs = parse(args.clone())?;
+            ids(set, &args.origin_place_ids, 5)
         }
         "compare_performance" => {
             let args: ComparePerformanceArgs = parse(args.clone())?;
@@ -224,16 +176,90 @@ pub fn run_json(set: &ImportedSet, visits: &Visits, name: &str, args: Value) -> 
             "the data set `{}` has no demographics: Patterns files carry where visitors live, not who they are, so an audience profile cannot be made from it",
             set.name
         )),
-        "get_trade_area" | "get_visit_flows" => Err(format!(
-            "{name} does not answer from imported data sets yet (active: `{}`); its inputs (home areas, related brands) are stored",
-            set.name
-        )),
+        "get_trade_area_profile" => encode(parse(args).and_then(|a| trade_area(set, visits, a))),
+        "get_visit_flows" => encode(parse(args).and_then(|a| flows(set, visits, a))),
         other => Err(format!("unknown tool {other:?}")),
     };
     match result {
         Ok(text) => (text, false),
         Err(message) => (json!({ "error": message }).to_string(), true),
     }
+}
+
+fn trade_area(
+    set: &ImportedSet,
+    visits: &Visits,
+    args: TradeAreaArgs,
+) -> Result<TradeAreaOutput, String> {
+    let places = ids(set, &args.place_ids, 10)?;
+    let range = Range::of(set, &args.dates)?;
+    let pct = args.traffic_volume_pct.unwrap_or(70.0);
+    if !pct.is_finite() || !(1.0..=100.0).contains(&pct) {
+        return Err(format!(
+            "traffic_volume_pct must be between 1 and 100 (got {pct})"
+        ));
+    }
+    let profiles = places
+        .iter()
+        .map(|&i| super::homes::trade_profile(set, visits, i, range, args.output_geography, pct))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut metadata = metadata(set);
+    metadata.note.push_str(
+        " Home areas from visitor_home_cbgs (or visitor_home_aggregation): shares are of visitors with a known home, as the publisher counts them; visits = share × the place's visits.",
+    );
+    Ok(TradeAreaOutput {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        profiles,
+        metadata,
+    })
+}
+
+fn flows(
+    set: &ImportedSet,
+    visits: &Visits,
+    args: VisitFlowsArgs,
+) -> Result<VisitFlowsOutput, String> {
+    let origins = ids(set, &args.origin_place_ids, 5)?;
+    let range = Range::of(set, &args.dates)?;
+    let limit = check_limit("limit", args.limit, 10, 50)?;
+    if args.window_before_minutes.is_some() || args.window_after_minutes.is_some() {
+        return Err(format!(
+            "the data set `{}` gives the brands visitors went to the same day, not within minutes: leave out window_before_minutes and window_after_minutes",
+            set.name
+        ));
+    }
+    if matches!(args.direction, Some(Direction::Before | Direction::After)) {
+        return Err(format!(
+            "the data set `{}` gives the brands visitors went to the same day, in no order: before or after cannot be told (leave out direction)",
+            set.name
+        ));
+    }
+    let group_by = args.group_by.unwrap_or(GroupBy::Chain);
+    let results = origins
+        .iter()
+        .map(|&o| {
+            let same_day = super::homes::same_day(set, visits, o, range, group_by, limit)?;
+            Ok(OriginFlows {
+                origin: place(set, o, None),
+                origin_visits: visits.daily(o, range.start, range.end).iter().sum(),
+                group_by,
+                before: None,
+                after: None,
+                same_day: Some(same_day),
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let mut metadata = metadata(set);
+    metadata.note.push_str(
+        " Flows from related_same_day_brand: the share of the place's visitors who also visited each brand that day (a category sums its brands).",
+    );
+    Ok(VisitFlowsOutput {
+        start_date: range.start.to_string(),
+        end_date: range.end.to_string(),
+        results,
+        metadata,
+    })
 }
 
 fn search(set: &ImportedSet, args: SearchPlacesArgs) -> Result<SearchPlacesOutput, String> {

@@ -31,6 +31,19 @@ pub enum OutputGeography {
     City,
     /// By distance band.
     DistanceBand,
+    /// By census block group (imported data sets whose home areas are block groups).
+    BlockGroup,
+    /// By census tract (imported data sets: block groups or tracts, by FIPS prefix).
+    Tract,
+    /// By county (imported data sets: block groups or tracts, by FIPS prefix).
+    County,
+}
+
+impl OutputGeography {
+    /// Census geographies, which only imported home areas carry.
+    pub fn is_census(self) -> bool {
+        matches!(self, Self::BlockGroup | Self::Tract | Self::County)
+    }
 }
 
 /// Arguments of `get_trade_area_profile`.
@@ -41,7 +54,8 @@ pub struct TradeAreaArgs {
     pub place_ids: Vec<PlaceId>,
     #[serde(flatten)]
     pub dates: DateRangeArgs,
-    /// `zip` (default), `city` or `distance_band`.
+    /// `zip` (default), `city` or `distance_band`; imported data sets: also `block_group`,
+    /// `tract` or `county` (their default is the finest their home areas give).
     #[serde(default)]
     #[schemars(skip_serializing_if = "Option::is_none")]
     pub output_geography: Option<OutputGeography>,
@@ -69,12 +83,17 @@ pub struct TradeAreaProfile {
     pub output_geography: OutputGeography,
     /// Largest share first (at most 50); distance bands nearest first.
     pub geo_units: Vec<GeoUnit>,
+    /// Home areas with visitors (ZIPs, or an imported set's census units).
     pub home_zip_count: usize,
-    pub median_distance_km: f64,
+    /// None when nothing locates the homes (census units without `distance_from_home`).
+    pub median_distance_km: Option<f64>,
     pub traffic_volume_pct: f64,
-    /// Share of visits from the ZIPs inside the polygon.
+    /// Share of visits from the areas inside the polygon (census units: the fewest units
+    /// covering `traffic_volume_pct`).
     pub covered_share: f64,
-    pub polygon: Polygon,
+    /// None when the homes cannot be placed on a map (census units: no centroids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub polygon: Option<Polygon>,
 }
 
 /// Visits from one home ZIP, city or distance band.
@@ -100,7 +119,7 @@ pub struct Polygon {
     pub coordinates: Vec<Vec<[f64; 2]>>,
 }
 
-fn weighted_median(mut items: Vec<(f64, f64)>) -> f64 {
+pub(crate) fn weighted_median(mut items: Vec<(f64, f64)>) -> f64 {
     items.sort_by(|a, b| a.0.total_cmp(&b.0));
     let total: f64 = items.iter().map(|i| i.1).sum();
     let mut acc = 0.0;
@@ -122,7 +141,11 @@ fn geo_units(
 ) -> Vec<GeoUnit> {
     let visits = |share: f64| (share * total as f64).round() as u64;
     match geography {
-        OutputGeography::Zip => zips
+        // Census geographies are refused before: the built-in set places homes by ZIP.
+        OutputGeography::Zip
+        | OutputGeography::BlockGroup
+        | OutputGeography::Tract
+        | OutputGeography::County => zips
             .iter()
             .take(50)
             .map(|(z, d, s)| {
@@ -225,15 +248,15 @@ fn profile(
         output_geography: geography,
         geo_units: geo_units(data, &zips, total, geography),
         home_zip_count: zips.len(),
-        median_distance_km: round1(weighted_median(
+        median_distance_km: Some(round1(weighted_median(
             zips.iter().map(|(_, d, s)| (*d, *s)).collect(),
-        )),
+        ))),
         traffic_volume_pct: pct,
         covered_share: round3(covered.min(1.0)),
-        polygon: Polygon {
+        polygon: Some(Polygon {
             kind: "Polygon".into(),
             coordinates: vec![hull],
-        },
+        }),
     }
 }
 
@@ -257,6 +280,12 @@ impl AnalyticsTool for TradeArea {
             ));
         }
         let geography = args.output_geography.unwrap_or_default();
+        if geography.is_census() {
+            return Err(
+                "the built-in data set places visitors' homes by ZIP: ask for output_geography zip, city or distance_band"
+                    .into(),
+            );
+        }
         Ok(TradeAreaOutput {
             start_date: range.start.to_string(),
             end_date: range.end.to_string(),

@@ -95,6 +95,31 @@ pub struct OriginFlows {
     /// Unless the direction is `before`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Flows>,
+    /// Imported data sets: the brands visitors also went to the same day, in no order
+    /// (`related_same_day_brand`), instead of `before` and `after`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_day: Option<SameDay>,
+}
+
+/// Where an imported set's visitors also went on the day of their visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SameDay {
+    /// Visitors over the range (the periods' `raw_visitor_counts`, prorated to the range).
+    pub visitors: u64,
+    /// Largest share first.
+    pub flows: Vec<SameDayFlow>,
+}
+
+/// Visitors who also went to one brand (or, summed, to brands of one category) that day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SameDayFlow {
+    /// `chain:<slug>` or `category:<name>`.
+    pub id: String,
+    pub name: String,
+    /// Visitors who also went there (a category: visits to its brands, one per brand).
+    pub visitors: u64,
+    /// Of the origin's visitors.
+    pub share_of_visitors: f64,
 }
 
 /// Journeys in one direction.
@@ -262,6 +287,7 @@ impl AnalyticsTool for VisitFlows {
                     group_by,
                     before: (direction != Direction::After).then(|| journeys.flows(true, before)),
                     after: (direction != Direction::Before).then(|| journeys.flows(false, after)),
+                    same_day: None,
                 }
             })
             .collect();

@@ -348,6 +348,36 @@ async fn pi_answers_from_the_active_data_set(app: crate::helpers::TestApp) {
         crate::helpers::ask(&app, &token, &conversation, "Who visits Bean There Coffee?").await;
     let text = who["assistant_message"]["content"].as_str().unwrap();
     assert!(text.contains("has no demographics"), "{text}");
+
+    // Trade areas and flows come from the files' home areas and same-day brands.
+    let trade = crate::helpers::ask(
+        &app,
+        &token,
+        &conversation,
+        "Trade area of Bean There Coffee",
+    )
+    .await;
+    let text = trade["assistant_message"]["content"].as_str().unwrap();
+    for expected in [
+        "median visitor travel distance 5.1 km; 3 census areas contribute visits.",
+        "- block group 484530011001 (TX): 71.4% of visits",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
+    let flows = crate::helpers::ask(
+        &app,
+        &token,
+        &conversation,
+        "Where do visitors of Bean There Coffee go after?",
+    )
+    .await;
+    let text = flows["assistant_message"]["content"].as_str().unwrap();
+    for expected in [
+        "also went the same day (1,469 visitors in the data):",
+        "- grocery: 9.0% of visitors",
+    ] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
 }
 
 /// Two replicas on one database: activating a data set (or the built-in one again) reaches
