@@ -434,9 +434,9 @@ try {
     page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
     await page.getByRole('link', { name: 'Data' }).click();
     await page.locator('tr[data-dataset="synthetic"]').waitFor();
-    await page.getByLabel('Data set').fill('our-stores');
-    await page.getByLabel('Holds').selectOption('places');
-    await page.getByLabel('File').setInputFiles(csv);
+    await page.locator('#upload-dataset').fill('our-stores');
+    await page.locator('#upload-kind').selectOption('places');
+    await page.locator('#upload-file').setInputFiles(csv);
     await page.getByRole('button', { name: 'Upload and import' }).click();
     await page.locator('#upload-status', { hasText: /Imported 2 of 3 rows of our-stores\.csv into our-stores \(1 rejected\)/ }).waitFor();
     const row = page.locator('tr[data-dataset="our-stores"]');

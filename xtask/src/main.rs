@@ -6,7 +6,11 @@
 //! - `arch`    — check the architecture invariants of docs/ARCHITECTURE.md with `cargo tree -i`.
 //! - `lint`    — `cargo fmt --check`, `cargo clippy -D warnings`, then `arch`.
 //! - `bench`   — criterion benchmarks (`cargo xtask bench [chat|places|personas|letta|search|stream|turn_io]`),
-//!   and `cargo xtask bench api`: the release server's throughput against its stack's ceiling.
+//!   and `cargo xtask bench api`: the release server's throughput against its stack's ceiling;
+//!   `cargo xtask bench import [sqlite|postgres|all]`: 1 M places and 1 M Patterns rows imported
+//!   by the release binary (rows/s, peak RSS), then every tool's p50 on them vs the built-in set.
+//! - `sample-data` — large files in the published schemas (`cargo xtask sample-data [--out DIR]`):
+//!   1 M places as Overture GeoParquet, a week of them as Weekly Patterns `.csv.gz`.
 //! - `letta-up` / `letta-down` — a real Letta 0.16.8 server (+ PostgreSQL/pgvector, fake LLM)
 //!   provisioned from the package registries, cached under `PI_LETTA_HOME`.
 //! - `letta-it` — `letta-up`, the live Letta suite (`LETTA_IT=1`), `letta-down`.
@@ -24,6 +28,7 @@
 
 mod arch;
 mod bench_api;
+mod bench_import;
 mod fuzz;
 mod letta;
 mod load;
@@ -86,6 +91,9 @@ fn test(extra: &[String]) -> Result<(), String> {
 fn bench(extra: &[String]) -> Result<(), String> {
     if extra.first().map(String::as_str) == Some("api") {
         return bench_api::run(&extra[1..]);
+    }
+    if extra.first().map(String::as_str) == Some("import") {
+        return bench_import::run(&local::build_server()?, &extra[1..]);
     }
     // Each benchmark lives in the crate it measures.
     let targets: &[(&str, &str)] = &[
@@ -351,6 +359,9 @@ fn main() -> ExitCode {
         Some("migrate") => migrate(),
         Some("seed") => seed(),
         Some("bench") => bench(&args[1..]),
+        Some("sample-data") => {
+            local::build_server().and_then(|s| bench_import::sample_data(&s, &args[1..]).map(drop))
+        }
         Some("arch") => arch(),
         Some("lint") => lint(),
         Some("letta-up") => letta_up(),
@@ -365,7 +376,7 @@ fn main() -> ExitCode {
         Some("cluster") => cluster(),
         Some("browser") => browser(),
         _ => Err(
-            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [api|chat|places|personas|letta|search|stream|turn_io]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster|browser>"
+            "usage: cargo xtask <test|migrate|seed|arch|lint|bench [api|import|chat|places|personas|letta|search|stream|turn_io]|sample-data [--out DIR]|letta-up|letta-down|letta-it|fuzz [sqlite|postgres|all]|eval|cluster|browser>"
                 .to_owned(),
         ),
     };

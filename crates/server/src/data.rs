@@ -309,6 +309,42 @@ pub fn export_patterns(
     Ok(rows)
 }
 
+/// Writes the built-in data set's places as Overture Places GeoParquet (`placekey`s of the
+/// Patterns export are their ids, so the two files join); returns the places written.
+///
+/// # Errors
+/// Another data set than `synthetic`, or an unwritable file.
+pub fn export_places(
+    settings: &Settings,
+    dataset: &str,
+    path: &Path,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<u64> {
+    if dataset != pi_domain::data::BUILTIN {
+        anyhow::bail!("only the built-in data set `synthetic` can be exported (asked `{dataset}`)");
+    }
+    let started = Instant::now();
+    let data =
+        pi_places::Dataset::build(crate::tools::places_scale(settings), settings.places_seed);
+    let file =
+        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut writer = pi_ingest::write::OverturePlacesWriter::new(
+        std::io::BufWriter::with_capacity(1 << 20, file),
+    )?;
+    for index in 0..data.pois.len() as u32 {
+        writer.write(pi_places::export::place_record(&data, index))?;
+    }
+    let (mut sink, rows) = writer.finish()?;
+    sink.flush()?;
+    writeln!(
+        out,
+        "wrote {rows} places as Overture Places GeoParquet to {} in {:.1} s",
+        path.display(),
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(rows)
+}
+
 /// Every place's weeks, place by place.
 fn write_rows<W: Write>(
     sink: W,

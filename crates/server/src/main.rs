@@ -43,7 +43,8 @@ enum Command {
         what: ImportWhat,
     },
     /// Write a data set in a published schema: `export patterns --dataset synthetic --out F`
-    /// (Weekly Patterns, gzip when F ends in `.gz`).
+    /// (Weekly Patterns, gzip when F ends in `.gz`), `export places --out F.parquet` (Overture
+    /// Places GeoParquet).
     Export {
         #[command(subcommand)]
         what: ExportWhat,
@@ -76,6 +77,9 @@ enum Command {
         name: String,
         /// Arguments as JSON (default `{}`).
         args: Option<String>,
+        /// Time this many more calls after the first and print their p50 and p90 to stderr.
+        #[arg(long)]
+        repeat: Option<u32>,
     },
 }
 
@@ -110,6 +114,15 @@ enum ImportWhat {
 
 #[derive(Debug, Subcommand)]
 enum ExportWhat {
+    /// The built-in set's places as Overture Places GeoParquet (docs/DATA.md).
+    Places {
+        /// The data set (only `synthetic` for now).
+        #[arg(long, default_value = "synthetic")]
+        dataset: String,
+        /// The file to write.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// The built-in set as Weekly Patterns: one row per place and whole week (docs/DATA.md).
     Patterns {
         /// The data set (only `synthetic` for now).
@@ -173,8 +186,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Some(Command::Tool { name, args }) = &cli.command {
-        return pi_server::tool_cli::run(&settings, name, args.as_deref());
+    if let Some(Command::Tool { name, args, repeat }) = &cli.command {
+        return pi_server::tool_cli::run(&settings, name, args.as_deref(), *repeat);
     }
     telemetry::init(&settings);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -227,6 +240,12 @@ fn main() -> ExitCode {
                 };
                 let mut out = std::io::stdout();
                 pi_server::data::import(&settings, &request, &mut out).await?;
+            }
+            Command::Export {
+                what: ExportWhat::Places { dataset, out },
+            } => {
+                let mut stdout = std::io::stdout();
+                pi_server::data::export_places(&settings, &dataset, &out, &mut stdout)?;
             }
             Command::Export {
                 what:

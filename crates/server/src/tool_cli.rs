@@ -13,8 +13,9 @@ use crate::tools::{analytics_registry, places_scale};
 /// an agent, so they run only inside the server); `pi-server tool NAME 'JSON'` runs one on the
 /// active data set of the configured database and prints its JSON (the built-in set, with a
 /// warning, when the database cannot be opened). No server is needed. Exit code 1 on a tool
-/// error.
-pub fn run(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode {
+/// error. `repeat`: that many more calls are timed after the first (which loads the data set),
+/// their p50 and p90 printed to stderr.
+pub fn run(settings: &Settings, name: &str, args: Option<&str>, repeat: Option<u32>) -> ExitCode {
     let print = |value: &serde_json::Value| match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
         Err(e) => eprintln!("pi-server: cannot print the result: {e}"),
@@ -62,9 +63,28 @@ pub fn run(settings: &Settings, name: &str, args: Option<&str>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(registry.call(name, &ToolContext::default(), args)) {
+    match runtime.block_on(registry.call(name, &ToolContext::default(), args.clone())) {
         Ok(output) => {
             print(&output.to_value());
+            if let Some(n) = repeat.filter(|n| *n > 0) {
+                let mut times = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    let started = std::time::Instant::now();
+                    let _ = runtime.block_on(registry.call(
+                        name,
+                        &ToolContext::default(),
+                        args.clone(),
+                    ));
+                    times.push(started.elapsed().as_secs_f64() * 1000.0);
+                }
+                times.sort_by(f64::total_cmp);
+                let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+                eprintln!(
+                    "p50 {:.3} ms, p90 {:.3} ms over {n} calls",
+                    at(0.5),
+                    at(0.9)
+                );
+            }
             if output.is_error() {
                 ExitCode::FAILURE
             } else {

@@ -1,4 +1,5 @@
-//! Issue 32's main correctness test: the built-in data set exported as Weekly Patterns, imported
+//! Issue 32's main correctness test: the built-in data set exported as Overture Places GeoParquet
+//! and Weekly Patterns, imported
 //! and activated, answers a fixed sample of 200 tool calls with the same figures as the built-in
 //! set, on both databases — wherever the published schema carries the inputs.
 //!
@@ -80,6 +81,26 @@ async fn the_builtin_set_survives_export_and_import(engine: Engine) {
         &mut Vec::new(),
     )
     .unwrap();
+    // The places as Overture GeoParquet first; the Patterns rows join them by key.
+    let places_file = dir.path().join("synthetic-places.parquet");
+    let written =
+        pi_server::data::export_places(&settings, "synthetic", &places_file, &mut Vec::new())
+            .unwrap();
+    let places_report = import(
+        &settings,
+        &ImportRequest {
+            kind: ImportKind::Places,
+            path: places_file,
+            dataset: "roundtrip".into(),
+            format: None,
+            max_errors: Some(0),
+        },
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(places_report.import.file.format, "overture");
+    assert_eq!(places_report.import.counts.rows_imported, written);
     let report = import(
         &settings,
         &ImportRequest {
