@@ -123,7 +123,24 @@ fn import(server: &Path, url: &str, kind: &str, file: &Path) -> Result<Timed, St
 
 /// p50 in ms of `repeat` calls of a tool (after one warm-up call) on the configured database.
 fn tool_p50(server: &Path, url: &str, name: &str, args: &str) -> Result<(f64, String), String> {
-    let mut cmd = Command::new(server);
+    tool_timed(server, url, name, args).map(|(ms, out, _)| (ms, out))
+}
+
+/// p50 in ms, the output, and the process's peak RSS in MiB (the loaded set included).
+fn tool_timed(
+    server: &Path,
+    url: &str,
+    name: &str,
+    args: &str,
+) -> Result<(f64, String, Option<f64>), String> {
+    let time = Path::new("/usr/bin/time");
+    let mut cmd = if time.exists() {
+        let mut c = Command::new(time);
+        c.args(["-f", "peak-rss-kib=%M"]).arg(server);
+        c
+    } else {
+        Command::new(server)
+    };
     cmd.args(["tool", name, args, "--repeat", "30"])
         .env("DATABASE_URL", url)
         .env("PLACES_SCALE", "large")
@@ -139,7 +156,12 @@ fn tool_p50(server: &Path, url: &str, name: &str, args: &str) -> Result<(f64, St
         .and_then(|l| l.split_whitespace().next())
         .and_then(|ms| ms.parse().ok())
         .ok_or_else(|| format!("{name}: no timing in {stderr}{stdout}"))?;
-    Ok((p50, stdout))
+    let rss = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib="))
+        .and_then(|k| k.trim().parse::<f64>().ok())
+        .map(|k| k / 1024.0);
+    Ok((p50, stdout, rss))
 }
 
 /// The top place id of a `search_places` answer.
@@ -149,7 +171,10 @@ fn top_place(output: &str) -> Option<String> {
 }
 
 /// Every tool's p50 on the active set of `url`, with arguments that name its places.
-fn tools(server: &Path, url: &str) -> Result<Vec<(String, f64)>, String> {
+/// Each tool's p50 (ms), and the largest peak RSS (MiB) of the processes that ran them.
+type ToolTimes = (Vec<(String, f64)>, Option<f64>);
+
+fn tools(server: &Path, url: &str) -> Result<ToolTimes, String> {
     let search =
         r#"{"geo":{"type":"metro","name":"metro:austin"},"categories":["coffee"],"limit":5}"#;
     let (search_ms, out) = tool_p50(server, url, "search_places", search)?;
@@ -171,11 +196,16 @@ fn tools(server: &Path, url: &str) -> Result<Vec<(String, f64)>, String> {
         ),
         ("list_metros", "{}".to_owned()),
     ];
+    let mut rss = None;
     for (name, args) in calls {
-        let (ms, _) = tool_p50(server, url, name, &args)?;
+        let (ms, _, peak) = tool_timed(server, url, name, &args)?;
+        rss = match (rss, peak) {
+            (Some(a), Some(b)) => Some(f64::max(a, b)),
+            (a, b) => a.or(b),
+        };
         rows.push((name.to_owned(), ms));
     }
-    Ok(rows)
+    Ok((rows, rss))
 }
 
 fn sqlite_url(dir: &Path) -> String {
@@ -234,13 +264,13 @@ pub fn run(server: &Path, extra: &[String]) -> Result<(), String> {
         }
         if engine == "sqlite" {
             // The built-in set first (nothing active), then the imported copy of it.
-            let synthetic = tools(server, &url)?;
+            let (synthetic, synthetic_rss) = tools(server, &url)?;
             let mut activate = Command::new(server);
             activate
                 .args(["dataset", "activate", "bench"])
                 .env("DATABASE_URL", &url);
             crate::run_quiet(activate, "pi-server dataset activate")?;
-            let imported = tools(server, &url)?;
+            let (imported, imported_rss) = tools(server, &url)?;
             tool_table
                 .push("| tool | built-in set p50 | imported 1 M places p50 | ratio |".to_owned());
             tool_table.push("|---|---:|---:|---:|".to_owned());
@@ -250,6 +280,13 @@ pub fn run(server: &Path, extra: &[String]) -> Result<(), String> {
                     b / a.max(0.001)
                 ));
             }
+            let mib =
+                |m: Option<f64>| m.map_or_else(|| "n/a".to_owned(), |m| format!("{m:.0} MiB"));
+            tool_table.push(format!(
+                "| peak RSS of a `pi-server tool` process (the set loaded) | {} | {} | |",
+                mib(synthetic_rss),
+                mib(imported_rss)
+            ));
         }
     }
     println!("\n{}\n", table.join("\n"));

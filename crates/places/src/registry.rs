@@ -22,6 +22,9 @@ use crate::tools::{TOOLS, ToolSpec, run_json};
 /// replica within this (plus the time to load the new set's places).
 pub const ACTIVE_TTL: Duration = Duration::from_secs(1);
 
+/// Stored places read per query while a data set loads.
+const LOAD_PAGE: u32 = 20_000;
+
 /// The built-in data set, built on first use (or in the background), and the stored data sets
 /// when a reader is given: every tool answers from the active one.
 pub struct PlacesData {
@@ -79,17 +82,29 @@ impl Imports {
             return Ok(Some(Arc::clone(set)));
         }
         let started = Instant::now();
-        let (places, coverage) = self
+        let coverage = self
             .reader
-            .places(&name)
+            .coverage(&name)
             .await
             .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
-        let set_name = name.clone();
-        let set = tokio::task::spawn_blocking(move || {
-            ImportedSet::build(&set_name, version, coverage, places)
-        })
-        .await
-        .map_err(|e| format!("cannot index the data set `{name}`: {e}"))?;
+        let mut builder = ImportedSet::builder(&name, version, coverage);
+        let mut after: Option<String> = None;
+        loop {
+            let page = self
+                .reader
+                .places(&name, after.clone(), LOAD_PAGE)
+                .await
+                .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
+            let last = page.len() < LOAD_PAGE as usize;
+            after = page.last().map(|p| p.record.key.clone());
+            builder.add(page);
+            if last {
+                break;
+            }
+        }
+        let set = tokio::task::spawn_blocking(move || builder.finish())
+            .await
+            .map_err(|e| format!("cannot index the data set `{name}`: {e}"))?;
         tracing::info!(
             dataset = %name,
             places = set.places.len(),
@@ -111,10 +126,7 @@ impl Imports {
         let rows = if needed.is_empty() {
             Vec::new()
         } else {
-            let keys: Vec<String> = needed
-                .iter()
-                .map(|i| set.places[*i as usize].key.clone())
-                .collect();
+            let keys: Vec<String> = needed.iter().map(|i| set.key(*i).to_owned()).collect();
             match self.reader.visits(&set.name, &keys).await {
                 Ok(rows) => rows,
                 Err(e) => return ToolOutput::error(format!("cannot read visits: {e}")),

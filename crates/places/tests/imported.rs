@@ -148,10 +148,7 @@ fn call(f: &Fixture, name: &str, args: Value) -> (Value, bool) {
         Ok(n) => n,
         Err(e) => return (json!({ "error": e }), true),
     };
-    let keys: Vec<&str> = needed
-        .iter()
-        .map(|i| f.set.places[*i as usize].key.as_str())
-        .collect();
+    let keys: Vec<&str> = needed.iter().map(|i| f.set.key(*i)).collect();
     let rows = f
         .rows
         .iter()
@@ -518,4 +515,32 @@ fn visit_flows_come_from_the_same_day_brands() {
             "{args}: {out}"
         );
     }
+}
+
+/// A set loaded page by page answers as one built at once: keys, names and addresses come back
+/// from the text arena, ids resolve by key whatever the page order.
+#[test]
+fn a_set_built_page_by_page_is_the_same_set() {
+    let f = fixture();
+    let stored: Vec<StoredPlace> = ["c", "a", "sb"]
+        .iter()
+        .map(|k| StoredPlace {
+            recent_visits: 7,
+            record: place(k, &format!("Place {k}"), None, "coffee_shop", 30.27, -97.74),
+        })
+        .collect();
+    let mut builder = ImportedSet::builder("acme", Utc::now(), f.set.coverage.clone());
+    builder.add(stored[..1].to_vec());
+    builder.add(stored[1..].to_vec());
+    let paged = builder.finish();
+    assert_eq!(paged.places.len(), 3);
+    for key in ["a", "c", "sb"] {
+        let i = paged.place_index(&format!("place:{key}")).unwrap();
+        assert_eq!(paged.key(i), key);
+        assert_eq!(paged.place_name(i), format!("Place {key}"));
+        assert_eq!(paged.city(i), Some("Austin"));
+        assert_eq!(paged.postcode(i), Some("78701"));
+    }
+    assert!(paged.place_index("place:zz").is_err());
+    assert!(paged.bytes_per_place() > 40.0);
 }

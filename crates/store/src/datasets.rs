@@ -916,60 +916,69 @@ impl DatasetReader for SeaOrmDatasetRepo {
         .transpose()
     }
 
-    async fn places(&self, dataset: &str) -> Result<(Vec<StoredPlace>, Coverage), RepoError> {
-        let context = "failed to read a data set's places";
-        let coverage = self
+    async fn coverage(&self, dataset: &str) -> Result<Coverage, RepoError> {
+        Ok(self
             .datasets()
             .await?
             .into_iter()
             .find(|d| d.name == dataset)
             .map(|d| d.coverage)
-            .unwrap_or_default();
-        let conn = self.db.connection();
-        let mut recent: HashMap<String, u64> = HashMap::new();
-        if let Some(last) = coverage.last_day {
-            // The latest year: from the day after the last, twelve months back.
-            let from = last
-                .succ_opt()
-                .and_then(|d| d.checked_sub_months(chrono::Months::new(12)))
-                .unwrap_or(last - chrono::Duration::days(364));
-            let rows = conn
-                .query_all_raw(self.statement(
-                    "SELECT place_key, CAST(SUM(raw_visits) AS BIGINT) AS visits FROM dataset_visits \
-                     WHERE dataset = $1 AND period_start >= $2 GROUP BY place_key",
-                    vec![dataset.into(), from.to_string().into()],
-                ))
-                .await
-                .map_err(repo_err(context))?;
-            for r in rows {
-                let key: String = r.try_get("", "place_key").map_err(repo_err(context))?;
-                // SUM of BIGINT is NUMERIC on PostgreSQL: the query casts it back.
-                let visits = r.try_get::<i64>("", "visits").map_err(repo_err(context))?;
-                recent.insert(key, visits.max(0) as u64);
-            }
-        }
-        let rows = conn
+            .unwrap_or_default())
+    }
+
+    async fn places(
+        &self,
+        dataset: &str,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<StoredPlace>, RepoError> {
+        let context = "failed to read a data set's places";
+        // The latest year: from the day after the last, twelve months back (nothing before the
+        // first day when there are no visits).
+        let from = self
+            .coverage(dataset)
+            .await?
+            .last_day
+            .map(|last| {
+                last.succ_opt()
+                    .and_then(|d| d.checked_sub_months(chrono::Months::new(12)))
+                    .unwrap_or(last - chrono::Duration::days(364))
+            })
+            .map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string());
+        let columns = PLACE_COLUMNS
+            .trim_start_matches("dataset, ")
+            .split(", ")
+            .map(|c| format!("p.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // Each page's recent visits through the visits' primary key (dataset, place, period).
+        let sql = format!(
+            "SELECT {columns}, (SELECT CAST(COALESCE(SUM(v.raw_visits), 0) AS BIGINT)              FROM dataset_visits v WHERE v.dataset = p.dataset AND v.place_key = p.place_key              AND v.period_start >= $2) AS recent_visits FROM dataset_places p              WHERE p.dataset = $1 AND p.place_key > $3 ORDER BY p.place_key LIMIT $4"
+        );
+        let rows = self
+            .db
+            .connection()
             .query_all_raw(self.statement(
-                &format!(
-                    "SELECT {} FROM dataset_places WHERE dataset = $1 ORDER BY place_key",
-                    PLACE_COLUMNS.trim_start_matches("dataset, ")
-                ),
-                vec![dataset.into()],
+                &sql,
+                vec![
+                    dataset.into(),
+                    from.into(),
+                    after.unwrap_or_default().into(),
+                    i64::from(limit).into(),
+                ],
             ))
             .await
             .map_err(repo_err(context))?;
-        let places = rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 let record = place_record(r).map_err(repo_err(context))?;
-                let recent_visits = recent.get(&record.key).copied().unwrap_or(0);
+                let recent: i64 = r.try_get("", "recent_visits").map_err(repo_err(context))?;
                 Ok(StoredPlace {
                     record,
-                    recent_visits,
+                    recent_visits: recent.max(0) as u64,
                 })
             })
-            .collect::<Result<Vec<_>, RepoError>>()?;
-        Ok((places, coverage))
+            .collect()
     }
 
     async fn visits(

@@ -20,6 +20,7 @@ pi_store::engine_tests!(pi_store::testing::on_engine => [
     a_failed_import_leaves_the_data_set_as_it_was,
     a_killed_import_is_cleared_by_the_next_one,
     activate_and_drop,
+    places_are_read_page_by_page_with_their_recent_visits,
 ]);
 
 struct Scripted(VecDeque<Result<Batch, String>>);
@@ -431,4 +432,44 @@ async fn activate_and_drop(engine: Engine) {
         service.remove("acme").await,
         Err(DataError::NotFound(_))
     ));
+}
+
+/// A replica loads a set page by page, in key order, each place with its latest year's visits.
+async fn places_are_read_page_by_page_with_their_recent_visits(engine: Engine) {
+    use pi_domain::data::DatasetReader;
+    let Some((_t, _db, repo)) = setup(engine).await else {
+        return;
+    };
+    let service = DataService::new(repo.clone());
+    let mut rows = batches(vec![patterns_batch(vec![
+        week("k3", "2024-01-01", 10),
+        week("k1", "2024-01-01", 20),
+        week("k2", "2024-01-01", 30),
+        week("k1", "2024-01-08", 1),
+    ])]);
+    service
+        .import(
+            "acme",
+            &file(ImportKind::Patterns, "w1"),
+            &mut rows,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(repo.coverage("acme").await.unwrap().places, 3);
+    let first = repo.places("acme", None, 2).await.unwrap();
+    let keys: Vec<&str> = first.iter().map(|p| p.record.key.as_str()).collect();
+    assert_eq!(keys, ["k1", "k2"]);
+    assert_eq!(first[0].recent_visits, 20 * 7 + 7);
+    let rest = repo.places("acme", Some("k2".into()), 2).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].record.key, "k3");
+    assert_eq!(rest[0].recent_visits, 70);
+    assert!(
+        repo.places("acme", Some("k3".into()), 2)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -303,8 +303,17 @@ pub trait DatasetReader: Send + Sync {
     /// The active data set's name and when it last changed (`None`: the built-in one).
     async fn active_version(&self) -> Result<Option<(String, DateTime<Utc>)>, RepoError>;
 
-    /// Every place of a data set with its recent visits, and the data set's coverage.
-    async fn places(&self, dataset: &str) -> Result<(Vec<StoredPlace>, Coverage), RepoError>;
+    /// A data set's coverage (default when it is not stored).
+    async fn coverage(&self, dataset: &str) -> Result<Coverage, RepoError>;
+
+    /// Up to `limit` places of a data set with their recent visits, by key, after `after`:
+    /// a replica loads a set page by page, so its memory holds one page of rows at a time.
+    async fn places(
+        &self,
+        dataset: &str,
+        after: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<StoredPlace>, RepoError>;
 
     /// Every stored period of visits of these places, by key.
     async fn visits(

@@ -205,7 +205,10 @@ pub(super) fn trade_profile(
     let Some(level) = placed.iter().map(|(_, _, l)| *l).max() else {
         return Err(format!(
             "{} has no home areas in the data set `{}` from {} to {} (its Patterns rows have no visitor_home_cbgs or visitor_home_aggregation)",
-            p.name, set.name, range.start, range.end
+            set.place_name(place),
+            set.name,
+            range.start,
+            range.end
         ));
     };
     if placed.iter().any(|(_, _, l)| *l == Level::Zip) && level != Level::Zip
@@ -213,14 +216,14 @@ pub(super) fn trade_profile(
     {
         return Err(format!(
             "the home areas of {} mix ZIPs and census areas, which do not nest",
-            p.name
+            set.place_name(place)
         ));
     }
     let geography = asked.unwrap_or(level.geographies()[0]);
     if !level.geographies().contains(&geography) {
         return Err(format!(
             "the home areas of {} in `{}` are {}: ask for output_geography {}",
-            p.name,
+            set.place_name(place),
             set.name,
             level.plural(),
             level
@@ -327,7 +330,7 @@ pub(super) fn trade_profile(
             if known == 0.0 {
                 return Err(format!(
                     "none of the home ZIPs of {} is in the built-in ZIP table, so no distance can be given",
-                    p.name
+                    set.place_name(place)
                 ));
             }
             return Ok(zip_profile(
@@ -376,8 +379,8 @@ pub(super) fn trade_profile(
     }
     units.truncate(50);
     Ok(TradeAreaProfile {
-        place_id: format!("place:{}", p.key),
-        place_name: p.name.clone(),
+        place_id: format!("place:{}", set.key(place)),
+        place_name: set.place_name(place).to_owned(),
         total_visits: total,
         output_geography: geography,
         geo_units: units,
@@ -435,8 +438,8 @@ fn zip_profile(
         })
     });
     TradeAreaProfile {
-        place_id: format!("place:{}", p.key),
-        place_name: p.name.clone(),
+        place_id: format!("place:{}", set.key(place)),
+        place_name: set.place_name(place).to_owned(),
         total_visits: total,
         output_geography: geography,
         geo_units: units,
@@ -497,7 +500,10 @@ pub(super) fn same_day(
     if !any || visitors <= 0.0 {
         return Err(format!(
             "{} has no related_same_day_brand in the data set `{}` from {} to {}",
-            p.name, set.name, range.start, range.end
+            set.place_name(origin),
+            set.name,
+            range.start,
+            range.end
         ));
     }
     let mut rows: Vec<(String, String, f64)> = match group_by {

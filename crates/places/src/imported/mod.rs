@@ -23,24 +23,31 @@ type Point = GeomWithData<[f32; 2], u32>;
 /// Marks a place without a brand.
 pub const NO_BRAND: u32 = u32::MAX;
 
-/// One indexed place.
+/// One indexed place: 40 bytes, its texts in [`ImportedSet`]'s text arena.
 #[derive(Debug, Clone)]
 pub struct IndexedPlace {
-    pub key: String,
-    pub name: String,
-    pub category: Category,
+    pub lat: f64,
+    pub lon: f64,
+    /// Visits over the data set's latest 365 days.
+    pub recent_visits: u64,
+    /// Where its texts start in the arena.
+    text: u64,
     /// Index into [`ImportedSet::brands`] or [`NO_BRAND`].
     pub brand: u32,
     /// Index into `METROS` or `NONE`.
     pub metro: u16,
-    pub lat: f64,
-    pub lon: f64,
-    pub street: Option<String>,
-    pub city: Option<String>,
-    pub region: Option<String>,
-    pub postcode: Option<String>,
-    /// Visits over the data set's latest 365 days.
-    pub recent_visits: u64,
+    pub category: Category,
+}
+
+/// Which of a place's texts (in arena order).
+#[derive(Debug, Clone, Copy)]
+enum Text {
+    Key = 0,
+    Name,
+    Street,
+    City,
+    Region,
+    Postcode,
 }
 
 /// A brand of the data set.
@@ -64,9 +71,29 @@ pub struct ImportedSet {
     pub brands: Vec<Brand>,
     pub category_places: Vec<Vec<u32>>,
     pub metro_places: Vec<Vec<u32>>,
-    by_key: HashMap<String, u32>,
+    /// Distinct postcodes of each metro's places.
+    pub metro_zips: Vec<usize>,
+    /// Every place's key, name, street, city, region and postcode, each ended by NUL (which the
+    /// importers refuse in a field): one allocation instead of six per place.
+    texts: String,
+    /// Place indexes ordered by key.
+    by_key: Vec<u32>,
     by_brand: HashMap<String, u32>,
     index: RTree<Point>,
+}
+
+/// Indexes a data set page by page (a replica holds one page of stored rows at a time).
+pub struct SetBuilder {
+    set: ImportedSet,
+    zips: HashMap<u32, (f32, f32)>,
+}
+
+impl std::fmt::Debug for SetBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetBuilder")
+            .field("set", &self.set)
+            .finish_non_exhaustive()
+    }
 }
 
 impl std::fmt::Debug for ImportedSet {
@@ -129,24 +156,11 @@ fn metro_of(lat: f64, lon: f64) -> u16 {
     best.map_or(NONE, |(_, i)| i as u16)
 }
 
-impl ImportedSet {
-    /// Indexes the places of a data set.
-    pub fn build(
-        name: &str,
-        version: DateTime<Utc>,
-        coverage: Coverage,
-        stored: Vec<StoredPlace>,
-    ) -> Self {
-        let zips: HashMap<u32, (f32, f32)> = crate::dataset::load_zips()
-            .0
-            .into_iter()
-            .map(|z| (z.code, (z.lat, z.lon)))
-            .collect();
-        let mut places = Vec::with_capacity(stored.len());
-        let mut brands: Vec<Brand> = Vec::new();
-        let mut by_brand: HashMap<String, u32> = HashMap::new();
-        let mut unanalysed = 0;
-        for s in stored {
+impl SetBuilder {
+    /// Adds a page of stored places.
+    pub fn add(&mut self, page: Vec<StoredPlace>) {
+        let set = &mut self.set;
+        for s in page {
             let r = s.record;
             let category = r
                 .sub_category
@@ -154,15 +168,16 @@ impl ImportedSet {
                 .and_then(Category::from_label)
                 .or_else(|| r.category.as_deref().and_then(Category::from_label));
             let Some(category) = category.filter(|_| !r.closed) else {
-                unanalysed += 1;
+                set.unanalysed += 1;
                 continue;
             };
-            let index = places.len() as u32;
+            let index = set.places.len() as u32;
             let brand = match r.brand.as_deref().filter(|b| !b.is_empty()) {
                 None => NO_BRAND,
                 Some(b) => {
                     let slug = brand_slug(b);
-                    let id = *by_brand.entry(slug.clone()).or_insert_with(|| {
+                    let brands = &mut set.brands;
+                    let id = *set.by_brand.entry(slug.clone()).or_insert_with(|| {
                         brands.push(Brand {
                             name: b.to_owned(),
                             slug: slug.clone(),
@@ -170,57 +185,183 @@ impl ImportedSet {
                         });
                         (brands.len() - 1) as u32
                     });
-                    brands[id as usize].places.push(index);
+                    set.brands[id as usize].places.push(index);
                     id
                 }
             };
-            places.push(IndexedPlace {
-                metro: place_metro(&zips, r.postcode.as_deref(), r.lat, r.lon),
-                key: r.key,
-                name: r.name,
+            let text = set.texts.len() as u64;
+            for field in [
+                Some(r.key.as_str()),
+                Some(r.name.as_str()),
+                r.street.as_deref(),
+                r.city.as_deref(),
+                r.region.as_deref(),
+                r.postcode.as_deref(),
+            ] {
+                set.texts
+                    .push_str(&field.unwrap_or_default().replace('\0', ""));
+                set.texts.push('\0');
+            }
+            set.places.push(IndexedPlace {
+                metro: place_metro(&self.zips, r.postcode.as_deref(), r.lat, r.lon),
                 category,
                 brand,
                 lat: r.lat,
                 lon: r.lon,
-                street: r.street,
-                city: r.city,
-                region: r.region,
-                postcode: r.postcode,
+                text,
                 recent_visits: s.recent_visits,
             });
         }
+    }
+
+    /// The indexes over every place added.
+    pub fn finish(self) -> ImportedSet {
+        let mut set = self.set;
+        set.places.shrink_to_fit();
+        set.texts.shrink_to_fit();
         let mut category_places = vec![Vec::new(); crate::catalog::CATEGORIES.len()];
         let mut metro_places = vec![Vec::new(); METROS.len()];
-        let mut by_key = HashMap::with_capacity(places.len());
-        let mut points = Vec::with_capacity(places.len());
-        for (i, p) in places.iter().enumerate() {
+        let mut points = Vec::with_capacity(set.places.len());
+        for (i, p) in set.places.iter().enumerate() {
             category_places[p.category as usize].push(i as u32);
             if p.metro != NONE {
                 metro_places[p.metro as usize].push(i as u32);
             }
-            by_key.insert(p.key.clone(), i as u32);
             points.push(Point::new([p.lon as f32, p.lat as f32], i as u32));
         }
-        Self {
-            name: name.to_owned(),
-            version,
-            coverage,
-            places,
-            unanalysed,
-            brands,
-            category_places,
-            metro_places,
-            by_key,
-            by_brand,
-            index: RTree::bulk_load(points),
+        let mut postcodes: Vec<std::collections::HashSet<&str>> =
+            vec![std::collections::HashSet::new(); METROS.len()];
+        for (i, p) in set.places.iter().enumerate() {
+            if let (true, Some(z)) = (p.metro != NONE, set.postcode(i as u32)) {
+                postcodes[p.metro as usize].insert(z);
+            }
         }
+        let metro_zips = postcodes
+            .iter()
+            .map(std::collections::HashSet::len)
+            .collect();
+        drop(postcodes);
+        set.metro_zips = metro_zips;
+        let mut by_key: Vec<u32> = (0..set.places.len() as u32).collect();
+        by_key.sort_unstable_by(|a, b| set.key(*a).cmp(set.key(*b)));
+        set.by_key = by_key;
+        set.category_places = category_places;
+        set.metro_places = metro_places;
+        set.index = RTree::bulk_load(points);
+        set
+    }
+}
+
+impl ImportedSet {
+    /// Starts indexing a data set.
+    pub fn builder(name: &str, version: DateTime<Utc>, coverage: Coverage) -> SetBuilder {
+        SetBuilder {
+            set: Self {
+                name: name.to_owned(),
+                version,
+                coverage,
+                places: Vec::new(),
+                unanalysed: 0,
+                brands: Vec::new(),
+                category_places: Vec::new(),
+                metro_places: Vec::new(),
+                metro_zips: Vec::new(),
+                texts: String::new(),
+                by_key: Vec::new(),
+                by_brand: HashMap::new(),
+                index: RTree::new(),
+            },
+            zips: crate::dataset::load_zips()
+                .0
+                .into_iter()
+                .map(|z| (z.code, (z.lat, z.lon)))
+                .collect(),
+        }
+    }
+
+    /// Indexes the places of a data set at once.
+    pub fn build(
+        name: &str,
+        version: DateTime<Utc>,
+        coverage: Coverage,
+        stored: Vec<StoredPlace>,
+    ) -> Self {
+        let mut builder = Self::builder(name, version, coverage);
+        builder.add(stored);
+        builder.finish()
+    }
+
+    fn text(&self, i: u32, which: Text) -> &str {
+        let start = self.places[i as usize].text as usize;
+        self.texts
+            .get(start..)
+            .and_then(|rest| rest.split('\0').nth(which as usize))
+            .unwrap_or_default()
+    }
+
+    fn optional(&self, i: u32, which: Text) -> Option<&str> {
+        Some(self.text(i, which)).filter(|t| !t.is_empty())
+    }
+
+    /// The file's id of a place.
+    pub fn key(&self, i: u32) -> &str {
+        self.text(i, Text::Key)
+    }
+
+    pub fn place_name(&self, i: u32) -> &str {
+        self.text(i, Text::Name)
+    }
+
+    pub fn street(&self, i: u32) -> Option<&str> {
+        self.optional(i, Text::Street)
+    }
+
+    pub fn city(&self, i: u32) -> Option<&str> {
+        self.optional(i, Text::City)
+    }
+
+    pub fn region(&self, i: u32) -> Option<&str> {
+        self.optional(i, Text::Region)
+    }
+
+    pub fn postcode(&self, i: u32) -> Option<&str> {
+        self.optional(i, Text::Postcode)
+    }
+
+    /// Bytes the index holds per place (places, texts, key order, R-tree points, category and
+    /// metro lists; brands and the R-tree's inner nodes are not counted).
+    pub fn bytes_per_place(&self) -> f64 {
+        let n = self.places.len().max(1);
+        let bytes = self.places.capacity() * std::mem::size_of::<IndexedPlace>()
+            + self.texts.capacity()
+            + self.by_key.capacity() * 4
+            + self.index.size() * std::mem::size_of::<Point>()
+            + self
+                .category_places
+                .iter()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>()
+            + self
+                .metro_places
+                .iter()
+                .map(|v| v.capacity() * 4)
+                .sum::<usize>();
+        bytes as f64 / n as f64
+    }
+
+    /// A place by its exact key.
+    pub fn index_of_key(&self, key: &str) -> Option<u32> {
+        self.by_key
+            .binary_search_by(|i| self.key(*i).cmp(key))
+            .ok()
+            .map(|at| self.by_key[at])
     }
 
     /// A place by `place:<key>` (or the bare key).
     pub fn place_index(&self, id: &str) -> Result<u32, String> {
         let key = id.trim();
         let key = key.strip_prefix("place:").unwrap_or(key);
-        self.by_key.get(key).copied().ok_or_else(|| {
+        self.index_of_key(key).ok_or_else(|| {
             format!(
                 "unknown place id {id:?} in data set `{}` (ids come from search_places)",
                 self.name
@@ -289,8 +430,8 @@ impl Visits {
     pub fn new(set: &ImportedSet, rows: Vec<(String, VisitRecord)>) -> Self {
         let mut by_place: HashMap<u32, Vec<VisitRecord>> = HashMap::new();
         for (key, v) in rows {
-            if let Some(i) = set.by_key.get(&key) {
-                by_place.entry(*i).or_default().push(v);
+            if let Some(i) = set.index_of_key(&key) {
+                by_place.entry(i).or_default().push(v);
             }
         }
         for periods in by_place.values_mut() {

@@ -5,8 +5,6 @@
 //! A call is planned first ([`places_needed`]: which places' visits to read), then run on the
 //! visits read ([`run_json`]).
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -82,21 +80,21 @@ fn place(set: &ImportedSet, i: u32, distance_km: Option<f64>) -> Place {
         .to_owned(),
     );
     Place {
-        address: p.street.clone().unwrap_or_default(),
+        address: set.street(i).unwrap_or_default().to_owned(),
         annual_visits: p.recent_visits,
         category: p.category,
         chain_id: brand.map(|b| format!("chain:{}", b.slug)),
-        city: p.city.clone().unwrap_or_default(),
+        city: set.city(i).unwrap_or_default().to_owned(),
         distance_km: distance_km.map(round3),
-        id: format!("place:{}", p.key),
+        id: format!("place:{}", set.key(i)),
         lat: round6(p.lat),
         lon: round6(p.lon),
         metro_id: (p.metro != NONE).then(|| format!("metro:{}", METROS[p.metro as usize].slug)),
-        name: p.name.clone(),
+        name: set.place_name(i).to_owned(),
         sqft: None,
-        state: p.region.clone().unwrap_or_default(),
+        state: set.region(i).unwrap_or_default().to_owned(),
         tags,
-        zip: p.postcode.clone().unwrap_or_default(),
+        zip: set.postcode(i).unwrap_or_default().to_owned(),
     }
 }
 
@@ -372,12 +370,12 @@ fn search(set: &ImportedSet, args: SearchPlacesArgs) -> Result<SearchPlacesOutpu
                 && brands.as_ref().is_none_or(|bs| bs.contains(&p.brand))
                 && tags.iter().all(|t| own_tags.contains(&t.as_str()))
                 && text.as_ref().is_none_or(|t| {
-                    p.name.to_lowercase().contains(t.as_str())
-                        || p.street
-                            .as_deref()
+                    set.place_name(*i).to_lowercase().contains(t.as_str())
+                        || set
+                            .street(*i)
                             .is_some_and(|s| s.to_lowercase().contains(t.as_str()))
-                        || p.city
-                            .as_deref()
+                        || set
+                            .city(*i)
                             .is_some_and(|s| s.to_lowercase().contains(t.as_str()))
                 })
         })
@@ -635,8 +633,11 @@ fn entity(
     let (label, places, name) = match kind {
         EntityType::Place => {
             let i = set.place_index(id)?;
-            let p = &set.places[i as usize];
-            (format!("place:{}", p.key), vec![i], p.name.clone())
+            (
+                format!("place:{}", set.key(i)),
+                vec![i],
+                set.place_name(i).to_owned(),
+            )
         }
         EntityType::Chain => {
             let b = &set.brands[set.brand_index(id)? as usize];
@@ -866,8 +867,8 @@ fn locate(set: &ImportedSet, id: &str) -> Result<(Located, f64, f64), String> {
     let p = &set.places[i as usize];
     Ok((
         Located {
-            id: format!("place:{}", p.key),
-            name: p.name.clone(),
+            id: format!("place:{}", set.key(i)),
+            name: set.place_name(i).to_owned(),
         },
         p.lat,
         p.lon,
@@ -889,12 +890,6 @@ fn distance(set: &ImportedSet, args: DistanceBetweenArgs) -> Result<DistanceBetw
 }
 
 fn metros(set: &ImportedSet) -> ListMetrosOutput {
-    let mut postcodes: HashMap<u16, std::collections::HashSet<&str>> = HashMap::new();
-    for p in &set.places {
-        if let (true, Some(z)) = (p.metro != NONE, p.postcode.as_deref()) {
-            postcodes.entry(p.metro).or_default().insert(z);
-        }
-    }
     ListMetrosOutput {
         metros: METROS
             .iter()
@@ -908,7 +903,7 @@ fn metros(set: &ImportedSet) -> ListMetrosOutput {
                 lat: m.lat,
                 lon: m.lon,
                 place_count: set.metro_places[i].len(),
-                zip_count: postcodes.get(&(i as u16)).map_or(0, |s| s.len()),
+                zip_count: set.metro_zips[i],
             })
             .collect(),
         metadata: metadata(set),
