@@ -544,3 +544,28 @@ fn a_set_built_page_by_page_is_the_same_set() {
     assert!(paged.place_index("place:zz").is_err());
     assert!(paged.bytes_per_place() > 40.0);
 }
+
+/// `Visits::total` sums what `Visits::daily` lists, for ranges inside, across and outside the
+/// periods (fixed ranges: no randomness).
+#[test]
+fn totals_are_the_daily_counts_summed() {
+    let f = fixture();
+    let a = f.set.place_index("place:a").unwrap();
+    let rows = f.rows.iter().filter(|(k, _)| k == "a").cloned().collect();
+    let visits = Visits::new(&f.set, rows);
+    for (start, end) in [
+        ("2023-01-02", "2024-01-14"),
+        ("2023-01-04", "2023-01-04"),
+        ("2023-03-01", "2023-03-31"),
+        ("2022-12-01", "2023-01-10"),
+        ("2024-01-10", "2024-02-10"),
+        ("2021-01-01", "2021-12-31"),
+    ] {
+        let (start, end) = (date(start), date(end));
+        assert_eq!(
+            visits.total(a, start, end),
+            visits.daily(a, start, end).iter().sum::<u64>(),
+            "{start} to {end}"
+        );
+    }
+}

@@ -276,8 +276,10 @@ pub enum UploadFormat {
 #[into_params(parameter_in = Query)]
 pub(crate) struct UploadQuery {
     /// What the file holds.
+    #[param(inline)]
     kind: UploadKind,
     /// Places only: the schema; told from the content when left out.
+    #[param(inline)]
     format: Option<UploadFormat>,
     /// Stop, importing nothing, once more rows than this are rejected.
     #[param(minimum = 0)]

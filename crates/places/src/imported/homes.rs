@@ -193,7 +193,7 @@ pub(super) fn trade_profile(
     pct: f64,
 ) -> Result<TradeAreaProfile, String> {
     let p = &set.places[place as usize];
-    let total: u64 = visits.daily(place, range.start, range.end).iter().sum();
+    let total: u64 = visits.total(place, range.start, range.end);
     let (areas, median_from_files) = homes(visits, place, range);
     // Areas the project can place, at the coarsest level among them (a file mixing block
     // groups and tracts is read as tracts).

@@ -470,6 +470,25 @@ impl Visits {
         out
     }
 
+    /// Visits of a place from `start` to `end` inclusive: the sum of [`Self::daily`], period by
+    /// period, without a day array.
+    pub fn total(&self, place: u32, start: NaiveDate, end: NaiveDate) -> u64 {
+        let mut sum = 0;
+        for v in self.periods(place) {
+            let len = v.visits_by_day.len() as i64;
+            let from = (start - v.start).num_days().max(0);
+            let to = (end - v.start).num_days().min(len - 1);
+            if from > to {
+                continue;
+            }
+            sum += v.visits_by_day[from as usize..=to as usize]
+                .iter()
+                .map(|c| u64::from(*c))
+                .sum::<u64>();
+        }
+        sum
+    }
+
     /// Whether a place has data on every day of a range.
     pub fn covers(&self, place: u32, start: NaiveDate, end: NaiveDate) -> bool {
         let periods = self.periods(place);

@@ -240,7 +240,7 @@ fn flows(
             let same_day = super::homes::same_day(set, visits, o, range, group_by, limit)?;
             Ok(OriginFlows {
                 origin: place(set, o, None),
-                origin_visits: visits.daily(o, range.start, range.end).iter().sum(),
+                origin_visits: visits.total(o, range.start, range.end),
                 group_by,
                 before: None,
                 after: None,
@@ -579,7 +579,7 @@ fn summary(
         let sum_over = |r: Range| -> Option<u64> {
             visits
                 .covers(i, r.start, r.end)
-                .then(|| visits.daily(i, r.start, r.end).iter().sum())
+                .then(|| visits.total(i, r.start, r.end))
         };
         places.push(PlaceSummaryRow {
             place: place(set, i, None),
@@ -703,7 +703,7 @@ fn compare(
         let total = |r: Range| -> u64 {
             places
                 .iter()
-                .map(|i| visits.daily(*i, r.start, r.end).iter().sum::<u64>())
+                .map(|i| visits.total(*i, r.start, r.end))
                 .sum()
         };
         match metric {
@@ -719,7 +719,7 @@ fn compare(
                 let (mut w, mut sum) = (0.0, 0.0);
                 for i in places {
                     let d = dwell(visits, *i, r);
-                    let v = visits.daily(*i, r.start, r.end).iter().sum::<u64>() as f64;
+                    let v = visits.total(*i, r.start, r.end) as f64;
                     if d.median_minutes > 0.0 {
                         sum += d.median_minutes * v;
                         w += v;
@@ -745,7 +745,7 @@ fn compare(
         let (label, places, metro, name) = entity(set, &e.kind, &e.id, e.metro.as_deref())?;
         let visits_total: u64 = places
             .iter()
-            .map(|i| visits.daily(*i, range.start, range.end).iter().sum::<u64>())
+            .map(|i| visits.total(*i, range.start, range.end))
             .sum();
         series.push(Series {
             entity: label,

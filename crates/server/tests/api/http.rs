@@ -193,6 +193,32 @@ async fn openapi_documents_every_route_and_the_bearer_scheme(app: TestApp) {
             .unwrap(),
         doc
     );
+    // Every `$ref` names a component the document has (an unresolvable one stops clients and
+    // fuzzers reading the operation).
+    fn refs<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+        match value {
+            Value::Object(map) => {
+                for (k, v) in map {
+                    match (k.as_str(), v) {
+                        ("$ref", Value::String(r)) => out.push(r),
+                        _ => refs(v, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "unresolvable $ref {r}"
+        );
+    }
     for (path, method) in [
         ("/health", "get"),
         ("/healthz", "get"),
