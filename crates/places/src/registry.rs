@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pi_domain::agent::ToolSchema;
-use pi_domain::data::DatasetReader;
+use pi_domain::data::{DatasetReader, VisitFields};
 use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use serde_json::Value;
 
@@ -127,7 +127,13 @@ impl Imports {
             Vec::new()
         } else {
             let keys: Vec<String> = needed.iter().map(|i| set.key(*i).to_owned()).collect();
-            match self.reader.visits(&set.name, &keys).await {
+            // A comparison may read thousands of places: their counts only.
+            let fields = if name == "compare_performance" {
+                VisitFields::Counts
+            } else {
+                VisitFields::All
+            };
+            match self.reader.visits(&set.name, &keys, fields).await {
                 Ok(rows) => rows,
                 Err(e) => return ToolOutput::error(format!("cannot read visits: {e}")),
             }

@@ -10,7 +10,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use pi_domain::RepoError;
 use pi_domain::data::{
     Begin, Coverage, DatasetInfo, DatasetReader, DatasetRepo, ImportCounts, ImportFile, ImportKind,
-    ImportRecord, ImportStatus, PatternsRow, PlaceRecord, Rejection, StoredPlace, VisitRecord,
+    ImportRecord, ImportStatus, PatternsRow, PlaceRecord, Rejection, StoredPlace, VisitFields,
+    VisitRecord,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait, Value};
 use uuid::Uuid;
@@ -26,6 +27,9 @@ const VISITS_PER_STATEMENT: usize = 1000;
 
 const PLACE_COLUMNS: &str = "dataset, place_key, name, brand, category, sub_category, lat, lon, \
      street, city, region, postcode, country, confidence, closed";
+/// The columns of [`VisitFields::Counts`].
+const COUNT_COLUMNS: &str = "place_key, period_start, period_end, raw_visits, raw_visitors, \
+     visits_by_day, median_dwell";
 const VISIT_COLUMNS: &str = "dataset, place_key, period_start, period_end, raw_visits, \
      raw_visitors, visits_by_day, visits_by_hour, median_dwell, dwell_buckets, home_areas, \
      related_brands, distance_from_home";
@@ -860,7 +864,8 @@ fn stored_json<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-fn visit_record(row: &QueryResult) -> Result<(String, VisitRecord), RepoError> {
+/// The columns of [`VisitFields::Counts`] of a row; the JSON cells left empty.
+fn count_record(row: &QueryResult) -> Result<(String, VisitRecord), RepoError> {
     let read = read_err("failed to read visits");
     let date = |c: &str| -> Result<NaiveDate, RepoError> {
         let t: String = row.try_get("", c).map_err(&read)?;
@@ -879,18 +884,29 @@ fn visit_record(row: &QueryResult) -> Result<(String, VisitRecord), RepoError> {
                 .map_err(&read)?
                 .map(|n| n.max(0) as u64),
             visits_by_day: stored_json(Some(row.try_get("", "visits_by_day").map_err(&read)?))?,
-            visits_by_hour: row
-                .try_get::<Option<String>>("", "visits_by_hour")
-                .map_err(&read)?
-                .map(|t| stored_json(Some(t)))
-                .transpose()?,
+            visits_by_hour: None,
             median_dwell: row.try_get("", "median_dwell").map_err(&read)?,
-            dwell_buckets: stored_json(row.try_get("", "dwell_buckets").map_err(&read)?)?,
-            home_areas: stored_json(row.try_get("", "home_areas").map_err(&read)?)?,
-            related_brands: stored_json(row.try_get("", "related_brands").map_err(&read)?)?,
-            distance_from_home: row.try_get("", "distance_from_home").map_err(&read)?,
+            dwell_buckets: Vec::new(),
+            home_areas: Vec::new(),
+            related_brands: Vec::new(),
+            distance_from_home: None,
         },
     ))
+}
+
+fn visit_record(row: &QueryResult) -> Result<(String, VisitRecord), RepoError> {
+    let read = read_err("failed to read visits");
+    let (key, mut v) = count_record(row)?;
+    v.visits_by_hour = row
+        .try_get::<Option<String>>("", "visits_by_hour")
+        .map_err(&read)?
+        .map(|t| stored_json(Some(t)))
+        .transpose()?;
+    v.dwell_buckets = stored_json(row.try_get("", "dwell_buckets").map_err(&read)?)?;
+    v.home_areas = stored_json(row.try_get("", "home_areas").map_err(&read)?)?;
+    v.related_brands = stored_json(row.try_get("", "related_brands").map_err(&read)?)?;
+    v.distance_from_home = row.try_get("", "distance_from_home").map_err(&read)?;
+    Ok((key, v))
 }
 
 #[async_trait]
@@ -985,7 +1001,12 @@ impl DatasetReader for SeaOrmDatasetRepo {
         &self,
         dataset: &str,
         keys: &[String],
+        fields: VisitFields,
     ) -> Result<Vec<(String, VisitRecord)>, RepoError> {
+        let columns = match fields {
+            VisitFields::All => VISIT_COLUMNS,
+            VisitFields::Counts => COUNT_COLUMNS,
+        };
         let mut out = Vec::new();
         for chunk in keys.chunks(500) {
             // One row of `1 + n` values: the data set, then the keys.
@@ -1001,7 +1022,7 @@ impl DatasetReader for SeaOrmDatasetRepo {
                 .connection()
                 .query_all_raw(self.statement(
                     &format!(
-                        "SELECT {VISIT_COLUMNS} FROM dataset_visits WHERE dataset = {first} \
+                        "SELECT {columns} FROM dataset_visits WHERE dataset = {first} \
                          AND place_key IN ({list}) ORDER BY place_key, period_start"
                     ),
                     values,
@@ -1009,7 +1030,10 @@ impl DatasetReader for SeaOrmDatasetRepo {
                 .await
                 .map_err(repo_err("failed to read visits"))?;
             for r in &rows {
-                out.push(visit_record(r)?);
+                out.push(match fields {
+                    VisitFields::All => visit_record(r)?,
+                    VisitFields::Counts => count_record(r)?,
+                });
             }
         }
         Ok(out)

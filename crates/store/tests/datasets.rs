@@ -472,4 +472,26 @@ async fn places_are_read_page_by_page_with_their_recent_visits(engine: Engine) {
             .unwrap()
             .is_empty()
     );
+
+    // A comparison's read: the counts, not the JSON cells.
+    use pi_domain::data::VisitFields;
+    let keys = vec!["k1".to_owned()];
+    let all = repo.visits("acme", &keys, VisitFields::All).await.unwrap();
+    let counts = repo
+        .visits("acme", &keys, VisitFields::Counts)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(counts.len(), 2);
+    for ((ka, a), (kc, c)) in all.iter().zip(&counts) {
+        assert_eq!(ka, kc);
+        assert_eq!(
+            (a.start, a.end, a.raw_visits, a.raw_visitors),
+            (c.start, c.end, c.raw_visits, c.raw_visitors)
+        );
+        assert_eq!(a.visits_by_day, c.visits_by_day);
+        assert_eq!(a.median_dwell, c.median_dwell);
+        assert!(!a.home_areas.is_empty() && c.home_areas.is_empty());
+        assert!(a.visits_by_hour.is_some() && c.visits_by_hour.is_none());
+    }
 }

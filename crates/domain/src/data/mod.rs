@@ -315,10 +315,22 @@ pub trait DatasetReader: Send + Sync {
         limit: u32,
     ) -> Result<Vec<StoredPlace>, RepoError>;
 
-    /// Every stored period of visits of these places, by key.
+    /// Every stored period of visits of these places, by key, with the fields asked.
     async fn visits(
         &self,
         dataset: &str,
         keys: &[String],
+        fields: VisitFields,
     ) -> Result<Vec<(String, VisitRecord)>, RepoError>;
+}
+
+/// Which fields of stored visits a tool call reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VisitFields {
+    /// Every field.
+    All,
+    /// Dates, visits, visitors, visits by day and the median dwell; hours, dwell buckets, home
+    /// areas and related brands left empty (they are JSON to parse: comparisons of thousands of
+    /// places do not need them).
+    Counts,
 }
