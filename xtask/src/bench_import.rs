@@ -70,6 +70,27 @@ pub fn sample_data(server: &Path, extra: &[String]) -> Result<Samples, String> {
     Ok(samples)
 }
 
+/// `server` run under `/usr/bin/time` (when there) to report its peak RSS on stderr.
+fn measured(server: &Path) -> Command {
+    let time = Path::new("/usr/bin/time");
+    if time.exists() {
+        let mut c = Command::new(time);
+        c.args(["-f", "peak-rss-kib=%M"]).arg(server);
+        c
+    } else {
+        Command::new(server)
+    }
+}
+
+/// The peak RSS, in MiB, that [`measured`] reported.
+fn peak_rss(stderr: &str) -> Option<f64> {
+    stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("peak-rss-kib="))
+        .and_then(|k| k.trim().parse::<f64>().ok())
+        .map(|k| k / 1024.0)
+}
+
 /// One timed import: rows read, rows/s, peak RSS in MiB (when `/usr/bin/time` is there).
 struct Timed {
     rows: u64,
@@ -78,14 +99,7 @@ struct Timed {
 }
 
 fn import(server: &Path, url: &str, kind: &str, file: &Path) -> Result<Timed, String> {
-    let time = Path::new("/usr/bin/time");
-    let mut cmd = if time.exists() {
-        let mut c = Command::new(time);
-        c.args(["-f", "peak-rss-kib=%M"]).arg(server);
-        c
-    } else {
-        Command::new(server)
-    };
+    let mut cmd = measured(server);
     cmd.args(["import", kind])
         .arg(file)
         .args(["--dataset", "bench"])
@@ -109,11 +123,7 @@ fn import(server: &Path, url: &str, kind: &str, file: &Path) -> Result<Timed, St
         .nth(1)
         .and_then(|n| n.parse().ok())
         .ok_or_else(|| format!("no row count in {stdout:?}"))?;
-    let rss_mib = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib="))
-        .and_then(|k| k.trim().parse::<f64>().ok())
-        .map(|k| k / 1024.0);
+    let rss_mib = peak_rss(&stderr);
     Ok(Timed {
         rows,
         seconds,
@@ -133,14 +143,7 @@ fn tool_timed(
     name: &str,
     args: &str,
 ) -> Result<(f64, String, Option<f64>), String> {
-    let time = Path::new("/usr/bin/time");
-    let mut cmd = if time.exists() {
-        let mut c = Command::new(time);
-        c.args(["-f", "peak-rss-kib=%M"]).arg(server);
-        c
-    } else {
-        Command::new(server)
-    };
+    let mut cmd = measured(server);
     cmd.args(["tool", name, args, "--repeat", "30"])
         .env("DATABASE_URL", url)
         .env("PLACES_SCALE", "large")
@@ -156,11 +159,7 @@ fn tool_timed(
         .and_then(|l| l.split_whitespace().next())
         .and_then(|ms| ms.parse().ok())
         .ok_or_else(|| format!("{name}: no timing in {stderr}{stdout}"))?;
-    let rss = stderr
-        .lines()
-        .find_map(|l| l.strip_prefix("peak-rss-kib="))
-        .and_then(|k| k.trim().parse::<f64>().ok())
-        .map(|k| k / 1024.0);
+    let rss = peak_rss(&stderr);
     Ok((p50, stdout, rss))
 }
 

@@ -569,3 +569,72 @@ fn totals_are_the_daily_counts_summed() {
         );
     }
 }
+
+/// Home areas given as ZIPs: placed at the built-in ZIP centroids, so ZIPs carry cities and
+/// distances, distance bands are ordered nearest first and sum to the whole, and there is a
+/// polygon.
+#[test]
+fn home_zips_give_cities_distances_bands_and_a_polygon() {
+    let mut rows = Vec::new();
+    let mut w = week("2024-01-01", 100, 500);
+    w.home_areas = vec![
+        ("78701".into(), 60),
+        ("78704".into(), 30),
+        ("75201".into(), 10),
+    ];
+    rows.push(("z".to_owned(), w));
+    let stored = vec![StoredPlace {
+        recent_visits: 700,
+        record: place("z", "Zed Cafe", None, "coffee_shop", 30.2672, -97.7431),
+    }];
+    let coverage = Coverage {
+        places: 1,
+        first_day: Some(date("2024-01-01")),
+        last_day: Some(date("2024-01-07")),
+        ..Coverage::default()
+    };
+    let f = Fixture {
+        set: ImportedSet::build("acme", Utc::now(), coverage, stored),
+        rows,
+    };
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:z"]}),
+    );
+    assert!(!error, "{out}");
+    let p = &out["profiles"][0];
+    assert_eq!(p["output_geography"], "zip");
+    assert_eq!(p["geo_units"][0]["id"], "78701");
+    assert_eq!(p["geo_units"][0]["name"], "Austin, TX");
+    assert_eq!(p["geo_units"][0]["share"], 0.6);
+    assert!(
+        p["geo_units"][2]["distance_km"].as_f64().unwrap() > 250.0,
+        "{p}"
+    );
+    assert!(
+        p["polygon"]["coordinates"][0].as_array().unwrap().len() >= 3,
+        "{p}"
+    );
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:z"], "output_geography": "distance_band"}),
+    );
+    assert!(!error, "{out}");
+    let bands = out["profiles"][0]["geo_units"].as_array().unwrap();
+    let ids: Vec<&str> = bands.iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["0-2 km", "2-5 km", "5-10 km", "10-20 km", "20+ km"]);
+    let sum: f64 = bands.iter().map(|b| b["share"].as_f64().unwrap()).sum();
+    assert!((sum - 1.0).abs() < 0.002, "{sum}");
+    assert_eq!(bands[4]["share"], 0.1);
+    let (out, error) = call(
+        &f,
+        "get_trade_area_profile",
+        json!({"place_ids": ["place:z"], "output_geography": "tract"}),
+    );
+    assert!(
+        error && out["error"].as_str().unwrap().contains("are ZIPs"),
+        "{out}"
+    );
+}

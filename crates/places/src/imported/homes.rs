@@ -19,7 +19,7 @@ use crate::dataset::{City, Zip, load_zips};
 use crate::geo::{convex_hull, haversine_km};
 use crate::tools::round::{round1, round3, round6};
 use crate::tools::trade_area::{
-    GeoUnit, OutputGeography, Polygon, TradeAreaProfile, weighted_median,
+    GeoUnit, OutputGeography, Polygon, TradeAreaProfile, distance_bands, weighted_median,
 };
 use crate::tools::visit_flows::{GroupBy, SameDay, SameDayFlow};
 
@@ -311,51 +311,24 @@ pub(super) fn trade_profile(
                 .collect()
         }
         OutputGeography::DistanceBand => {
-            const BANDS: [(&str, f64); 5] = [
-                ("0-2 km", 2.0),
-                ("2-5 km", 5.0),
-                ("5-10 km", 10.0),
-                ("10-20 km", 20.0),
-                ("20+ km", f64::INFINITY),
-            ];
-            let mut shares = [0.0; 5];
-            let mut known = 0.0;
-            for (k, n, _) in &placed {
-                if let Some(d) = zip_distance(k) {
-                    let b = BANDS.iter().position(|(_, upper)| d < *upper).unwrap_or(4);
-                    shares[b] += n;
-                    known += n;
-                }
-            }
+            let located: Vec<(f64, f64)> = placed
+                .iter()
+                .filter_map(|(k, n, _)| zip_distance(k).map(|d| (d, *n)))
+                .collect();
+            let known: f64 = located.iter().map(|(_, n)| n).sum();
             if known == 0.0 {
                 return Err(format!(
                     "none of the home ZIPs of {} is in the built-in ZIP table, so no distance can be given",
                     set.place_name(place)
                 ));
             }
-            return Ok(zip_profile(
-                set,
-                place,
-                total,
-                &placed,
-                median_from_files,
-                geography,
-                pct,
-                BANDS
-                    .iter()
-                    .zip(shares)
-                    .map(|((label, upper), n)| GeoUnit {
-                        id: (*label).to_owned(),
-                        name: None,
-                        visits: visits_of(n / known),
-                        share: round3(n / known),
-                        distance_km: upper.is_finite().then_some(*upper),
-                    })
-                    .collect(),
-            ));
+            distance_bands(located.into_iter().map(|(d, n)| (d, n / known)), total)
         }
     };
-    units.sort_by(|a, b| b.share.total_cmp(&a.share).then(a.id.cmp(&b.id)));
+    // Bands stay nearest first; other units largest share first.
+    if geography != OutputGeography::DistanceBand {
+        units.sort_by(|a, b| b.share.total_cmp(&a.share).then(a.id.cmp(&b.id)));
+    }
     if level == Level::Zip {
         units.truncate(50);
         return Ok(zip_profile(

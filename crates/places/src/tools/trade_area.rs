@@ -187,31 +187,37 @@ fn geo_units(
                 .collect()
         }
         OutputGeography::DistanceBand => {
-            const BANDS: [(&str, f64); 5] = [
-                ("0-2 km", 2.0),
-                ("2-5 km", 5.0),
-                ("5-10 km", 10.0),
-                ("10-20 km", 20.0),
-                ("20+ km", f64::INFINITY),
-            ];
-            let mut shares = [0.0; 5];
-            for (_, d, s) in zips {
-                let b = BANDS.iter().position(|(_, upper)| d < upper).unwrap_or(4);
-                shares[b] += s;
-            }
-            BANDS
-                .iter()
-                .zip(shares)
-                .map(|((label, upper), s)| GeoUnit {
-                    id: (*label).to_owned(),
-                    name: None,
-                    visits: visits(s),
-                    share: round3(s),
-                    distance_km: upper.is_finite().then_some(*upper),
-                })
-                .collect()
+            distance_bands(zips.iter().map(|(_, d, s)| (*d, *s)), total)
         }
     }
+}
+
+/// Shares of visits by distance from the place (nearest band first), from `(km, share)` pairs;
+/// a band's visits are its share of `total`.
+pub(crate) fn distance_bands(items: impl Iterator<Item = (f64, f64)>, total: u64) -> Vec<GeoUnit> {
+    const BANDS: [(&str, f64); 5] = [
+        ("0-2 km", 2.0),
+        ("2-5 km", 5.0),
+        ("5-10 km", 10.0),
+        ("10-20 km", 20.0),
+        ("20+ km", f64::INFINITY),
+    ];
+    let mut shares = [0.0; 5];
+    for (d, s) in items {
+        let b = BANDS.iter().position(|(_, upper)| d < *upper).unwrap_or(4);
+        shares[b] += s;
+    }
+    BANDS
+        .iter()
+        .zip(shares)
+        .map(|((label, upper), s)| GeoUnit {
+            id: (*label).to_owned(),
+            name: None,
+            visits: (s * total as f64).round() as u64,
+            share: round3(s),
+            distance_km: upper.is_finite().then_some(*upper),
+        })
+        .collect()
 }
 
 fn profile(
