@@ -224,8 +224,13 @@ fn lock_key(handle: &PersonaHandle) -> i64 {
     h as i64
 }
 
-/// Per-handle locks: a PostgreSQL session advisory lock (holds across processes and replicas),
-/// or an in-process async mutex per handle on SQLite (one process owns the file).
+/// Per-handle locks. Every engine first takes an in-process async mutex per handle; PostgreSQL
+/// then also takes a session advisory lock on a pooled connection, so the lock holds across
+/// processes and replicas. Waiters in one process queue on the mutex without a connection: were
+/// each to wait in `pg_advisory_lock` on a connection of its own, a burst of first messages
+/// naming one persona would take the whole pool, and the holder, needing one more connection to
+/// create the shared block, would wait out the acquire timeout (a 503, seen with 7 waiters on a
+/// pool of 6).
 #[derive(Debug, Clone)]
 pub struct PersonaLocks {
     db: Database,
@@ -242,24 +247,19 @@ impl PersonaLocks {
     }
 }
 
-struct LocalGuard(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>);
-
-#[async_trait]
-impl PersonaLockGuard for LocalGuard {
-    async fn release(self: Box<Self>) {}
-}
-
-struct AdvisoryGuard {
-    conn: Option<PoolConnection<Postgres>>,
-    key: i64,
+/// A held lock: the advisory lock's session (PostgreSQL) and the in-process mutex. Dropped
+/// fields run after [`Drop::drop`], so the session is closed before the next local waiter runs.
+struct HeldLock {
+    advisory: Option<(PoolConnection<Postgres>, i64)>,
+    _local: tokio::sync::OwnedMutexGuard<()>,
 }
 
 #[async_trait]
-impl PersonaLockGuard for AdvisoryGuard {
+impl PersonaLockGuard for HeldLock {
     async fn release(mut self: Box<Self>) {
-        if let Some(mut conn) = self.conn.take() {
+        if let Some((mut conn, key)) = self.advisory.take() {
             let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
-                .bind(self.key)
+                .bind(key)
                 .execute(&mut *conn)
                 .await;
             if let Err(e) = unlocked {
@@ -270,11 +270,11 @@ impl PersonaLockGuard for AdvisoryGuard {
     }
 }
 
-impl Drop for AdvisoryGuard {
+impl Drop for HeldLock {
     fn drop(&mut self) {
         // Not released explicitly (e.g. a panic): close the session so PostgreSQL frees the lock,
         // rather than returning a locked session to the pool.
-        if let Some(conn) = self.conn.take() {
+        if let Some((conn, _)) = self.advisory.take() {
             drop(conn.detach());
         }
     }
@@ -283,16 +283,15 @@ impl Drop for AdvisoryGuard {
 #[async_trait]
 impl PersonaLock for PersonaLocks {
     async fn lock(&self, handle: &PersonaHandle) -> Result<Box<dyn PersonaLockGuard>, RepoError> {
-        match self.db.engine() {
-            Engine::Sqlite => {
-                let mutex = Arc::clone(
-                    self.local
-                        .entry(handle.as_str().to_owned())
-                        .or_default()
-                        .value(),
-                );
-                Ok(Box::new(LocalGuard(mutex.lock_owned().await)))
-            }
+        let mutex = Arc::clone(
+            self.local
+                .entry(handle.as_str().to_owned())
+                .or_default()
+                .value(),
+        );
+        let local = mutex.lock_owned().await;
+        let advisory = match self.db.engine() {
+            Engine::Sqlite => None,
             Engine::Postgres => {
                 let pool = self.db.connection().get_postgres_connection_pool();
                 let mut conn = pool.acquire().await.map_err(crate::db::sqlx_repo_err(
@@ -304,11 +303,12 @@ impl PersonaLock for PersonaLocks {
                     .execute(&mut *conn)
                     .await
                     .map_err(crate::db::sqlx_repo_err("failed to take the persona lock"))?;
-                Ok(Box::new(AdvisoryGuard {
-                    conn: Some(conn),
-                    key,
-                }))
+                Some((conn, key))
             }
-        }
+        };
+        Ok(Box::new(HeldLock {
+            advisory,
+            _local: local,
+        }))
     }
 }
