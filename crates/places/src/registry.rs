@@ -2,7 +2,8 @@
 //!
 //! Building the `default` data set takes a moment, so the server starts a background build at
 //! start-up ([`PlacesData::spawn_build`]) and the first tool call waits for it on the blocking
-//! pool — never on an async worker, and never before the HTTP listener is open.
+//! pool — never on an async worker, and never before the HTTP listener is open. A stored data
+//! set loads in a task of its own (see `Imports::current`).
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -46,15 +47,36 @@ impl std::fmt::Debug for PlacesData {
 
 type ActiveView = Option<(String, DateTime<Utc>)>;
 
-/// The stored data sets: which is active (re-read after [`ACTIVE_TTL`]) and the loaded one.
+/// A load's outcome, shared by every call waiting for it.
+type LoadResult = Option<Result<Arc<ImportedSet>, String>>;
+
+/// The stored data sets: which is active (re-read after [`ACTIVE_TTL`]), the loaded one and the
+/// one loading.
 struct Imports {
     reader: Arc<dyn DatasetReader>,
     active: tokio::sync::Mutex<Option<(Instant, ActiveView)>>,
-    loaded: tokio::sync::Mutex<Option<Arc<ImportedSet>>>,
+    sets: Arc<std::sync::Mutex<Sets>>,
+}
+
+/// The loaded set and the load under way, if any.
+#[derive(Default)]
+struct Sets {
+    ready: Option<Arc<ImportedSet>>,
+    loading: Option<Loading>,
+}
+
+/// A load running in a task of its own: a call that gives up waiting (a client that
+/// disconnects) does not cancel it, and every call waiting for the same version shares it.
+struct Loading {
+    name: String,
+    version: DateTime<Utc>,
+    done: tokio::sync::watch::Receiver<LoadResult>,
 }
 
 impl Imports {
-    /// The active stored set, loaded; `None` when the built-in set is active.
+    /// The active stored set, loaded; `None` when the built-in set is active. While a newer
+    /// version of the loaded set is indexed, calls answer from the loaded one; a call for a set
+    /// not loaded yet waits for it (answers never come from a set other than the active one).
     async fn current(&self) -> Result<Option<Arc<ImportedSet>>, String> {
         let view = {
             let mut active = self.active.lock().await;
@@ -74,47 +96,76 @@ impl Imports {
         let Some((name, version)) = view else {
             return Ok(None);
         };
-        let mut loaded = self.loaded.lock().await;
-        if let Some(set) = &*loaded
-            && set.name == name
-            && set.version == version
-        {
-            return Ok(Some(Arc::clone(set)));
-        }
-        let started = Instant::now();
-        let coverage = self
-            .reader
-            .coverage(&name)
-            .await
-            .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
-        let mut builder = ImportedSet::builder(&name, version, coverage);
-        let mut after: Option<String> = None;
-        loop {
-            let page = self
-                .reader
-                .places(&name, after.clone(), LOAD_PAGE)
-                .await
-                .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
-            let last = page.len() < LOAD_PAGE as usize;
-            after = page.last().map(|p| p.record.key.clone());
-            builder.add(page);
-            if last {
-                break;
+        let mut done = {
+            let mut sets = self
+                .sets
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let ready = sets.ready.clone();
+            if let Some(set) = &ready
+                && set.name == name
+                && set.version == version
+            {
+                return Ok(Some(Arc::clone(set)));
             }
-        }
-        let set = tokio::task::spawn_blocking(move || builder.finish())
+            let done = match &sets.loading {
+                Some(l) if l.name == name && l.version == version => l.done.clone(),
+                _ => {
+                    let done = self.spawn_load(&name, version);
+                    sets.loading = Some(Loading {
+                        name: name.clone(),
+                        version,
+                        done: done.clone(),
+                    });
+                    done
+                }
+            };
+            if let Some(set) = ready.filter(|set| set.name == name) {
+                return Ok(Some(set));
+            }
+            done
+        };
+        let outcome = done
+            .wait_for(Option::is_some)
             .await
-            .map_err(|e| format!("cannot index the data set `{name}`: {e}"))?;
-        tracing::info!(
-            dataset = %name,
-            places = set.places.len(),
-            unanalysed = set.unanalysed,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "imported data set loaded"
-        );
-        let set = Arc::new(set);
-        *loaded = Some(Arc::clone(&set));
-        Ok(Some(set))
+            .map_err(|_| format!("the data set `{name}` stopped loading"))?
+            .clone();
+        outcome
+            .unwrap_or_else(|| Err(format!("the data set `{name}` stopped loading")))
+            .map(Some)
+    }
+
+    /// Loads a version of a set in a task of its own; on success it becomes the ready set
+    /// (if it is still the one wanted), on failure the next call starts again.
+    fn spawn_load(
+        &self,
+        name: &str,
+        version: DateTime<Utc>,
+    ) -> tokio::sync::watch::Receiver<LoadResult> {
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let reader = Arc::clone(&self.reader);
+        let sets = Arc::clone(&self.sets);
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let result = load(reader.as_ref(), &name, version).await.map(Arc::new);
+            {
+                let mut sets = sets
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let wanted = sets
+                    .loading
+                    .as_ref()
+                    .is_some_and(|l| l.name == name && l.version == version);
+                if wanted {
+                    sets.loading = None;
+                    if let Ok(set) = &result {
+                        sets.ready = Some(Arc::clone(set));
+                    }
+                }
+            }
+            tx.send_replace(Some(result));
+        });
+        rx
     }
 
     /// Runs a tool on a stored set: its visits are read for this call only.
@@ -147,6 +198,44 @@ impl Imports {
     }
 }
 
+/// Reads a stored set page by page and indexes it.
+async fn load(
+    reader: &dyn DatasetReader,
+    name: &str,
+    version: DateTime<Utc>,
+) -> Result<ImportedSet, String> {
+    let started = Instant::now();
+    let coverage = reader
+        .coverage(name)
+        .await
+        .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
+    let mut builder = ImportedSet::builder(name, version, coverage);
+    let mut after: Option<String> = None;
+    loop {
+        let page = reader
+            .places(name, after.clone(), LOAD_PAGE)
+            .await
+            .map_err(|e| format!("cannot read the data set `{name}`: {e}"))?;
+        let last = page.len() < LOAD_PAGE as usize;
+        after = page.last().map(|p| p.record.key.clone());
+        builder.add(page);
+        if last {
+            break;
+        }
+    }
+    let set = tokio::task::spawn_blocking(move || builder.finish())
+        .await
+        .map_err(|e| format!("cannot index the data set `{name}`: {e}"))?;
+    tracing::info!(
+        dataset = %name,
+        places = set.places.len(),
+        unanalysed = set.unanalysed,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "imported data set loaded"
+    );
+    Ok(set)
+}
+
 impl PlacesData {
     /// A lazy data set of `scale` and `seed`.
     pub fn new(scale: Scale, seed: u64) -> Arc<Self> {
@@ -167,7 +256,7 @@ impl PlacesData {
             imports: Some(Imports {
                 reader,
                 active: tokio::sync::Mutex::new(None),
-                loaded: tokio::sync::Mutex::new(None),
+                sets: Arc::default(),
             }),
         })
     }
@@ -262,5 +351,155 @@ pub fn register_tools(registry: &mut ToolRegistry, data: &Arc<PlacesData>) {
             spec,
             data: Arc::clone(data),
         }));
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use pi_domain::RepoError;
+    use pi_domain::data::{Coverage, PlaceRecord, StoredPlace, VisitRecord};
+
+    /// A stored data set whose page reads wait for a permit, so a test decides when a load
+    /// finishes; `loads` counts the loads begun.
+    struct Gated {
+        active: std::sync::Mutex<(String, DateTime<Utc>)>,
+        gate: tokio::sync::Semaphore,
+        loads: AtomicUsize,
+    }
+
+    impl Gated {
+        fn new(name: &str) -> Arc<Self> {
+            Arc::new(Self {
+                active: std::sync::Mutex::new((name.to_owned(), Utc::now())),
+                gate: tokio::sync::Semaphore::new(0),
+                loads: AtomicUsize::new(0),
+            })
+        }
+
+        /// A new active set or version.
+        fn activate(&self, name: &str) {
+            *self.active.lock().unwrap() = (name.to_owned(), Utc::now());
+        }
+    }
+
+    #[async_trait]
+    impl DatasetReader for Gated {
+        async fn active_version(&self) -> Result<Option<(String, DateTime<Utc>)>, RepoError> {
+            Ok(Some(self.active.lock().unwrap().clone()))
+        }
+
+        async fn coverage(&self, _dataset: &str) -> Result<Coverage, RepoError> {
+            self.loads.fetch_add(1, Ordering::SeqCst);
+            Ok(Coverage::default())
+        }
+
+        async fn places(
+            &self,
+            dataset: &str,
+            _after: Option<String>,
+            _limit: u32,
+        ) -> Result<Vec<StoredPlace>, RepoError> {
+            self.gate.acquire().await.unwrap().forget();
+            Ok(vec![StoredPlace {
+                record: PlaceRecord {
+                    key: "k1".into(),
+                    name: format!("{dataset} cafe"),
+                    brand: None,
+                    category: Some("coffee_shop".into()),
+                    sub_category: None,
+                    lat: 30.27,
+                    lon: -97.74,
+                    street: None,
+                    city: None,
+                    region: None,
+                    postcode: None,
+                    country: None,
+                    confidence: None,
+                    closed: false,
+                },
+                recent_visits: 1,
+            }])
+        }
+
+        async fn visits(
+            &self,
+            _dataset: &str,
+            _keys: &[String],
+            _fields: VisitFields,
+        ) -> Result<Vec<(String, VisitRecord)>, RepoError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn imports(data: &PlacesData) -> &Imports {
+        data.imports.as_ref().unwrap()
+    }
+
+    /// Forgets which set is active, as [`ACTIVE_TTL`] passing would.
+    async fn expire(data: &PlacesData) {
+        *imports(data).active.lock().await = None;
+    }
+
+    #[tokio::test]
+    async fn a_call_that_gives_up_does_not_cancel_the_load() {
+        let reader = Gated::new("ours");
+        let data = PlacesData::with_datasets(Scale::Small, 1, reader.clone());
+        let gave_up =
+            tokio::time::timeout(Duration::from_millis(50), imports(&data).current()).await;
+        assert!(gave_up.is_err(), "the load waits for the gate");
+        reader.gate.add_permits(1);
+        let set = imports(&data).current().await.unwrap().unwrap();
+        assert_eq!(set.place_name(0), "ours cafe");
+        assert_eq!(reader.loads.load(Ordering::SeqCst), 1, "one load, finished");
+    }
+
+    #[tokio::test]
+    async fn a_new_version_loads_while_the_old_one_answers() {
+        let reader = Gated::new("ours");
+        let data = PlacesData::with_datasets(Scale::Small, 1, reader.clone());
+        reader.gate.add_permits(1);
+        let old = imports(&data).current().await.unwrap().unwrap();
+        reader.activate("ours");
+        expire(&data).await;
+        let meanwhile = tokio::time::timeout(Duration::from_secs(2), imports(&data).current())
+            .await
+            .expect("the loaded version answers at once")
+            .unwrap()
+            .unwrap();
+        assert_eq!(meanwhile.version, old.version);
+        reader.gate.add_permits(1);
+        let mut newer = None;
+        for _ in 0..200 {
+            let set = imports(&data).current().await.unwrap().unwrap();
+            if set.version != old.version {
+                newer = Some(set);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(newer.is_some(), "the new version replaces the old one");
+        assert_eq!(reader.loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn another_set_is_waited_for_not_mixed_in() {
+        let reader = Gated::new("first");
+        let data = PlacesData::with_datasets(Scale::Small, 1, reader.clone());
+        reader.gate.add_permits(1);
+        imports(&data).current().await.unwrap().unwrap();
+        reader.activate("second");
+        expire(&data).await;
+        let early = tokio::time::timeout(Duration::from_millis(50), imports(&data).current()).await;
+        assert!(
+            early.is_err(),
+            "no answer from `first` once `second` is active"
+        );
+        reader.gate.add_permits(1);
+        let set = imports(&data).current().await.unwrap().unwrap();
+        assert_eq!(set.place_name(0), "second cafe");
     }
 }
