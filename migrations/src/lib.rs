@@ -15,6 +15,7 @@ mod m20261203_000008_touch_agent_on_message;
 mod m20261205_000009_index_searchable_history;
 mod m20261207_000010_idempotency_and_probe;
 mod m20261207_000011_datasets;
+mod m20261208_000012_dataset_stage;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_index_searchable_history::Migration),
             Box::new(m20261207_000010_idempotency_and_probe::Migration),
             Box::new(m20261207_000011_datasets::Migration),
+            Box::new(m20261208_000012_dataset_stage::Migration),
         ]
     }
 }

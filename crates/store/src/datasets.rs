@@ -104,30 +104,6 @@ impl SeaOrmDatasetRepo {
     }
 
     async fn insert_places(&self, stage: &str, rows: &[&PlaceRecord]) -> Result<(), RepoError> {
-        if self.backend() == DbBackend::Postgres {
-            // One JSON parameter per statement: PostgreSQL plans a statement of 15,000
-            // parameters slowly (~10k rows/s); a recordset is one value.
-            for chunk in rows.chunks(PLACES_PER_STATEMENT) {
-                let json = serde_json::to_string(chunk).map_err(|e| RepoError(e.into()))?;
-                let sql = format!(
-                    "INSERT INTO dataset_places ({PLACE_COLUMNS}) SELECT $1, key, name, brand, \
-                     category, sub_category, lat, lon, street, city, region, postcode, country, \
-                     confidence, closed FROM json_to_recordset($2::json) AS x(key text, \
-                     name text, brand text, category text, sub_category text, lat float8, \
-                     lon float8, street text, city text, region text, postcode text, \
-                     country text, confidence float8, closed boolean) \
-                     ON CONFLICT (dataset, place_key) DO UPDATE SET {}",
-                    updates(PLACE_COLUMNS, 2)
-                );
-                self.execute(
-                    &sql,
-                    vec![stage.into(), json.into()],
-                    "failed to stage places",
-                )
-                .await?;
-            }
-            return Ok(());
-        }
         for chunk in rows.chunks(PLACES_PER_STATEMENT) {
             let mut values = Vec::with_capacity(chunk.len() * 15);
             for p in chunk {
@@ -146,6 +122,9 @@ impl SeaOrmDatasetRepo {
 
     /// Deletes an import's staged rows.
     async fn discard(&self, import: Uuid) -> Result<(), RepoError> {
+        if self.backend() == DbBackend::Postgres {
+            return crate::pg_stage::discard(self.db.connection(), import).await;
+        }
         let stage = stage_key(import);
         for table in ["dataset_visits", "dataset_places"] {
             self.execute(
@@ -229,11 +208,11 @@ fn place_values(dataset: &str, p: &PlaceRecord) -> [Value; 15] {
     ]
 }
 
-fn json<T: serde::Serialize>(value: &T) -> Option<String> {
+pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<String> {
     serde_json::to_string(value).ok()
 }
 
-fn nonempty_json<T: serde::Serialize>(items: &[T]) -> Option<String> {
+pub(crate) fn nonempty_json<T: serde::Serialize>(items: &[T]) -> Option<String> {
     (!items.is_empty()).then(|| json(&items)).flatten()
 }
 
@@ -506,7 +485,11 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .filter(|(i, p)| last.get(p.key.as_str()) == Some(i))
             .map(|(_, p)| p)
             .collect();
-        self.insert_places(&stage, &unique).await?;
+        if self.backend() == DbBackend::Postgres {
+            crate::pg_stage::stage_places(&self.db, import, &unique).await?;
+        } else {
+            self.insert_places(&stage, &unique).await?;
+        }
         self.heartbeat(import).await
     }
 
@@ -524,7 +507,6 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .filter(|(i, r)| last_place.get(r.place.key.as_str()) == Some(i))
             .map(|(_, r)| &r.place)
             .collect();
-        self.insert_places(&stage, &places).await?;
         let visits: Vec<&PatternsRow> = rows
             .iter()
             .enumerate()
@@ -532,39 +514,11 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .map(|(_, r)| r)
             .collect();
         if self.backend() == DbBackend::Postgres {
-            for chunk in visits.chunks(VISITS_PER_STATEMENT) {
-                let rows: Vec<serde_json::Value> = chunk
-                    .iter()
-                    .map(|r| {
-                        let v = &r.visits;
-                        serde_json::json!({
-                            "k": r.place.key, "s": v.start.to_string(), "e": v.end.to_string(),
-                            "v": v.raw_visits, "p": v.raw_visitors,
-                            "d": json(&v.visits_by_day).unwrap_or_else(|| "[]".into()),
-                            "h": v.visits_by_hour.as_ref().and_then(json),
-                            "m": v.median_dwell, "b": nonempty_json(&v.dwell_buckets),
-                            "a": nonempty_json(&v.home_areas), "r": nonempty_json(&v.related_brands),
-                            "f": v.distance_from_home,
-                        })
-                    })
-                    .collect();
-                let json = serde_json::to_string(&rows).map_err(|e| RepoError(e.into()))?;
-                let sql = format!(
-                    "INSERT INTO dataset_visits ({VISIT_COLUMNS}) SELECT $1, k, s, e, v, p, d, h, \
-                     m, b, a, r, f FROM json_to_recordset($2::json) AS x(k text, s text, e text, \
-                     v int8, p int8, d text, h text, m float8, b text, a text, r text, f float8) \
-                     ON CONFLICT (dataset, place_key, period_start) DO UPDATE SET {}",
-                    updates(VISIT_COLUMNS, 3)
-                );
-                self.execute(
-                    &sql,
-                    vec![stage.clone().into(), json.into()],
-                    "failed to stage visits",
-                )
-                .await?;
-            }
+            crate::pg_stage::stage_places(&self.db, import, &places).await?;
+            crate::pg_stage::stage_visits(&self.db, import, &visits).await?;
             return self.heartbeat(import).await;
         }
+        self.insert_places(&stage, &places).await?;
         for chunk in visits.chunks(VISITS_PER_STATEMENT) {
             let mut values = Vec::with_capacity(chunk.len() * 13);
             for r in chunk {
@@ -628,55 +582,59 @@ impl DatasetRepo for SeaOrmDatasetRepo {
                 "import {import} is no longer running"
             )));
         }
-        // A data set without rows yet takes the staged rows by renaming them (no conflicts are
-        // possible); otherwise they are merged, a place or period already there replaced.
-        let empty = txn
-            .query_one_raw(self.statement(
-                "SELECT 1 AS one FROM dataset_places WHERE dataset = $1 LIMIT 1",
-                vec![dataset.clone().into()],
-            ))
-            .await
-            .map_err(repo_err(context))?
-            .is_none();
-        if empty {
-            for table in ["dataset_places", "dataset_visits"] {
+        if self.backend() == DbBackend::Postgres {
+            crate::pg_stage::merge(&txn, &dataset, import).await?;
+        } else {
+            // A data set without rows yet takes the staged rows by renaming them (no conflicts are
+            // possible); otherwise they are merged, a place or period already there replaced.
+            let empty = txn
+                .query_one_raw(self.statement(
+                    "SELECT 1 AS one FROM dataset_places WHERE dataset = $1 LIMIT 1",
+                    vec![dataset.clone().into()],
+                ))
+                .await
+                .map_err(repo_err(context))?
+                .is_none();
+            if empty {
+                for table in ["dataset_places", "dataset_visits"] {
+                    txn.execute_raw(self.statement(
+                        &format!("UPDATE {table} SET dataset = $1 WHERE dataset = $2"),
+                        vec![dataset.clone().into(), stage.clone().into()],
+                    ))
+                    .await
+                    .map_err(repo_err(context))?;
+                }
+            }
+            // `WHERE` before `ON CONFLICT`: SQLite's parser needs it to tell the two apart.
+            let merges = [
+                ("dataset_places", PLACE_COLUMNS, 2, "dataset, place_key"),
+                (
+                    "dataset_visits",
+                    VISIT_COLUMNS,
+                    3,
+                    "dataset, place_key, period_start",
+                ),
+            ];
+            for (table, columns, keys, conflict) in merges.into_iter().filter(|_| !empty) {
+                let rest: Vec<&str> = columns.split(',').map(str::trim).skip(1).collect();
+                let sql = format!(
+                    "INSERT INTO {table} ({columns}) SELECT $1, {} FROM {table} WHERE dataset = $2 \
+                     ON CONFLICT ({conflict}) DO UPDATE SET {}",
+                    rest.join(", "),
+                    updates(columns, keys)
+                );
+                txn.execute_raw(
+                    self.statement(&sql, vec![dataset.clone().into(), stage.clone().into()]),
+                )
+                .await
+                .map_err(repo_err(context))?;
                 txn.execute_raw(self.statement(
-                    &format!("UPDATE {table} SET dataset = $1 WHERE dataset = $2"),
-                    vec![dataset.clone().into(), stage.clone().into()],
+                    &format!("DELETE FROM {table} WHERE dataset = $1"),
+                    vec![stage.clone().into()],
                 ))
                 .await
                 .map_err(repo_err(context))?;
             }
-        }
-        // `WHERE` before `ON CONFLICT`: SQLite's parser needs it to tell the two apart.
-        let merges = [
-            ("dataset_places", PLACE_COLUMNS, 2, "dataset, place_key"),
-            (
-                "dataset_visits",
-                VISIT_COLUMNS,
-                3,
-                "dataset, place_key, period_start",
-            ),
-        ];
-        for (table, columns, keys, conflict) in merges.into_iter().filter(|_| !empty) {
-            let rest: Vec<&str> = columns.split(',').map(str::trim).skip(1).collect();
-            let sql = format!(
-                "INSERT INTO {table} ({columns}) SELECT $1, {} FROM {table} WHERE dataset = $2 \
-                 ON CONFLICT ({conflict}) DO UPDATE SET {}",
-                rest.join(", "),
-                updates(columns, keys)
-            );
-            txn.execute_raw(
-                self.statement(&sql, vec![dataset.clone().into(), stage.clone().into()]),
-            )
-            .await
-            .map_err(repo_err(context))?;
-            txn.execute_raw(self.statement(
-                &format!("DELETE FROM {table} WHERE dataset = $1"),
-                vec![stage.clone().into()],
-            ))
-            .await
-            .map_err(repo_err(context))?;
         }
         let places = txn
             .query_one_raw(self.statement(

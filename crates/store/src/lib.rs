@@ -12,6 +12,7 @@ mod deployment;
 pub mod entities;
 mod idempotency;
 mod personas;
+mod pg_stage;
 mod throttle;
 mod users;
 

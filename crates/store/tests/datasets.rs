@@ -114,6 +114,12 @@ async fn setup(
     Some((test_db, db, repo))
 }
 
+/// Rows an import has staged and not merged: in place under `~<import id>` (SQLite) or in the
+/// staging tables (PostgreSQL).
+const STAGED: &str = "SELECT (SELECT COUNT(*) FROM dataset_places WHERE dataset LIKE '~%') \
+     + (SELECT COUNT(*) FROM dataset_visits WHERE dataset LIKE '~%') \
+     + (SELECT COUNT(*) FROM dataset_stage_places) + (SELECT COUNT(*) FROM dataset_stage_visits)";
+
 async fn count(db: &pi_store::Database, sql: &str) -> i64 {
     let conn = db.connection();
     let row = conn
@@ -173,6 +179,8 @@ async fn imports_merge_into_a_data_set_with_coverage_and_history(engine: Engine)
             week("a", "2024-01-08", 110),
             week("d", "2024-01-08", 55),
             week("d", "2024-01-08", 56),
+            // The first batch's week again: the later row wins across batches too.
+            week("a", "2024-01-01", 101),
         ]),
     ]);
     let report = service
@@ -195,14 +203,10 @@ async fn imports_merge_into_a_data_set_with_coverage_and_history(engine: Engine)
         56 * 7
     );
     assert_eq!(
-        count(
-            &db,
-            "SELECT COUNT(*) FROM dataset_places WHERE dataset LIKE '~%'"
-        )
-        .await,
-        0,
-        "no staged rows left"
+        count(&db, "SELECT raw_visits FROM dataset_visits WHERE dataset = 'acme' AND place_key = 'a' AND period_start = '2024-01-01'").await,
+        101 * 7
     );
+    assert_eq!(count(&db, STAGED).await, 0, "no staged rows left");
 
     // The same file again adds nothing and reads nothing.
     let mut again = batches(vec![Err("must not be read".into())]);
@@ -276,8 +280,9 @@ async fn a_failed_import_leaves_the_data_set_as_it_was(engine: Engine) {
     assert_eq!(
         count(&db, "SELECT COUNT(*) FROM dataset_places").await,
         1,
-        "staged rows deleted"
+        "the data set is as it was"
     );
+    assert_eq!(count(&db, STAGED).await, 0, "staged rows deleted");
     let history = service.imports("acme").await.unwrap();
     assert_eq!(history[0].status, ImportStatus::Failed);
     assert!(history[0].error.as_deref().unwrap().contains("inflates"));
@@ -342,7 +347,7 @@ async fn a_killed_import_is_cleared_by_the_next_one(engine: Engine) {
     repo.stage_places(killed, &[place("a", None, "TX"), place("b", None, "TX")])
         .await
         .unwrap();
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM dataset_places").await, 2);
+    assert_eq!(count(&db, STAGED).await, 2);
     assert!(
         repo.datasets().await.unwrap().is_empty(),
         "staged rows are not a data set"
@@ -376,7 +381,7 @@ async fn a_killed_import_is_cleared_by_the_next_one(engine: Engine) {
     let record = repo.import(killed).await.unwrap().unwrap();
     assert_eq!(record.status, ImportStatus::Failed);
     assert!(record.error.unwrap().contains("interrupted"));
-    assert_eq!(count(&db, "SELECT COUNT(*) FROM dataset_places").await, 0);
+    assert_eq!(count(&db, STAGED).await, 0);
     assert!(
         repo.stage_places(killed, &[place("c", None, "TX")])
             .await

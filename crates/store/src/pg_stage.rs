@@ -1,0 +1,235 @@
+//! PostgreSQL imports stage with `COPY` into the unlogged `dataset_stage_*` tables (migration 12)
+//! and merge into the data set once, at commit: no index or conflict is touched per row, and no
+//! staged row is rewritten to become visible. SQLite stages in place (`datasets.rs`).
+
+use std::fmt::Display;
+
+use pi_domain::RepoError;
+use pi_domain::data::{PatternsRow, PlaceRecord};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use uuid::Uuid;
+
+use crate::db::{Database, repo_err, sqlx_repo_err};
+
+/// The staged columns of a place (`seq` numbers the rows as they arrive).
+const PLACE_COLUMNS: &str = "place_key, name, brand, category, sub_category, lat, lon, street, \
+     city, region, postcode, country, confidence, closed";
+const VISIT_COLUMNS: &str = "place_key, period_start, period_end, raw_visits, raw_visitors, \
+     visits_by_day, visits_by_hour, median_dwell, dwell_buckets, home_areas, related_brands, \
+     distance_from_home";
+
+/// Rows in `COPY`'s text format: tab-separated, `\N` for NULL, backslash escapes.
+#[derive(Default)]
+struct CopyText(String);
+
+impl CopyText {
+    fn text(&mut self, value: Option<&str>) {
+        match value {
+            None => self.0.push_str("\\N"),
+            Some(s) => {
+                for c in s.chars() {
+                    match c {
+                        '\\' => self.0.push_str("\\\\"),
+                        '\t' => self.0.push_str("\\t"),
+                        '\n' => self.0.push_str("\\n"),
+                        '\r' => self.0.push_str("\\r"),
+                        // PostgreSQL text cannot hold NUL (the readers refuse it already).
+                        '\0' => {}
+                        c => self.0.push(c),
+                    }
+                }
+            }
+        }
+        self.0.push('\t');
+    }
+
+    fn number<T: Display>(&mut self, value: Option<T>) {
+        match value {
+            Some(v) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.0, "{v}");
+            }
+            None => self.0.push_str("\\N"),
+        }
+        self.0.push('\t');
+    }
+
+    /// A float, NULL when not finite (`inf` is not PostgreSQL's spelling).
+    fn float(&mut self, value: Option<f64>) {
+        self.number(value.filter(|v| v.is_finite()));
+    }
+
+    fn end_row(&mut self) {
+        self.0.pop();
+        self.0.push('\n');
+    }
+}
+
+/// Sends `data` to `COPY table (import_id, columns) FROM STDIN` on a connection of its own.
+async fn copy_in(db: &Database, table: &str, columns: &str, data: String) -> Result<(), RepoError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    let context = "failed to stage rows";
+    let pool = db.connection().get_postgres_connection_pool();
+    let mut conn = pool.acquire().await.map_err(sqlx_repo_err(context))?;
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {table} (import_id, {columns}) FROM STDIN"))
+        .await
+        .map_err(sqlx_repo_err(context))?;
+    match copy.send(data.into_bytes()).await {
+        Ok(_) => copy
+            .finish()
+            .await
+            .map(drop)
+            .map_err(sqlx_repo_err(context)),
+        Err(e) => {
+            // The connection stays usable only once the copy is ended.
+            let _ = copy.abort("the rows could not be sent").await;
+            Err(sqlx_repo_err(context)(e))
+        }
+    }
+}
+
+/// Stages places of an import.
+pub(crate) async fn stage_places(
+    db: &Database,
+    import: Uuid,
+    rows: &[&PlaceRecord],
+) -> Result<(), RepoError> {
+    let id = import.to_string();
+    let mut out = CopyText::default();
+    for p in rows {
+        out.text(Some(&id));
+        out.text(Some(&p.key));
+        out.text(Some(&p.name));
+        out.text(p.brand.as_deref());
+        out.text(p.category.as_deref());
+        out.text(p.sub_category.as_deref());
+        out.float(Some(p.lat));
+        out.float(Some(p.lon));
+        out.text(p.street.as_deref());
+        out.text(p.city.as_deref());
+        out.text(p.region.as_deref());
+        out.text(p.postcode.as_deref());
+        out.text(p.country.as_deref());
+        out.float(p.confidence);
+        out.text(Some(if p.closed { "t" } else { "f" }));
+        out.end_row();
+    }
+    copy_in(db, "dataset_stage_places", PLACE_COLUMNS, out.0).await
+}
+
+/// Stages the visits of Patterns rows.
+pub(crate) async fn stage_visits(
+    db: &Database,
+    import: Uuid,
+    rows: &[&PatternsRow],
+) -> Result<(), RepoError> {
+    let id = import.to_string();
+    let mut out = CopyText::default();
+    for r in rows {
+        let v = &r.visits;
+        out.text(Some(&id));
+        out.text(Some(&r.place.key));
+        out.text(Some(&v.start.to_string()));
+        out.text(Some(&v.end.to_string()));
+        out.number(Some(v.raw_visits));
+        out.number(v.raw_visitors);
+        out.text(Some(
+            &super::datasets::json(&v.visits_by_day).unwrap_or_else(|| "[]".into()),
+        ));
+        out.text(
+            v.visits_by_hour
+                .as_ref()
+                .and_then(super::datasets::json)
+                .as_deref(),
+        );
+        out.float(v.median_dwell);
+        out.text(super::datasets::nonempty_json(&v.dwell_buckets).as_deref());
+        out.text(super::datasets::nonempty_json(&v.home_areas).as_deref());
+        out.text(super::datasets::nonempty_json(&v.related_brands).as_deref());
+        out.float(v.distance_from_home);
+        out.end_row();
+    }
+    copy_in(db, "dataset_stage_visits", VISIT_COLUMNS, out.0).await
+}
+
+/// Merges an import's staged rows into `dataset` inside `txn` (the last staged row of a key
+/// wins, a place or period already in the data set is replaced) and deletes them.
+pub(crate) async fn merge(
+    txn: &DatabaseTransaction,
+    dataset: &str,
+    import: Uuid,
+) -> Result<(), RepoError> {
+    let context = "failed to finish an import";
+    for (table, stage, columns, keys) in [
+        (
+            "dataset_places",
+            "dataset_stage_places",
+            PLACE_COLUMNS,
+            "place_key",
+        ),
+        (
+            "dataset_visits",
+            "dataset_stage_visits",
+            VISIT_COLUMNS,
+            "place_key, period_start",
+        ),
+    ] {
+        let updates: Vec<String> = columns
+            .split(',')
+            .map(str::trim)
+            .skip(keys.split(',').count())
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let sql = format!(
+            "INSERT INTO {table} (dataset, {columns}) SELECT $1, {columns} FROM \
+             (SELECT DISTINCT ON ({keys}) {columns} FROM {stage} WHERE import_id = $2 \
+             ORDER BY {keys}, seq DESC) AS staged \
+             ON CONFLICT (dataset, {keys}) DO UPDATE SET {}",
+            updates.join(", ")
+        );
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            [dataset.into(), import.to_string().into()],
+        ))
+        .await
+        .map_err(repo_err(context))?;
+    }
+    discard(txn, import).await
+}
+
+/// Deletes an import's staged rows.
+pub(crate) async fn discard(conn: &impl ConnectionTrait, import: Uuid) -> Result<(), RepoError> {
+    for stage in ["dataset_stage_visits", "dataset_stage_places"] {
+        conn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!("DELETE FROM {stage} WHERE import_id = $1"),
+            [import.to_string().into()],
+        ))
+        .await
+        .map_err(repo_err("failed to discard staged rows"))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_what_the_format_reserves() {
+        let mut out = CopyText::default();
+        out.text(Some("a\tb\\c\nd\re\0f"));
+        out.text(None);
+        out.float(Some(f64::INFINITY));
+        out.number(Some(42u64));
+        out.end_row();
+        assert_eq!(
+            out.0,
+            "a\\tb\\\\c\\nd\\re f\t\\N\t\\N\t42\n".replace(' ', "")
+        );
+    }
+}
