@@ -288,11 +288,12 @@ impl<T: serde::de::DeserializeOwned> FromRequest for QueryParams<T> {
 pub(crate) fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(de).map_err(|err| {
-        let field = match err.path().to_string() {
-            p if p == "." => "query".to_owned(),
+        let path = err.path().to_string();
+        let raw = err.into_inner().to_string();
+        let field = match path {
+            p if p == "." => missing_field(&raw).unwrap_or_else(|| "query".to_owned()),
             p => p,
         };
-        let raw = err.into_inner().to_string();
         let message = if raw.contains("digit") || raw.contains("integer") {
             "must be a whole number".to_owned()
         } else {
@@ -324,6 +325,33 @@ mod tests {
         }
         let ok = parse_query::<Paging>("limit=7&unknown=1").unwrap();
         assert_eq!(ok.limit, Some(7));
+    }
+
+    #[test]
+    fn a_missing_or_unknown_query_value_names_its_parameter() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum Kind {
+            Places,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        struct Upload {
+            #[allow(dead_code)]
+            kind: Kind,
+        }
+        for (query, message) in [
+            ("", "missing field `kind`"),
+            ("kind=shops", "unknown variant"),
+        ] {
+            let body = parse_query::<Upload>(query).unwrap_err().body();
+            let errors = body.errors.unwrap();
+            assert_eq!(errors[0].field, "kind", "{query}");
+            assert!(
+                errors[0].message.contains(message),
+                "{query}: {}",
+                errors[0].message
+            );
+        }
     }
 }
 

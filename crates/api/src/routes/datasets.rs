@@ -18,6 +18,7 @@ use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use crate::extractors::QueryParams;
 use crate::{AdminUser, ApiError, AppState, ErrorBody};
 
 /// What a data set covers.
@@ -369,7 +370,7 @@ fn storage_error(e: &std::io::Error) -> ApiError {
 pub(crate) async fn upload_import(
     state: web::Data<AppState>,
     name: web::Path<String>,
-    query: web::Query<UploadQuery>,
+    QueryParams(query): QueryParams<UploadQuery>,
     _user: AdminUser,
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {

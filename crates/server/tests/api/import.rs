@@ -241,7 +241,9 @@ async fn a_sigkilled_import_leaves_the_data_set_as_it_was(engine: Engine) {
         .spawn()
         .unwrap();
     // Kill it once it has staged rows, well before it could finish.
-    let staged_sql = "SELECT COUNT(*) FROM dataset_places WHERE dataset LIKE '~%'";
+    // Staged in place (SQLite) or in the staging table (PostgreSQL).
+    let staged_sql = "SELECT (SELECT COUNT(*) FROM dataset_places WHERE dataset LIKE '~%') \
+         + (SELECT COUNT(*) FROM dataset_stage_places)";
     let mut staged = 0;
     for _ in 0..600 {
         staged = scalar(test_db.url(), staged_sql).await;
@@ -647,14 +649,28 @@ async fn uploads_import_in_the_background_with_progress(engine: Engine) {
             patterns.clone(),
             422,
             "validation_error",
-            Some("query"),
+            Some("kind"),
         ),
         (
             "format=csv",
             patterns.clone(),
             422,
             "validation_error",
-            Some("query"),
+            Some("kind"),
+        ),
+        (
+            "kind=places&format=geojson",
+            patterns.clone(),
+            422,
+            "validation_error",
+            Some("format"),
+        ),
+        (
+            "kind=places&max_errors=-1",
+            patterns.clone(),
+            422,
+            "validation_error",
+            Some("max_errors"),
         ),
         (
             "kind=places&file_name=a%0Ab",
