@@ -717,6 +717,9 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         .await
         .map_err(repo_err(context))?;
         txn.commit().await.map_err(repo_err(context))?;
+        if self.backend() == DbBackend::Postgres {
+            crate::pg_stage::analyze(self.db.connection()).await;
+        }
         Ok(coverage)
     }
 

@@ -201,6 +201,19 @@ pub(crate) async fn merge(
     discard(txn, import).await
 }
 
+/// Refreshes the planner's statistics of the data-set tables after an import. Without them a
+/// bulk-loaded table looks empty to PostgreSQL: a tool's visit read (`place_key IN …`) scanned
+/// every row of the data set instead of the primary key's range (800 ms instead of 27 ms for
+/// 1,662 places of a 1 M-place set). The import has committed: a failure here is only logged.
+pub(crate) async fn analyze(conn: &impl ConnectionTrait) {
+    if let Err(e) = conn
+        .execute_unprepared("ANALYZE dataset_places, dataset_visits")
+        .await
+    {
+        tracing::warn!(error = %e, "could not refresh the data-set tables' statistics");
+    }
+}
+
 /// Deletes an import's staged rows.
 pub(crate) async fn discard(conn: &impl ConnectionTrait, import: Uuid) -> Result<(), RepoError> {
     for stage in ["dataset_stage_visits", "dataset_stage_places"] {

@@ -237,6 +237,19 @@ async fn imports_merge_into_a_data_set_with_coverage_and_history(engine: Engine)
     assert_eq!(active, "synthetic");
     assert_eq!(sets.len(), 1);
     assert_eq!(sets[0].coverage, coverage);
+
+    if engine == Engine::Postgres {
+        // Statistics refreshed by the import itself, so a tool's read plans by place_key.
+        assert_eq!(
+            count(
+                &db,
+                "SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname IN \
+                 ('dataset_places', 'dataset_visits') AND last_analyze IS NOT NULL"
+            )
+            .await,
+            2
+        );
+    }
 }
 
 async fn a_failed_import_leaves_the_data_set_as_it_was(engine: Engine) {
