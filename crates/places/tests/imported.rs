@@ -543,6 +543,85 @@ fn a_set_built_page_by_page_is_the_same_set() {
     }
     assert!(paged.place_index("place:zz").is_err());
     assert!(paged.bytes_per_place() > 40.0);
+
+    // In key order already (as a replica loads them), with keys before, between and after.
+    let mut in_order = ImportedSet::builder("acme", Utc::now(), f.set.coverage.clone());
+    in_order.add(
+        ["a", "b", "d", "sb"]
+            .iter()
+            .map(|k| StoredPlace {
+                recent_visits: 1,
+                record: place(k, &format!("Place {k}"), None, "coffee_shop", 30.27, -97.74),
+            })
+            .collect(),
+    );
+    let in_order = in_order.finish();
+    for key in ["a", "b", "d", "sb"] {
+        let i = in_order.place_index(key).unwrap();
+        assert_eq!(in_order.key(i), key);
+    }
+    for missing in ["", "0", "c", "e", "zz"] {
+        assert!(in_order.index_of_key(missing).is_none(), "{missing:?}");
+    }
+}
+
+/// Radius and box searches find exactly the places a scan of every place finds (a fixed grid
+/// of places around Austin, across grid-cell edges).
+#[test]
+fn radius_and_box_searches_match_a_full_scan() {
+    let f = fixture();
+    let mut builder = ImportedSet::builder("acme", Utc::now(), f.set.coverage.clone());
+    let mut stored = Vec::new();
+    for row in 0..40 {
+        for col in 0..40 {
+            let (lat, lon) = (30.0 + row as f64 * 0.0137, -98.0 + col as f64 * 0.0151);
+            stored.push(StoredPlace {
+                recent_visits: 1,
+                record: place(
+                    &format!("k{row:02}{col:02}"),
+                    "P",
+                    None,
+                    "coffee_shop",
+                    lat,
+                    lon,
+                ),
+            });
+        }
+    }
+    builder.add(stored);
+    let set = builder.finish();
+    for (lat, lon, radius) in [
+        (30.27, -97.74, 3.0),
+        (30.1, -97.9, 1.5),
+        (30.3, -97.5, 25.0),
+    ] {
+        let got: Vec<u32> = set
+            .within(lat, lon, radius)
+            .iter()
+            .map(|(i, _)| *i)
+            .collect();
+        let mut want: Vec<(u32, f64)> = (0..set.places.len() as u32)
+            .map(|i| {
+                let p = &set.places[i as usize];
+                (i, pi_places::geo::haversine_km(lat, lon, p.lat, p.lon))
+            })
+            .filter(|(_, d)| *d <= radius)
+            .collect();
+        want.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        let want: Vec<u32> = want.into_iter().map(|(i, _)| i).collect();
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "{lat},{lon} within {radius} km");
+    }
+    let (min, max) = ([-97.9, 30.1], [-97.7, 30.2]);
+    let got = set.in_envelope(min, max);
+    let want: Vec<u32> = (0..set.places.len() as u32)
+        .filter(|i| {
+            let p = &set.places[*i as usize];
+            p.lon >= min[0] && p.lon <= max[0] && p.lat >= min[1] && p.lat <= max[1]
+        })
+        .collect();
+    assert!(!want.is_empty());
+    assert_eq!(got, want);
 }
 
 /// `Visits::total` sums what `Visits::daily` lists, for ranges inside, across and outside the

@@ -17,6 +17,7 @@ use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTra
 use uuid::Uuid;
 
 use crate::db::{Database, repo_err};
+use crate::json_cells::{json, nonempty_json};
 
 /// An import whose heartbeat is older than this was killed: its staged rows are deleted.
 const STALE_IMPORT_MS: i64 = 10 * 60 * 1000;
@@ -206,14 +207,6 @@ fn place_values(dataset: &str, p: &PlaceRecord) -> [Value; 15] {
         p.confidence.into(),
         p.closed.into(),
     ]
-}
-
-pub(crate) fn json<T: serde::Serialize>(value: &T) -> Option<String> {
-    serde_json::to_string(value).ok()
-}
-
-pub(crate) fn nonempty_json<T: serde::Serialize>(items: &[T]) -> Option<String> {
-    (!items.is_empty()).then(|| json(&items)).flatten()
 }
 
 fn visit_values(dataset: &str, row: &PatternsRow) -> [Value; 13] {

@@ -11,6 +11,7 @@ mod db;
 mod deployment;
 pub mod entities;
 mod idempotency;
+mod json_cells;
 mod personas;
 mod pg_stage;
 mod throttle;

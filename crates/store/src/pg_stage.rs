@@ -10,6 +10,7 @@ use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
 use uuid::Uuid;
 
 use crate::db::{Database, repo_err, sqlx_repo_err};
+use crate::json_cells::{json, nonempty_json};
 
 /// The staged columns of a place (`seq` numbers the rows as they arrive).
 const PLACE_COLUMNS: &str = "place_key, name, brand, category, sub_category, lat, lon, street, \
@@ -136,19 +137,12 @@ pub(crate) async fn stage_visits(
         out.text(Some(&v.end.to_string()));
         out.number(Some(v.raw_visits));
         out.number(v.raw_visitors);
-        out.text(Some(
-            &super::datasets::json(&v.visits_by_day).unwrap_or_else(|| "[]".into()),
-        ));
-        out.text(
-            v.visits_by_hour
-                .as_ref()
-                .and_then(super::datasets::json)
-                .as_deref(),
-        );
+        out.text(Some(&json(&v.visits_by_day).unwrap_or_else(|| "[]".into())));
+        out.text(v.visits_by_hour.as_ref().and_then(json).as_deref());
         out.float(v.median_dwell);
-        out.text(super::datasets::nonempty_json(&v.dwell_buckets).as_deref());
-        out.text(super::datasets::nonempty_json(&v.home_areas).as_deref());
-        out.text(super::datasets::nonempty_json(&v.related_brands).as_deref());
+        out.text(nonempty_json(&v.dwell_buckets).as_deref());
+        out.text(nonempty_json(&v.home_areas).as_deref());
+        out.text(nonempty_json(&v.related_brands).as_deref());
         out.float(v.distance_from_home);
         out.end_row();
     }

@@ -1,9 +1,10 @@
-//! An imported data set as the tools see it: its places indexed in memory (R-tree, brands,
+//! An imported data set as the tools see it: its places indexed in memory (a grid, brands,
 //! categories, metros), its visits handed in per call. No I/O: the registry reads the store.
 //!
 //! Places whose category Pi does not analyse (see [`Category::from_label`]) stay in the
 //! database and out of the index; [`ImportedSet::unanalysed`] counts them.
 
+mod grid;
 mod homes;
 mod range;
 pub mod tools;
@@ -12,13 +13,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pi_domain::data::{Coverage, StoredPlace, VisitRecord};
-use rstar::RTree;
-use rstar::primitives::GeomWithData;
 
 use crate::catalog::{Category, METROS, NONE};
 use crate::geo::haversine_km;
-
-type Point = GeomWithData<[f32; 2], u32>;
 
 /// Marks a place without a brand.
 pub const NO_BRAND: u32 = u32::MAX;
@@ -76,10 +73,11 @@ pub struct ImportedSet {
     /// Every place's key, name, street, city, region and postcode, each ended by NUL (which the
     /// importers refuse in a field): one allocation instead of six per place.
     texts: String,
-    /// Place indexes ordered by key.
+    /// Place indexes ordered by key; empty when the places are in key order already (as a
+    /// replica loads them, page by page by key).
     by_key: Vec<u32>,
     by_brand: HashMap<String, u32>,
-    index: RTree<Point>,
+    grid: grid::Grid,
 }
 
 /// Indexes a data set page by page (a replica holds one page of stored rows at a time).
@@ -221,13 +219,14 @@ impl SetBuilder {
         set.texts.shrink_to_fit();
         let mut category_places = vec![Vec::new(); crate::catalog::CATEGORIES.len()];
         let mut metro_places = vec![Vec::new(); METROS.len()];
-        let mut points = Vec::with_capacity(set.places.len());
         for (i, p) in set.places.iter().enumerate() {
             category_places[p.category as usize].push(i as u32);
             if p.metro != NONE {
                 metro_places[p.metro as usize].push(i as u32);
             }
-            points.push(Point::new([p.lon as f32, p.lat as f32], i as u32));
+        }
+        for list in category_places.iter_mut().chain(metro_places.iter_mut()) {
+            list.shrink_to_fit();
         }
         let mut postcodes: Vec<std::collections::HashSet<&str>> =
             vec![std::collections::HashSet::new(); METROS.len()];
@@ -242,12 +241,15 @@ impl SetBuilder {
             .collect();
         drop(postcodes);
         set.metro_zips = metro_zips;
-        let mut by_key: Vec<u32> = (0..set.places.len() as u32).collect();
-        by_key.sort_unstable_by(|a, b| set.key(*a).cmp(set.key(*b)));
-        set.by_key = by_key;
+        let n = set.places.len() as u32;
+        if !(1..n).all(|i| set.key(i - 1) < set.key(i)) {
+            let mut by_key: Vec<u32> = (0..n).collect();
+            by_key.sort_unstable_by(|a, b| set.key(*a).cmp(set.key(*b)));
+            set.by_key = by_key;
+        }
         set.category_places = category_places;
         set.metro_places = metro_places;
-        set.index = RTree::bulk_load(points);
+        set.grid = grid::Grid::build(set.places.iter().map(|p| (p.lat, p.lon)));
         set
     }
 }
@@ -269,7 +271,7 @@ impl ImportedSet {
                 texts: String::new(),
                 by_key: Vec::new(),
                 by_brand: HashMap::new(),
-                index: RTree::new(),
+                grid: grid::Grid::default(),
             },
             zips: crate::dataset::load_zips()
                 .0
@@ -328,14 +330,19 @@ impl ImportedSet {
         self.optional(i, Text::Postcode)
     }
 
-    /// Bytes the index holds per place (places, texts, key order, R-tree points, category and
-    /// metro lists; brands and the R-tree's inner nodes are not counted).
+    /// Bytes the index holds per place (places, texts, key order, grid, category, metro and
+    /// brand lists; the brands' names and the name map are not counted).
     pub fn bytes_per_place(&self) -> f64 {
         let n = self.places.len().max(1);
         let bytes = self.places.capacity() * std::mem::size_of::<IndexedPlace>()
             + self.texts.capacity()
             + self.by_key.capacity() * 4
-            + self.index.size() * std::mem::size_of::<Point>()
+            + self.grid.bytes()
+            + self
+                .brands
+                .iter()
+                .map(|b| b.places.capacity() * 4)
+                .sum::<usize>()
             + self
                 .category_places
                 .iter()
@@ -351,6 +358,19 @@ impl ImportedSet {
 
     /// A place by its exact key.
     pub fn index_of_key(&self, key: &str) -> Option<u32> {
+        if self.by_key.is_empty() {
+            // The places themselves are in key order.
+            let (mut low, mut high) = (0u32, self.places.len() as u32);
+            while low < high {
+                let mid = low + (high - low) / 2;
+                match self.key(mid).cmp(key) {
+                    std::cmp::Ordering::Less => low = mid + 1,
+                    std::cmp::Ordering::Greater => high = mid,
+                    std::cmp::Ordering::Equal => return Some(mid),
+                }
+            }
+            return None;
+        }
         self.by_key
             .binary_search_by(|i| self.key(*i).cmp(key))
             .ok()
@@ -384,16 +404,13 @@ impl ImportedSet {
         // A box a little larger than the circle, then exact distances.
         let dlat = radius_km / 110.0;
         let dlon = radius_km / (111.0 * lat.to_radians().cos().max(0.05));
-        let envelope = rstar::AABB::from_corners(
-            [(lon - dlon) as f32, (lat - dlat) as f32],
-            [(lon + dlon) as f32, (lat + dlat) as f32],
-        );
         let mut out: Vec<(u32, f64)> = self
-            .index
-            .locate_in_envelope(&envelope)
-            .map(|p| {
-                let place = &self.places[p.data as usize];
-                (p.data, haversine_km(lat, lon, place.lat, place.lon))
+            .grid
+            .candidates(lat - dlat, lat + dlat, lon - dlon, lon + dlon)
+            .into_iter()
+            .map(|i| {
+                let place = &self.places[i as usize];
+                (i, haversine_km(lat, lon, place.lat, place.lon))
             })
             .filter(|(_, d)| *d <= radius_km)
             .collect();
@@ -401,16 +418,19 @@ impl ImportedSet {
         out
     }
 
-    /// Places inside a box (lon, lat corners).
+    /// Places inside a box (lon, lat corners), by index.
     pub fn in_envelope(&self, min: [f64; 2], max: [f64; 2]) -> Vec<u32> {
-        let envelope = rstar::AABB::from_corners(
-            [min[0] as f32, min[1] as f32],
-            [max[0] as f32, max[1] as f32],
-        );
-        self.index
-            .locate_in_envelope(&envelope)
-            .map(|p| p.data)
-            .collect()
+        let mut out: Vec<u32> = self
+            .grid
+            .candidates(min[1], max[1], min[0], max[0])
+            .into_iter()
+            .filter(|i| {
+                let p = &self.places[*i as usize];
+                p.lon >= min[0] && p.lon <= max[0] && p.lat >= min[1] && p.lat <= max[1]
+            })
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// First and last day with visits, if any.
