@@ -63,7 +63,22 @@ struct Imports {
 struct Sets {
     ready: Option<Arc<ImportedSet>>,
     loading: Option<Loading>,
+    /// The last load that failed, when, and why: not tried again for [`RETRY_LOAD_AFTER`].
+    failed: Option<Failed>,
 }
+
+/// A version whose load failed.
+struct Failed {
+    name: String,
+    version: DateTime<Utc>,
+    at: Instant,
+    error: String,
+}
+
+/// How long a failed load is not tried again: calls meanwhile answer from the loaded version of
+/// the set, if there is one, or fail at once with the load's error, rather than each starting a
+/// load against a database that is not answering.
+pub const RETRY_LOAD_AFTER: Duration = Duration::from_secs(5);
 
 /// A load running in a task of its own: a call that gives up waiting (a client that
 /// disconnects) does not cancel it, and every call waiting for the same version shares it.
@@ -108,6 +123,16 @@ impl Imports {
             {
                 return Ok(Some(Arc::clone(set)));
             }
+            if let Some(f) = &sets.failed
+                && f.name == name
+                && f.version == version
+                && f.at.elapsed() < RETRY_LOAD_AFTER
+            {
+                return match ready.filter(|set| set.name == name) {
+                    Some(set) => Ok(Some(set)),
+                    None => Err(f.error.clone()),
+                };
+            }
             let done = match &sets.loading {
                 Some(l) if l.name == name && l.version == version => l.done.clone(),
                 _ => {
@@ -136,7 +161,8 @@ impl Imports {
     }
 
     /// Loads a version of a set in a task of its own; on success it becomes the ready set
-    /// (if it is still the one wanted), on failure the next call starts again.
+    /// (if it is still the one wanted), on failure it is tried again after
+    /// [`RETRY_LOAD_AFTER`].
     fn spawn_load(
         &self,
         name: &str,
@@ -158,8 +184,19 @@ impl Imports {
                     .is_some_and(|l| l.name == name && l.version == version);
                 if wanted {
                     sets.loading = None;
-                    if let Ok(set) = &result {
-                        sets.ready = Some(Arc::clone(set));
+                    match &result {
+                        Ok(set) => {
+                            sets.ready = Some(Arc::clone(set));
+                            sets.failed = None;
+                        }
+                        Err(error) => {
+                            sets.failed = Some(Failed {
+                                name: name.clone(),
+                                version,
+                                at: Instant::now(),
+                                error: error.clone(),
+                            });
+                        }
                     }
                 }
             }
@@ -369,6 +406,8 @@ mod tests {
         active: std::sync::Mutex<(String, DateTime<Utc>)>,
         gate: tokio::sync::Semaphore,
         loads: AtomicUsize,
+        /// Loads fail (the database is away).
+        fail: std::sync::atomic::AtomicBool,
     }
 
     impl Gated {
@@ -377,6 +416,7 @@ mod tests {
                 active: std::sync::Mutex::new((name.to_owned(), Utc::now())),
                 gate: tokio::sync::Semaphore::new(0),
                 loads: AtomicUsize::new(0),
+                fail: std::sync::atomic::AtomicBool::new(false),
             })
         }
 
@@ -394,6 +434,9 @@ mod tests {
 
         async fn coverage(&self, _dataset: &str) -> Result<Coverage, RepoError> {
             self.loads.fetch_add(1, Ordering::SeqCst);
+            if self.fail.load(Ordering::SeqCst) {
+                return Err(RepoError::unavailable("down", "connection refused"));
+            }
             Ok(Coverage::default())
         }
 
@@ -483,6 +526,37 @@ mod tests {
         }
         assert!(newer.is_some(), "the new version replaces the old one");
         assert_eq!(reader.loads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_load_is_not_retried_by_every_call() {
+        let reader = Gated::new("ours");
+        let data = PlacesData::with_datasets(Scale::Small, 1, reader.clone());
+        reader.gate.add_permits(1);
+        let old = imports(&data).current().await.unwrap().unwrap();
+        reader.fail.store(true, Ordering::SeqCst);
+        reader.activate("ours");
+        for _ in 0..10 {
+            expire(&data).await;
+            let set = imports(&data).current().await.unwrap().unwrap();
+            assert_eq!(set.version, old.version, "the loaded version answers");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(
+            reader.loads.load(Ordering::SeqCst),
+            2,
+            "one failed load, not ten"
+        );
+
+        // A set with no loaded version fails at once with the load's error, also not retried.
+        reader.activate("other");
+        expire(&data).await;
+        let first = imports(&data).current().await.unwrap_err();
+        expire(&data).await;
+        let again = imports(&data).current().await.unwrap_err();
+        assert!(first.contains("connection refused"), "{first}");
+        assert_eq!(again, first);
+        assert_eq!(reader.loads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
