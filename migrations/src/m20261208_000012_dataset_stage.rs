@@ -2,8 +2,10 @@
 //! columns of `dataset_places` / `dataset_visits` without their keys, plus the import's id and a
 //! row number. An import `COPY`s its rows in (no index, no conflict to resolve per row) and
 //! merges them into the data set once, when it commits: the last row of a key wins, as in the
-//! file. On PostgreSQL they are `UNLOGGED` (a crash empties them, and an import a crash
-//! interrupts fails anyway). SQLite has the same tables for one schema, but stages in place.
+//! file. They are logged tables: an `UNLOGGED` one is emptied by crash recovery and is empty on a
+//! promoted standby, and an importer whose pool reconnected would go on staging and commit only
+//! the rows staged after the crash. SQLite has the same tables for one schema, but stages in
+//! place.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
@@ -24,9 +26,9 @@ const VISITS: &str = "place_key TEXT NOT NULL, period_start TEXT NOT NULL, \
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let (unlogged, seq) = match m.get_database_backend() {
-            DbBackend::Postgres => ("UNLOGGED ", "BIGINT GENERATED ALWAYS AS IDENTITY"),
-            _ => ("", "INTEGER"),
+        let seq = match m.get_database_backend() {
+            DbBackend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY",
+            _ => "INTEGER",
         };
         let conn = m.get_connection();
         for (table, columns) in [
@@ -34,7 +36,7 @@ impl MigrationTrait for Migration {
             ("dataset_stage_visits", VISITS),
         ] {
             conn.execute_unprepared(&format!(
-                "CREATE {unlogged}TABLE IF NOT EXISTS {table} \
+                "CREATE TABLE IF NOT EXISTS {table} \
                  (import_id TEXT NOT NULL, seq {seq}, {columns})"
             ))
             .await?;

@@ -134,7 +134,12 @@ impl Imports {
                 };
             }
             let done = match &sets.loading {
-                Some(l) if l.name == name && l.version == version => l.done.clone(),
+                // A load whose task ended without a word (it panicked) is started again.
+                Some(l)
+                    if l.name == name && l.version == version && l.done.has_changed().is_ok() =>
+                {
+                    l.done.clone()
+                }
                 _ => {
                     let done = self.spawn_load(&name, version);
                     sets.loading = Some(Loading {
@@ -408,6 +413,8 @@ mod tests {
         loads: AtomicUsize,
         /// Loads fail (the database is away).
         fail: std::sync::atomic::AtomicBool,
+        /// Page reads panic (a bug).
+        panic: std::sync::atomic::AtomicBool,
     }
 
     impl Gated {
@@ -417,6 +424,7 @@ mod tests {
                 gate: tokio::sync::Semaphore::new(0),
                 loads: AtomicUsize::new(0),
                 fail: std::sync::atomic::AtomicBool::new(false),
+                panic: std::sync::atomic::AtomicBool::new(false),
             })
         }
 
@@ -447,6 +455,7 @@ mod tests {
             _limit: u32,
         ) -> Result<Vec<StoredPlace>, RepoError> {
             self.gate.acquire().await.unwrap().forget();
+            assert!(!self.panic.load(Ordering::SeqCst), "a page read panicked");
             Ok(vec![StoredPlace {
                 record: PlaceRecord {
                     key: "k1".into(),
@@ -557,6 +566,20 @@ mod tests {
         assert!(first.contains("connection refused"), "{first}");
         assert_eq!(again, first);
         assert_eq!(reader.loads.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn a_load_that_panics_is_started_again() {
+        let reader = Gated::new("ours");
+        let data = PlacesData::with_datasets(Scale::Small, 1, reader.clone());
+        reader.panic.store(true, Ordering::SeqCst);
+        reader.gate.add_permits(2);
+        let err = imports(&data).current().await.unwrap_err();
+        assert!(err.contains("stopped loading"), "{err}");
+        reader.panic.store(false, Ordering::SeqCst);
+        let set = imports(&data).current().await.unwrap().unwrap();
+        assert_eq!(set.place_name(0), "ours cafe");
+        assert_eq!(reader.loads.load(Ordering::SeqCst), 2);
     }
 
     #[tokio::test]

@@ -280,6 +280,17 @@ impl Drop for HeldLock {
     }
 }
 
+/// A session waiting for an advisory lock: closed, not pooled, if dropped while waiting.
+struct Waiting(Option<PoolConnection<Postgres>>);
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.take() {
+            drop(conn.detach());
+        }
+    }
+}
+
 #[async_trait]
 impl PersonaLock for PersonaLocks {
     async fn lock(&self, handle: &PersonaHandle) -> Result<Box<dyn PersonaLockGuard>, RepoError> {
@@ -294,16 +305,22 @@ impl PersonaLock for PersonaLocks {
             Engine::Sqlite => None,
             Engine::Postgres => {
                 let pool = self.db.connection().get_postgres_connection_pool();
-                let mut conn = pool.acquire().await.map_err(crate::db::sqlx_repo_err(
+                let conn = pool.acquire().await.map_err(crate::db::sqlx_repo_err(
                     "no connection for the persona lock",
                 ))?;
                 let key = lock_key(handle);
-                sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
-                    .bind(key)
-                    .execute(&mut *conn)
-                    .await
-                    .map_err(crate::db::sqlx_repo_err("failed to take the persona lock"))?;
-                Some((conn, key))
+                // Until `pg_advisory_lock` returns, a dropped call (a client that went away)
+                // closes the session rather than returning it to the pool, where it would be
+                // granted the lock later and hold it with no one to release it.
+                let mut waiting = Waiting(Some(conn));
+                if let Some(conn) = waiting.0.as_mut() {
+                    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+                        .bind(key)
+                        .execute(&mut **conn)
+                        .await
+                        .map_err(crate::db::sqlx_repo_err("failed to take the persona lock"))?;
+                }
+                waiting.0.take().map(|conn| (conn, key))
             }
         };
         Ok(Box::new(HeldLock {

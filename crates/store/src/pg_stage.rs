@@ -1,4 +1,4 @@
-//! PostgreSQL imports stage with `COPY` into the unlogged `dataset_stage_*` tables (migration 12)
+//! PostgreSQL imports stage with `COPY` into the `dataset_stage_*` tables (migration 12)
 //! and merge into the data set once, at commit: no index or conflict is touched per row, and no
 //! staged row is rewritten to become visible. SQLite stages in place (`datasets.rs`).
 
@@ -208,13 +208,19 @@ pub(crate) async fn analyze(conn: &impl ConnectionTrait) {
     }
 }
 
-/// Deletes an import's staged rows.
+/// Deletes an import's staged rows, and any an importer of an earlier release staged in place
+/// under `~<import id>` (one that died mid-import during an upgrade).
 pub(crate) async fn discard(conn: &impl ConnectionTrait, import: Uuid) -> Result<(), RepoError> {
-    for stage in ["dataset_stage_visits", "dataset_stage_places"] {
+    for (table, column, value) in [
+        ("dataset_stage_visits", "import_id", import.to_string()),
+        ("dataset_stage_places", "import_id", import.to_string()),
+        ("dataset_visits", "dataset", format!("~{import}")),
+        ("dataset_places", "dataset", format!("~{import}")),
+    ] {
         conn.execute_raw(Statement::from_sql_and_values(
             DbBackend::Postgres,
-            format!("DELETE FROM {stage} WHERE import_id = $1"),
-            [import.to_string().into()],
+            format!("DELETE FROM {table} WHERE {column} = $1"),
+            [value.into()],
         ))
         .await
         .map_err(repo_err("failed to discard staged rows"))?;

@@ -360,7 +360,18 @@ async fn a_killed_import_is_cleared_by_the_next_one(engine: Engine) {
     repo.stage_places(killed, &[place("a", None, "TX"), place("b", None, "TX")])
         .await
         .unwrap();
-    assert_eq!(count(&db, STAGED).await, 2);
+    // And a row staged in place under `~<id>`, as an importer of an earlier release staged on
+    // PostgreSQL too: it goes with the rest.
+    let conn = db.connection();
+    conn.execute_raw(Statement::from_sql_and_values(
+        conn.get_database_backend(),
+        "INSERT INTO dataset_places (dataset, place_key, name, lat, lon, closed) \
+         VALUES ($1, 'legacy', 'Legacy', 0, 0, false)",
+        vec![format!("~{killed}").into()],
+    ))
+    .await
+    .unwrap();
+    assert_eq!(count(&db, STAGED).await, 3);
     assert!(
         repo.datasets().await.unwrap().is_empty(),
         "staged rows are not a data set"

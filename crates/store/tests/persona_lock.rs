@@ -62,3 +62,38 @@ async fn waiters_leave_the_pool_to_the_holder() {
         test_db.destroy().await;
     }
 }
+
+/// A call that stops waiting for the lock (its client went away) while another replica holds
+/// it does not leave a pooled session that is later granted the lock and never releases it:
+/// once the holder releases, the lock can be taken again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_stops_waiting_leaves_no_lock_behind() {
+    let Some(test_db) = TestDatabase::new(Engine::Postgres).await else {
+        return;
+    };
+    let handle = PersonaHandle::parse("mall_leasing").unwrap();
+    let replica_a = connect_with(test_db.url(), Some(2)).await.unwrap();
+    let replica_b = connect_with(test_db.url(), Some(2)).await.unwrap();
+    let (a, b) = (
+        PersonaLocks::new(replica_a.clone()),
+        PersonaLocks::new(replica_b.clone()),
+    );
+    let held = a.lock(&handle).await.unwrap();
+    let gave_up = tokio::time::timeout(Duration::from_millis(300), b.lock(&handle)).await;
+    assert!(gave_up.is_err(), "B waits while A holds the lock");
+    held.release().await;
+    // B's pool keeps working, and the lock is free for A and then for B.
+    let again = tokio::time::timeout(Duration::from_secs(5), a.lock(&handle))
+        .await
+        .expect("the lock is free once A released it")
+        .unwrap();
+    again.release().await;
+    let from_b = tokio::time::timeout(Duration::from_secs(5), b.lock(&handle))
+        .await
+        .expect("B can take it too")
+        .unwrap();
+    from_b.release().await;
+    replica_a.close().await.unwrap();
+    replica_b.close().await.unwrap();
+    test_db.destroy().await;
+}
