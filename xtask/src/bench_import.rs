@@ -133,16 +133,21 @@ fn import(server: &Path, url: &str, kind: &str, file: &Path) -> Result<Timed, St
 
 /// p50 in ms of `repeat` calls of a tool (after one warm-up call) on the configured database.
 fn tool_p50(server: &Path, url: &str, name: &str, args: &str) -> Result<(f64, String), String> {
-    tool_timed(server, url, name, args).map(|(ms, out, _)| (ms, out))
+    tool_timed(server, url, name, args).map(|t| (t.p50_ms, t.output))
 }
 
-/// p50 in ms, the output, and the process's peak RSS in MiB (the loaded set included).
-fn tool_timed(
-    server: &Path,
-    url: &str,
-    name: &str,
-    args: &str,
-) -> Result<(f64, String, Option<f64>), String> {
+/// One tool's timing.
+struct ToolRun {
+    p50_ms: f64,
+    output: String,
+    /// The process's peak RSS in MiB (the loaded set included).
+    rss_mib: Option<f64>,
+    /// The loaded stored set's index, in bytes a place.
+    index_bytes: Option<f64>,
+}
+
+/// p50 in ms, the output, the process's peak RSS and the loaded set's index size.
+fn tool_timed(server: &Path, url: &str, name: &str, args: &str) -> Result<ToolRun, String> {
     let mut cmd = measured(server);
     cmd.args(["tool", name, args, "--repeat", "30"])
         .env("DATABASE_URL", url)
@@ -159,8 +164,19 @@ fn tool_timed(
         .and_then(|l| l.split_whitespace().next())
         .and_then(|ms| ms.parse().ok())
         .ok_or_else(|| format!("{name}: no timing in {stderr}{stdout}"))?;
-    let rss = peak_rss(&stderr);
-    Ok((p50, stdout, rss))
+    // "index of `bench`: 1000000 places, 96.1 bytes a place"
+    let index_bytes = stderr
+        .lines()
+        .find(|l| l.starts_with("index of "))
+        .and_then(|l| l.rsplit(", ").next())
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|b| b.parse().ok());
+    Ok(ToolRun {
+        p50_ms: p50,
+        output: stdout,
+        rss_mib: peak_rss(&stderr),
+        index_bytes,
+    })
 }
 
 /// The top place id of a `search_places` answer.
@@ -170,8 +186,9 @@ fn top_place(output: &str) -> Option<String> {
 }
 
 /// Every tool's p50 on the active set of `url`, with arguments that name its places.
-/// Each tool's p50 (ms), and the largest peak RSS (MiB) of the processes that ran them.
-type ToolTimes = (Vec<(String, f64)>, Option<f64>);
+/// Each tool's p50 (ms), the largest peak RSS (MiB) of the processes that ran them, and the
+/// loaded set's index in bytes a place (none for the built-in set).
+type ToolTimes = (Vec<(String, f64)>, Option<f64>, Option<f64>);
 
 fn tools(server: &Path, url: &str) -> Result<ToolTimes, String> {
     let search =
@@ -195,16 +212,17 @@ fn tools(server: &Path, url: &str) -> Result<ToolTimes, String> {
         ),
         ("list_metros", "{}".to_owned()),
     ];
-    let mut rss = None;
+    let (mut rss, mut index) = (None, None);
     for (name, args) in calls {
-        let (ms, _, peak) = tool_timed(server, url, name, &args)?;
-        rss = match (rss, peak) {
+        let run = tool_timed(server, url, name, &args)?;
+        rss = match (rss, run.rss_mib) {
             (Some(a), Some(b)) => Some(f64::max(a, b)),
             (a, b) => a.or(b),
         };
-        rows.push((name.to_owned(), ms));
+        index = index.or(run.index_bytes);
+        rows.push((name.to_owned(), run.p50_ms));
     }
-    Ok((rows, rss))
+    Ok((rows, rss, index))
 }
 
 fn sqlite_url(dir: &Path) -> String {
@@ -263,13 +281,13 @@ pub fn run(server: &Path, extra: &[String]) -> Result<(), String> {
         }
         if engine == "sqlite" {
             // The built-in set first (nothing active), then the imported copy of it.
-            let (synthetic, synthetic_rss) = tools(server, &url)?;
+            let (synthetic, synthetic_rss, _) = tools(server, &url)?;
             let mut activate = Command::new(server);
             activate
                 .args(["dataset", "activate", "bench"])
                 .env("DATABASE_URL", &url);
             crate::run_quiet(activate, "pi-server dataset activate")?;
-            let (imported, imported_rss) = tools(server, &url)?;
+            let (imported, imported_rss, index_bytes) = tools(server, &url)?;
             tool_table
                 .push("| tool | built-in set p50 | imported 1 M places p50 | ratio |".to_owned());
             tool_table.push("|---|---:|---:|---:|".to_owned());
@@ -285,6 +303,10 @@ pub fn run(server: &Path, extra: &[String]) -> Result<(), String> {
                 "| peak RSS of a `pi-server tool` process (the set loaded) | {} | {} | |",
                 mib(synthetic_rss),
                 mib(imported_rss)
+            ));
+            tool_table.push(format!(
+                "| the imported set's index in memory (target ≤ 100) | | {} bytes a place | |",
+                index_bytes.map_or_else(|| "n/a".to_owned(), |b| format!("{b:.1}"))
             ));
         }
     }

@@ -319,6 +319,18 @@ impl PlacesData {
         })
     }
 
+    /// The loaded stored set's name, places and index bytes a place (`None`: none loaded).
+    pub fn loaded_set(&self) -> Option<(String, usize, f64)> {
+        let sets = self
+            .imports
+            .as_ref()?
+            .sets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let set = sets.ready.as_ref()?;
+        Some((set.name.clone(), set.places.len(), set.bytes_per_place()))
+    }
+
     /// Whether the data set is ready.
     pub fn is_ready(&self) -> bool {
         self.cell.get().is_some()

@@ -717,3 +717,55 @@ fn home_zips_give_cities_distances_bands_and_a_polygon() {
         "{out}"
     );
 }
+
+/// Places of one city, region and postcode share them (the index holds each locality once), a
+/// place's own locality comes back whatever its neighbours', and a place without one has none.
+#[test]
+fn places_share_their_locality_and_keep_their_own() {
+    let f = fixture();
+    let mut builder = ImportedSet::builder("acme", Utc::now(), f.set.coverage.clone());
+    let mut other = place("z1", "Elsewhere", None, "coffee_shop", 32.78, -96.80);
+    other.city = Some("Dallas".into());
+    other.postcode = Some("75201".into());
+    let mut bare = place("z2", "Nowhere", None, "coffee_shop", 32.78, -96.80);
+    (bare.city, bare.region, bare.postcode) = (None, None, None);
+    let mut stored: Vec<StoredPlace> = (0..10_000)
+        .map(|n| StoredPlace {
+            recent_visits: u64::from(u32::MAX) + 5,
+            record: place(
+                &format!("a{n:05}"),
+                "Cafe",
+                None,
+                "coffee_shop",
+                30.27,
+                -97.74,
+            ),
+        })
+        .collect();
+    stored.extend([other, bare].map(|record| StoredPlace {
+        recent_visits: 3,
+        record,
+    }));
+    builder.add(stored);
+    let set = builder.finish();
+    let austin = set.place_index("a00042").unwrap();
+    assert_eq!(set.city(austin), Some("Austin"));
+    assert_eq!(set.region(austin), Some("TX"));
+    assert_eq!(set.postcode(austin), Some("78701"));
+    assert_eq!(set.street(austin), Some("1 Congress Ave"));
+    // A count beyond 32 bits saturates rather than wrapping to a small number.
+    assert_eq!(set.places[austin as usize].recent_visits, u32::MAX);
+    let dallas = set.place_index("z1").unwrap();
+    assert_eq!(set.city(dallas), Some("Dallas"));
+    assert_eq!(set.postcode(dallas), Some("75201"));
+    let bare = set.place_index("z2").unwrap();
+    assert_eq!(
+        (set.city(bare), set.region(bare), set.postcode(bare)),
+        (None, None, None)
+    );
+    // 40 bytes a place, its key, name and street (27 here with their ends), the grid and lists
+    // (~16): 83. The city, region and postcode (16 bytes with their ends) are not repeated per
+    // place, else 99.
+    let bytes = set.bytes_per_place();
+    assert!(bytes < 90.0, "{bytes} bytes a place");
+}

@@ -14,7 +14,7 @@ use crate::tools::{analytics_registry, places_scale};
 /// active data set of the configured database and prints its JSON (the built-in set, with a
 /// warning, when the database cannot be opened). No server is needed. Exit code 1 on a tool
 /// error. `repeat`: that many more calls are timed after the first (which loads the data set),
-/// their p50 and p90 printed to stderr.
+/// their p50 and p90 printed to stderr, with the loaded set's index size.
 pub fn run(settings: &Settings, name: &str, args: Option<&str>, repeat: Option<u32>) -> ExitCode {
     let print = |value: &serde_json::Value| match serde_json::to_string_pretty(value) {
         Ok(text) => println!("{text}"),
@@ -66,6 +66,9 @@ pub fn run(settings: &Settings, name: &str, args: Option<&str>, repeat: Option<u
     match runtime.block_on(registry.call(name, &ToolContext::default(), args.clone())) {
         Ok(output) => {
             print(&output.to_value());
+            if let Some((set, places, bytes)) = data.loaded_set() {
+                eprintln!("index of `{set}`: {places} places, {bytes:.1} bytes a place");
+            }
             if let Some(n) = repeat.filter(|n| *n > 0) {
                 let mut times = Vec::with_capacity(n as usize);
                 for _ in 0..n {

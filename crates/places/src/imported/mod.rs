@@ -20,17 +20,24 @@ use crate::geo::haversine_km;
 /// Marks a place without a brand.
 pub const NO_BRAND: u32 = u32::MAX;
 
-/// One indexed place: 40 bytes, its texts in [`ImportedSet`]'s text arena.
+/// Marks a place without a city, region or postcode.
+const NO_LOCALITY: u32 = u32::MAX;
+
+/// One indexed place: 40 bytes, its key, name and street in [`ImportedSet`]'s text arena, its
+/// city, region and postcode shared with the places of the same locality.
 #[derive(Debug, Clone)]
 pub struct IndexedPlace {
     pub lat: f64,
     pub lon: f64,
-    /// Visits over the data set's latest 365 days.
-    pub recent_visits: u64,
     /// Where its texts start in the arena.
     text: u64,
+    /// Visits over the data set's latest 365 days (saturating: 4 billion a year is beyond any
+    /// panel's place).
+    pub recent_visits: u32,
     /// Index into [`ImportedSet::brands`] or [`NO_BRAND`].
     pub brand: u32,
+    /// Index into the set's localities or [`NO_LOCALITY`].
+    locality: u32,
     /// Index into `METROS` or `NONE`.
     pub metro: u16,
     pub category: Category,
@@ -42,7 +49,12 @@ enum Text {
     Key = 0,
     Name,
     Street,
-    City,
+}
+
+/// Which of a locality's texts (in arena order).
+#[derive(Debug, Clone, Copy)]
+enum Locality {
+    City = 0,
     Region,
     Postcode,
 }
@@ -70,9 +82,14 @@ pub struct ImportedSet {
     pub metro_places: Vec<Vec<u32>>,
     /// Distinct postcodes of each metro's places.
     pub metro_zips: Vec<usize>,
-    /// Every place's key, name, street, city, region and postcode, each ended by NUL (which the
-    /// importers refuse in a field): one allocation instead of six per place.
+    /// Every place's key, name and street, each ended by NUL (which the importers refuse in a
+    /// field): one allocation instead of three per place.
     texts: String,
+    /// Every distinct (city, region, postcode), each ended by NUL: places share them (1 M
+    /// places hold ~40 k).
+    locality_texts: String,
+    /// Where each locality starts in `locality_texts`.
+    localities: Vec<u32>,
     /// Place indexes ordered by key; empty when the places are in key order already (as a
     /// replica loads them, page by page by key).
     by_key: Vec<u32>,
@@ -84,6 +101,8 @@ pub struct ImportedSet {
 pub struct SetBuilder {
     set: ImportedSet,
     zips: HashMap<u32, (f32, f32)>,
+    /// Locality ids by their texts, while loading.
+    locality_ids: HashMap<String, u32>,
 }
 
 impl std::fmt::Debug for SetBuilder {
@@ -125,6 +144,12 @@ pub fn brand_slug(name: &str) -> String {
         }
     }
     slug.trim_end_matches('-').to_owned()
+}
+
+/// Appends a text field ended by NUL (a NUL inside is dropped: the importers refuse it).
+fn push_field(arena: &mut String, field: Option<&str>) {
+    arena.push_str(&field.unwrap_or_default().replace('\0', ""));
+    arena.push('\0');
 }
 
 /// The metro of a place, as the built-in set decides it: its ZIP's centroid (a known 5-digit
@@ -192,14 +217,26 @@ impl SetBuilder {
                 Some(r.key.as_str()),
                 Some(r.name.as_str()),
                 r.street.as_deref(),
-                r.city.as_deref(),
-                r.region.as_deref(),
-                r.postcode.as_deref(),
             ] {
-                set.texts
-                    .push_str(&field.unwrap_or_default().replace('\0', ""));
-                set.texts.push('\0');
+                push_field(&mut set.texts, field);
             }
+            let locality = if r.city.is_none() && r.region.is_none() && r.postcode.is_none() {
+                NO_LOCALITY
+            } else {
+                let mut joined = String::new();
+                for field in [&r.city, &r.region, &r.postcode] {
+                    push_field(&mut joined, field.as_deref());
+                }
+                let (texts, starts) = (&mut set.locality_texts, &mut set.localities);
+                *self
+                    .locality_ids
+                    .entry(joined)
+                    .or_insert_with_key(|joined| {
+                        starts.push(texts.len() as u32);
+                        texts.push_str(joined);
+                        (starts.len() - 1) as u32
+                    })
+            };
             set.places.push(IndexedPlace {
                 metro: place_metro(&self.zips, r.postcode.as_deref(), r.lat, r.lon),
                 category,
@@ -207,7 +244,8 @@ impl SetBuilder {
                 lat: r.lat,
                 lon: r.lon,
                 text,
-                recent_visits: s.recent_visits,
+                recent_visits: u32::try_from(s.recent_visits).unwrap_or(u32::MAX),
+                locality,
             });
         }
     }
@@ -215,8 +253,11 @@ impl SetBuilder {
     /// The indexes over every place added.
     pub fn finish(self) -> ImportedSet {
         let mut set = self.set;
+        drop(self.locality_ids);
         set.places.shrink_to_fit();
         set.texts.shrink_to_fit();
+        set.locality_texts.shrink_to_fit();
+        set.localities.shrink_to_fit();
         let mut category_places = vec![Vec::new(); crate::catalog::CATEGORIES.len()];
         let mut metro_places = vec![Vec::new(); METROS.len()];
         for (i, p) in set.places.iter().enumerate() {
@@ -269,6 +310,8 @@ impl ImportedSet {
                 metro_places: Vec::new(),
                 metro_zips: Vec::new(),
                 texts: String::new(),
+                locality_texts: String::new(),
+                localities: Vec::new(),
                 by_key: Vec::new(),
                 by_brand: HashMap::new(),
                 grid: grid::Grid::default(),
@@ -278,6 +321,7 @@ impl ImportedSet {
                 .into_iter()
                 .map(|z| (z.code, (z.lat, z.lon)))
                 .collect(),
+            locality_ids: HashMap::new(),
         }
     }
 
@@ -305,6 +349,15 @@ impl ImportedSet {
         Some(self.text(i, which)).filter(|t| !t.is_empty())
     }
 
+    fn locality(&self, i: u32, which: Locality) -> Option<&str> {
+        let id = self.places[i as usize].locality;
+        let start = *self.localities.get(id as usize)? as usize;
+        self.locality_texts
+            .get(start..)
+            .and_then(|rest| rest.split('\0').nth(which as usize))
+            .filter(|t| !t.is_empty())
+    }
+
     /// The file's id of a place.
     pub fn key(&self, i: u32) -> &str {
         self.text(i, Text::Key)
@@ -319,15 +372,15 @@ impl ImportedSet {
     }
 
     pub fn city(&self, i: u32) -> Option<&str> {
-        self.optional(i, Text::City)
+        self.locality(i, Locality::City)
     }
 
     pub fn region(&self, i: u32) -> Option<&str> {
-        self.optional(i, Text::Region)
+        self.locality(i, Locality::Region)
     }
 
     pub fn postcode(&self, i: u32) -> Option<&str> {
-        self.optional(i, Text::Postcode)
+        self.locality(i, Locality::Postcode)
     }
 
     /// Bytes the index holds per place (places, texts, key order, grid, category, metro and
@@ -336,6 +389,8 @@ impl ImportedSet {
         let n = self.places.len().max(1);
         let bytes = self.places.capacity() * std::mem::size_of::<IndexedPlace>()
             + self.texts.capacity()
+            + self.locality_texts.capacity()
+            + self.localities.capacity() * 4
             + self.by_key.capacity() * 4
             + self.grid.bytes()
             + self

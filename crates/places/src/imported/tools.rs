@@ -81,7 +81,7 @@ fn place(set: &ImportedSet, i: u32, distance_km: Option<f64>) -> Place {
     );
     Place {
         address: set.street(i).unwrap_or_default().to_owned(),
-        annual_visits: p.recent_visits,
+        annual_visits: u64::from(p.recent_visits),
         category: p.category,
         chain_id: brand.map(|b| format!("chain:{}", b.slug)),
         city: set.city(i).unwrap_or_default().to_owned(),
@@ -379,7 +379,7 @@ fn search(set: &ImportedSet, args: SearchPlacesArgs) -> Result<SearchPlacesOutpu
                             .is_some_and(|s| s.to_lowercase().contains(t.as_str()))
                 })
         })
-        .map(|(i, d)| (i, d, set.places[i as usize].recent_visits))
+        .map(|(i, d)| (i, d, u64::from(set.places[i as usize].recent_visits)))
         .filter(|(_, _, v)| args.min_visits.is_none_or(|m| *v as f64 >= m))
         .collect();
     if matches!(args.geo, GeoFilter::PointRadius { .. }) {
@@ -538,7 +538,7 @@ fn benchmark(set: &ImportedSet, i: u32) -> Benchmark {
         .iter()
         .map(|j| &set.places[*j as usize])
         .filter(|q| q.category == p.category && q.recent_visits > 0)
-        .map(|q| q.recent_visits)
+        .map(|q| u64::from(q.recent_visits))
         .collect();
     if peers.is_empty() || p.recent_visits == 0 {
         return Benchmark::Unavailable(NoBenchmark {

@@ -177,6 +177,30 @@ async fn sample_files_of_every_schema_import_with_their_bad_rows_named(engine: E
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("* acme  9 places"), "{text}");
     assert!(text.contains("  synthetic"), "{text}");
+
+    // `pi-server tool` answers from the active set and reports its index's size.
+    let tool = std::process::Command::new(env!("CARGO_BIN_EXE_pi-server"))
+        .args(["tool", "list_metros", "{}", "--repeat", "1"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", test_db.url())
+        .env("ENVIRONMENT", "test")
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&tool.stderr);
+    assert!(tool.status.success(), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("index of `acme`: "))
+        .unwrap_or_else(|| panic!("no index line in {stderr}"));
+    let bytes: f64 = line
+        .rsplit(", ")
+        .next()
+        .and_then(|b| b.split_whitespace().next())
+        .and_then(|b| b.parse().ok())
+        .unwrap_or_else(|| panic!("no size in {line}"));
+    assert!(bytes > 40.0 && bytes < 1000.0, "{line}");
     assert!(
         remove(&settings, "synthetic", &mut Vec::new())
             .await
