@@ -575,8 +575,9 @@ impl DatasetRepo for SeaOrmDatasetRepo {
                 "import {import} is no longer running"
             )));
         }
+        let mut analyzed = Vec::new();
         if self.backend() == DbBackend::Postgres {
-            crate::pg_stage::merge(&txn, &dataset, import).await?;
+            analyzed = crate::pg_stage::merge(&txn, &dataset, import).await?;
         } else {
             // A data set without rows yet takes the staged rows by renaming them (no conflicts are
             // possible); otherwise they are merged, a place or period already there replaced.
@@ -711,7 +712,7 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         .map_err(repo_err(context))?;
         txn.commit().await.map_err(repo_err(context))?;
         if self.backend() == DbBackend::Postgres {
-            crate::pg_stage::analyze(self.db.connection()).await;
+            crate::pg_stage::analyze(self.db.connection(), &analyzed).await;
         }
         Ok(coverage)
     }

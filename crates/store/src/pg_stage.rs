@@ -6,11 +6,14 @@ use std::fmt::Display;
 
 use pi_domain::RepoError;
 use pi_domain::data::{PatternsRow, PlaceRecord};
-use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend, Statement};
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, RuntimeErr, Statement, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::db::{Database, repo_err, sqlx_repo_err};
 use crate::json_cells::{json, nonempty_json};
+use sea_orm::sqlx;
 
 /// The staged columns of a place (`seq` numbers the rows as they arrive).
 const PLACE_COLUMNS: &str = "place_key, name, brand, category, sub_category, lat, lon, street, \
@@ -150,13 +153,25 @@ pub(crate) async fn stage_visits(
 }
 
 /// Merges an import's staged rows into `dataset` inside `txn` (the last staged row of a key
-/// wins, a place or period already in the data set is replaced) and deletes them.
+/// wins, a place or period already in the data set is replaced) and deletes them. Returns the
+/// tables that gained or changed rows.
+///
+/// Most files name each key once: their rows are inserted as staged, in one pass, and into a
+/// table holding none of the data set's rows yet (its first import) without `ON CONFLICT`
+/// (which looks each key up before inserting it: 4.7 s instead of 3.1 s for 1 M places). When
+/// a key was staged twice, PostgreSQL refuses that statement (a duplicate key, or `ON CONFLICT
+/// DO UPDATE` touching a row twice); it is undone to a savepoint and the rows are merged again
+/// keeping each key's last row, which sorts them (1.7 s more for 1 M places).
 pub(crate) async fn merge(
     txn: &DatabaseTransaction,
     dataset: &str,
     import: Uuid,
-) -> Result<(), RepoError> {
+) -> Result<Vec<&'static str>, RepoError> {
     let context = "failed to finish an import";
+    // Before any staged row is read: two commits that both read the staging tables and then
+    // asked for this lock would deadlock.
+    let exclusive = lock_stage(txn).await?;
+    let mut changed = Vec::new();
     for (table, stage, columns, keys) in [
         (
             "dataset_places",
@@ -171,37 +186,169 @@ pub(crate) async fn merge(
             "place_key, period_start",
         ),
     ] {
+        let exists = |sql: String, value: String| {
+            let statement =
+                Statement::from_sql_and_values(DbBackend::Postgres, sql, [value.into()]);
+            async move {
+                txn.query_one_raw(statement)
+                    .await
+                    .map_err(repo_err(context))?
+                    .map(|row| row.try_get_by_index::<bool>(0))
+                    .transpose()
+                    .map_err(repo_err(context))
+                    .map(|found| found.unwrap_or(false))
+            }
+        };
+        let staged = exists(
+            format!("SELECT EXISTS (SELECT 1 FROM {stage} WHERE import_id = $1)"),
+            import.to_string(),
+        )
+        .await?;
+        if !staged {
+            continue;
+        }
+        changed.push(table);
+        let first = !exists(
+            format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE dataset = $1)"),
+            dataset.to_owned(),
+        )
+        .await?;
         let updates: Vec<String> = columns
             .split(',')
             .map(str::trim)
             .skip(keys.split(',').count())
             .map(|c| format!("{c} = excluded.{c}"))
             .collect();
-        let sql = format!(
-            "INSERT INTO {table} (dataset, {columns}) SELECT $1, {columns} FROM \
-             (SELECT DISTINCT ON ({keys}) {columns} FROM {stage} WHERE import_id = $2 \
-             ORDER BY {keys}, seq DESC) AS staged \
-             ON CONFLICT (dataset, {keys}) DO UPDATE SET {}",
+        let conflict = format!(
+            "ON CONFLICT (dataset, {keys}) DO UPDATE SET {}",
             updates.join(", ")
         );
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            [dataset.into(), import.to_string().into()],
-        ))
-        .await
-        .map_err(repo_err(context))?;
+        let values = || [dataset.into(), import.to_string().into()];
+        let fast = txn.begin().await.map_err(repo_err(context))?;
+        let once = fast
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                format!(
+                    "INSERT INTO {table} (dataset, {columns}) SELECT $1, {columns} FROM {stage} \
+                     WHERE import_id = $2 {}",
+                    if first { "" } else { conflict.as_str() }
+                ),
+                values(),
+            ))
+            .await;
+        match once {
+            Ok(_) => fast.commit().await.map_err(repo_err(context))?,
+            Err(e)
+                if matches!(
+                    sqlstate(&e).as_deref(),
+                    Some(UNIQUE_VIOLATION | CARDINALITY_VIOLATION)
+                ) =>
+            {
+                fast.rollback().await.map_err(repo_err(context))?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    format!(
+                        "INSERT INTO {table} (dataset, {columns}) SELECT $1, {columns} FROM \
+                         (SELECT DISTINCT ON ({keys}) {columns} FROM {stage} WHERE import_id = $2 \
+                         ORDER BY {keys}, seq DESC) AS staged {conflict}"
+                    ),
+                    values(),
+                ))
+                .await
+                .map_err(repo_err(context))?;
+            }
+            Err(e) => return Err(repo_err(context)(e)),
+        }
     }
-    discard(txn, import).await
+    if exclusive {
+        empty_stage(txn, import).await?;
+    }
+    discard(txn, import).await?;
+    Ok(changed)
 }
 
-/// Refreshes the planner's statistics of the data-set tables after an import. Without them a
-/// bulk-loaded table looks empty to PostgreSQL: a tool's visit read (`place_key IN …`) scanned
-/// every row of the data set instead of the primary key's range (800 ms instead of 27 ms for
-/// 1,662 places of a 1 M-place set). The import has committed: a failure here is only logged.
-pub(crate) async fn analyze(conn: &impl ConnectionTrait) {
+/// Locks the staging tables for the rest of `txn` if no other session is using them (another
+/// import staging or committing): `false`, and nothing locked, if one is.
+async fn lock_stage(txn: &DatabaseTransaction) -> Result<bool, RepoError> {
+    let context = "failed to finish an import";
+    let attempt = txn.begin().await.map_err(repo_err(context))?;
+    match attempt
+        .execute_unprepared(
+            "LOCK TABLE dataset_stage_places, dataset_stage_visits IN ACCESS EXCLUSIVE MODE NOWAIT",
+        )
+        .await
+    {
+        Ok(_) => {
+            attempt.commit().await.map_err(repo_err(context))?;
+            Ok(true)
+        }
+        Err(e) if sqlstate(&e).as_deref() == Some(LOCK_NOT_AVAILABLE) => {
+            attempt.rollback().await.map_err(repo_err(context))?;
+            Ok(false)
+        }
+        Err(e) => Err(repo_err(context)(e)),
+    }
+}
+
+/// Empties the staging tables at once (`TRUNCATE`) when they hold only this import's rows: a
+/// `DELETE` of 1 M staged Patterns rows took 1.2 s. The tables are locked (`lock_stage`): other
+/// imports wait to stage until this one commits.
+async fn empty_stage(txn: &DatabaseTransaction, import: Uuid) -> Result<(), RepoError> {
+    let context = "failed to discard staged rows";
+    let others = txn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT EXISTS (SELECT 1 FROM dataset_stage_places WHERE import_id <> $1) \
+             OR EXISTS (SELECT 1 FROM dataset_stage_visits WHERE import_id <> $1)",
+            [import.to_string().into()],
+        ))
+        .await
+        .map_err(repo_err(context))?
+        .map(|row| row.try_get_by_index::<bool>(0))
+        .transpose()
+        .map_err(repo_err(context))?
+        .unwrap_or(true);
+    if !others {
+        txn.execute_unprepared("TRUNCATE dataset_stage_places, dataset_stage_visits")
+            .await
+            .map_err(repo_err(context))?;
+    }
+    Ok(())
+}
+
+/// PostgreSQL's SQLSTATE for a lock `NOWAIT` could not take.
+const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// PostgreSQL's SQLSTATE for a duplicate key.
+const UNIQUE_VIOLATION: &str = "23505";
+
+/// PostgreSQL's SQLSTATE for "ON CONFLICT DO UPDATE command cannot affect row a second time".
+const CARDINALITY_VIOLATION: &str = "21000";
+
+/// The SQLSTATE of a database error, if it is one.
+fn sqlstate(e: &DbErr) -> Option<String> {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(sqlx)) | DbErr::Query(RuntimeErr::SqlxError(sqlx)) => {
+            match sqlx.as_ref() {
+                sqlx::Error::Database(db) => db.code().map(|c| c.into_owned()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Refreshes the planner's statistics of the data-set tables an import changed. Without them
+/// a bulk-loaded table looks empty to PostgreSQL: a tool's visit read (`place_key IN …`)
+/// scanned every row of the data set instead of the primary key's range (800 ms instead of
+/// 27 ms for 1,662 places of a 1 M-place set). The import has committed: a failure here is only
+/// logged.
+pub(crate) async fn analyze(conn: &impl ConnectionTrait, tables: &[&str]) {
+    if tables.is_empty() {
+        return;
+    }
     if let Err(e) = conn
-        .execute_unprepared("ANALYZE dataset_places, dataset_visits")
+        .execute_unprepared(&format!("ANALYZE {}", tables.join(", ")))
         .await
     {
         tracing::warn!(error = %e, "could not refresh the data-set tables' statistics");

@@ -21,6 +21,7 @@ pi_store::engine_tests!(pi_store::testing::on_engine => [
     a_killed_import_is_cleared_by_the_next_one,
     activate_and_drop,
     places_are_read_page_by_page_with_their_recent_visits,
+    an_import_committed_while_another_stages_leaves_its_rows,
 ]);
 
 struct Scripted(VecDeque<Result<Batch, String>>);
@@ -523,4 +524,51 @@ async fn places_are_read_page_by_page_with_their_recent_visits(engine: Engine) {
         assert!(!a.home_areas.is_empty() && c.home_areas.is_empty());
         assert!(a.visits_by_hour.is_some() && c.visits_by_hour.is_none());
     }
+}
+
+/// Two imports at once (two data sets): the one that commits first empties only its own staged
+/// rows (PostgreSQL truncates the staging tables only when no other import has rows there), and
+/// the other then commits every row it staged.
+async fn an_import_committed_while_another_stages_leaves_its_rows(engine: Engine) {
+    let Some((_t, db, repo)) = setup(engine).await else {
+        return;
+    };
+    let begin = |dataset: &'static str, sha: &'static str| {
+        let repo = repo.clone();
+        async move {
+            match repo
+                .begin_import(dataset, &file(ImportKind::Places, sha))
+                .await
+                .unwrap()
+            {
+                Begin::Started(id) => id,
+                Begin::AlreadyImported(_) => panic!("{sha} was imported already"),
+            }
+        }
+    };
+    let slow = begin("slow", "s1").await;
+    repo.stage_places(slow, &[place("a", None, "TX"), place("b", None, "TX")])
+        .await
+        .unwrap();
+    let fast = begin("fast", "f1").await;
+    repo.stage_places(fast, &[place("x", None, "MN")])
+        .await
+        .unwrap();
+    let counts = |n: u64| pi_domain::data::ImportCounts {
+        rows_read: n,
+        rows_imported: n,
+        ..Default::default()
+    };
+    let fast_coverage = repo.commit_import(fast, &counts(1)).await.unwrap();
+    assert_eq!(fast_coverage.places, 1);
+    // The slow import goes on staging after the other's commit, then commits everything.
+    repo.stage_places(slow, &[place("c", None, "TX")])
+        .await
+        .unwrap();
+    let slow_coverage = repo.commit_import(slow, &counts(3)).await.unwrap();
+    assert_eq!(
+        slow_coverage.places, 3,
+        "every staged row of the slow import"
+    );
+    assert_eq!(count(&db, STAGED).await, 0, "no staged rows left");
 }
