@@ -16,6 +16,7 @@ mod m20261205_000009_index_searchable_history;
 mod m20261207_000010_idempotency_and_probe;
 mod m20261207_000011_datasets;
 mod m20261208_000012_dataset_stage;
+mod m20261208_000013_dataset_rollups;
 
 /// All migrations, in order.
 #[derive(Debug)]
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_idempotency_and_probe::Migration),
             Box::new(m20261207_000011_datasets::Migration),
             Box::new(m20261208_000012_dataset_stage::Migration),
+            Box::new(m20261208_000013_dataset_rollups::Migration),
         ]
     }
 }

@@ -212,6 +212,9 @@ impl Imports {
 
     /// Runs a tool on a stored set: its visits are read for this call only.
     async fn call(&self, set: Arc<ImportedSet>, name: &'static str, args: Value) -> ToolOutput {
+        if name == "compare_performance" {
+            return self.compare(set, args).await;
+        }
         let needed = match crate::imported::tools::places_needed(&set, name, &args) {
             Ok(needed) => needed,
             Err(message) => return ToolOutput::error(message),
@@ -237,6 +240,72 @@ impl Imports {
         })
         .await;
         finish(name, result)
+    }
+}
+
+impl Imports {
+    /// `compare_performance` on a stored set: each chain's or category's daily totals are read
+    /// where a call (on any replica) kept them for this version of the set; the others are
+    /// computed from their places' visit counts, read for this call, and kept. A failure to read
+    /// or keep totals only costs the next call the same work.
+    async fn compare(&self, set: Arc<ImportedSet>, args: Value) -> ToolOutput {
+        let groups = match crate::imported::tools::compare_groups(&set, &args) {
+            Ok(groups) => groups,
+            Err(message) => return ToolOutput::error(message),
+        };
+        let mut kept = std::collections::HashMap::new();
+        let mut needed = Vec::new();
+        for (key, places) in groups {
+            if let Some(key) = key {
+                if kept.contains_key(&key) {
+                    continue;
+                }
+                match self.reader.group_days(&set.name, set.version, &key).await {
+                    Ok(Some(days)) => {
+                        kept.insert(key, days);
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => tracing::warn!(error = %e, group = %key, "cannot read kept totals"),
+                }
+            }
+            needed.extend(places);
+        }
+        needed.sort_unstable();
+        needed.dedup();
+        let keys: Vec<String> = needed.iter().map(|i| set.key(*i).to_owned()).collect();
+        let rows = if keys.is_empty() {
+            Vec::new()
+        } else {
+            match self
+                .reader
+                .visits(&set.name, &keys, VisitFields::Counts)
+                .await
+            {
+                Ok(rows) => rows,
+                Err(e) => return ToolOutput::error(format!("cannot read visits: {e}")),
+            }
+        };
+        let worker = Arc::clone(&set);
+        let result = tokio::task::spawn_blocking(move || {
+            let visits = Visits::new(&worker, rows);
+            crate::imported::tools::run_compare(&worker, &visits, &kept, args)
+        })
+        .await;
+        let (result, computed) = match result {
+            Ok((out, computed)) => (Ok(out), computed),
+            Err(e) => (Err(e), Vec::new()),
+        };
+        for (key, days) in computed {
+            if let Err(e) = self
+                .reader
+                .keep_group_days(&set.name, set.version, &key, &days)
+                .await
+            {
+                tracing::warn!(error = %e, group = %key, "cannot keep a comparison's totals");
+            }
+        }
+        finish("compare_performance", result)
     }
 }
 
@@ -415,7 +484,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use pi_domain::RepoError;
-    use pi_domain::data::{Coverage, PlaceRecord, StoredPlace, VisitRecord};
+    use pi_domain::data::{Coverage, GroupDays, PlaceRecord, StoredPlace, VisitRecord};
 
     /// A stored data set whose page reads wait for a permit, so a test decides when a load
     /// finishes; `loads` counts the loads begun.
@@ -496,6 +565,25 @@ mod tests {
             _fields: VisitFields,
         ) -> Result<Vec<(String, VisitRecord)>, RepoError> {
             Ok(Vec::new())
+        }
+
+        async fn group_days(
+            &self,
+            _dataset: &str,
+            _version: DateTime<Utc>,
+            _group: &str,
+        ) -> Result<Option<GroupDays>, RepoError> {
+            Ok(None)
+        }
+
+        async fn keep_group_days(
+            &self,
+            _dataset: &str,
+            _version: DateTime<Utc>,
+            _group: &str,
+            _days: &GroupDays,
+        ) -> Result<(), RepoError> {
+            Ok(())
         }
     }
 

@@ -769,3 +769,53 @@ fn places_share_their_locality_and_keep_their_own() {
     let bytes = set.bytes_per_place();
     assert!(bytes < 90.0, "{bytes} bytes a place");
 }
+
+/// Visitors, dwell and year-over-year come from the groups' daily totals: visitors in
+/// proportion to the days inside the range, the visit-weighted median dwell, and a yoy only
+/// where every place of the group has the same days a year earlier.
+#[test]
+fn comparisons_of_visitors_dwell_and_yoy() {
+    let f = fixture();
+    let entities = json!([
+        {"type": "chain", "id": "chain:starbucks"},
+        {"type": "category", "id": "coffee", "metro": "austin"},
+        {"type": "place", "id": "place:a"}
+    ]);
+    let totals = |metric: &str, start: &str, end: &str| {
+        let (out, error) = call(
+            &f,
+            "compare_performance",
+            json!({"entities": entities, "metric": metric, "start_date": start, "end_date": end}),
+        );
+        assert!(!error, "{out}");
+        out["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["total"].as_f64())
+            .collect::<Vec<_>>()
+    };
+    // 59 days of weeks of 1,000 (Starbucks) and 500 (a) visitors.
+    assert_eq!(
+        totals("visitors", "2023-02-01", "2023-03-31"),
+        [
+            Some((59.0 * 1000.0 / 7.0_f64).round()),
+            Some((59.0 * 1500.0 / 7.0_f64).round()),
+            Some((59.0 * 500.0 / 7.0_f64).round())
+        ]
+    );
+    assert_eq!(
+        totals("dwell", "2023-02-01", "2023-03-31"),
+        [Some(10.0), Some(10.0), Some(10.0)]
+    );
+    // A year earlier every place but the quiet cafe (no visits at all) has data.
+    assert_eq!(
+        totals("yoy", "2024-01-02", "2024-01-08"),
+        [Some(0.0), None, Some(10.0)]
+    );
+    // Before the data's first day: no yoy for anyone.
+    assert_eq!(
+        totals("yoy", "2024-01-01", "2024-01-07"),
+        [None, None, None]
+    );
+}

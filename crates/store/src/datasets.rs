@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use pi_domain::RepoError;
 use pi_domain::data::{
-    Begin, Coverage, DatasetInfo, DatasetReader, DatasetRepo, ImportCounts, ImportFile, ImportKind,
-    ImportRecord, ImportStatus, PatternsRow, PlaceRecord, Rejection, StoredPlace, VisitFields,
-    VisitRecord,
+    Begin, Coverage, DatasetInfo, DatasetReader, DatasetRepo, GroupDays, ImportCounts, ImportFile,
+    ImportKind, ImportRecord, ImportStatus, PatternsRow, PlaceRecord, Rejection, StoredPlace,
+    VisitFields, VisitRecord,
 };
 use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, TransactionTrait, Value};
 use uuid::Uuid;
@@ -383,6 +383,7 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             "DELETE FROM dataset_visits WHERE dataset = $1",
             "DELETE FROM dataset_places WHERE dataset = $1",
             "DELETE FROM dataset_imports WHERE dataset = $1",
+            "DELETE FROM dataset_rollups WHERE dataset = $1",
             "UPDATE active_dataset SET name = NULL WHERE name = $1",
         ] {
             txn.execute_raw(self.statement(sql, vec![name.into()]))
@@ -672,6 +673,13 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             // Periods end on the day after their last.
             last_day: day(text("end_day")?).and_then(|d| d.pred_opt()),
         };
+        // Totals kept for comparisons were computed from the data set before this import.
+        txn.execute_raw(self.statement(
+            "DELETE FROM dataset_rollups WHERE dataset = $1",
+            vec![dataset.clone().into()],
+        ))
+        .await
+        .map_err(repo_err(context))?;
         txn.execute_raw(self.statement(
             "INSERT INTO datasets (name, places, brands, categories, regions, visit_rows, \
              first_day, last_day, created_at, updated_at) \
@@ -992,6 +1000,63 @@ impl DatasetReader for SeaOrmDatasetRepo {
             }
         }
         Ok(out)
+    }
+
+    async fn group_days(
+        &self,
+        dataset: &str,
+        version: DateTime<Utc>,
+        group: &str,
+    ) -> Result<Option<GroupDays>, RepoError> {
+        let context = "failed to read a comparison's totals";
+        let row = self
+            .db
+            .connection()
+            .query_one_raw(self.statement(
+                "SELECT days FROM dataset_rollups WHERE dataset = $1 AND grp = $2 \
+                 AND version = $3",
+                vec![
+                    dataset.into(),
+                    group.into(),
+                    version.timestamp_millis().into(),
+                ],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let days: String = row.try_get("", "days").map_err(repo_err(context))?;
+        serde_json::from_str(&days)
+            .map(Some)
+            .map_err(|e| RepoError(anyhow::Error::new(e).context(context)))
+    }
+
+    async fn keep_group_days(
+        &self,
+        dataset: &str,
+        version: DateTime<Utc>,
+        group: &str,
+        days: &GroupDays,
+    ) -> Result<(), RepoError> {
+        let context = "failed to keep a comparison's totals";
+        let json = serde_json::to_string(days)
+            .map_err(|e| RepoError(anyhow::Error::new(e).context(context)))?;
+        // A replica still on an older version never replaces a newer version's totals.
+        self.execute(
+            "INSERT INTO dataset_rollups (dataset, grp, version, days) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (dataset, grp) DO UPDATE SET version = excluded.version, \
+             days = excluded.days WHERE dataset_rollups.version <= excluded.version",
+            vec![
+                dataset.into(),
+                group.into(),
+                version.timestamp_millis().into(),
+                json.into(),
+            ],
+            context,
+        )
+        .await
+        .map(drop)
     }
 }
 

@@ -322,6 +322,66 @@ pub trait DatasetReader: Send + Sync {
         keys: &[String],
         fields: VisitFields,
     ) -> Result<Vec<(String, VisitRecord)>, RepoError>;
+
+    /// A group's daily totals as computed from the data set's `version` (`None`: not kept, or
+    /// computed from another version).
+    async fn group_days(
+        &self,
+        dataset: &str,
+        version: DateTime<Utc>,
+        group: &str,
+    ) -> Result<Option<GroupDays>, RepoError>;
+
+    /// Keeps a group's daily totals, computed from `version`, for the next calls on every
+    /// replica (replacing those of an older version).
+    async fn keep_group_days(
+        &self,
+        dataset: &str,
+        version: DateTime<Utc>,
+        group: &str,
+        days: &GroupDays,
+    ) -> Result<(), RepoError>;
+}
+
+/// One day of a group of places' visits, summed: what a comparison reads of a chain or category.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct DayTotals {
+    /// Visits on the day (`visits_by_day`).
+    #[serde(rename = "v")]
+    pub visits: u64,
+    /// Each period's raw visitors in proportion to its visits on the day.
+    #[serde(rename = "u", with = "f64_bits")]
+    pub visitors: f64,
+    /// Median dwell × raw visits in proportion, over periods with a median dwell.
+    #[serde(rename = "d", with = "f64_bits")]
+    pub dwell_weighted: f64,
+    /// Raw visits in proportion, over periods with a median dwell.
+    #[serde(rename = "w", with = "f64_bits")]
+    pub dwell_weight: f64,
+    /// Places with a period covering the day.
+    #[serde(rename = "p")]
+    pub places: u32,
+}
+
+/// An `f64` as its bits: kept totals read back exactly, so a comparison answers the same from
+/// kept totals as from computed ones (a decimal may come back one unit in the last place off).
+mod f64_bits {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(value.to_bits())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        u64::deserialize(d).map(f64::from_bits)
+    }
+}
+
+/// A group's daily totals, one a day from `first_day` on (none: the group has no visits).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupDays {
+    pub first_day: Option<NaiveDate>,
+    pub days: Vec<DayTotals>,
 }
 
 /// Which fields of stored visits a tool call reads.
@@ -333,4 +393,41 @@ pub enum VisitFields {
     /// areas and related brands left empty (they are JSON to parse: comparisons of thousands of
     /// places do not need them).
     Counts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Kept totals come back bit for bit, whatever the float.
+    #[test]
+    fn group_days_read_back_exactly() {
+        let odd = [0.1 + 0.2, 1.0 / 3.0, 5e-324, 123_456.789_012_345_67, -0.0];
+        let days = GroupDays {
+            first_day: NaiveDate::from_ymd_opt(2025, 6, 2),
+            days: odd
+                .iter()
+                .enumerate()
+                .map(|(n, f)| DayTotals {
+                    visits: n as u64,
+                    visitors: *f,
+                    dwell_weighted: f * 7.0,
+                    dwell_weight: f / 7.0,
+                    places: 3,
+                })
+                .collect(),
+        };
+        let text = serde_json::to_string(&days).unwrap();
+        let back: GroupDays = serde_json::from_str(&text).unwrap();
+        for (a, b) in days.days.iter().zip(&back.days) {
+            for (x, y) in [
+                (a.visitors, b.visitors),
+                (a.dwell_weighted, b.dwell_weighted),
+                (a.dwell_weight, b.dwell_weight),
+            ] {
+                assert_eq!(x.to_bits(), y.to_bits(), "{x} came back as {y}");
+            }
+        }
+        assert_eq!(back, days);
+    }
 }

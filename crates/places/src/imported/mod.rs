@@ -5,6 +5,7 @@
 //! database and out of the index; [`ImportedSet::unanalysed`] counts them.
 
 mod grid;
+mod group_days;
 mod homes;
 mod range;
 pub mod tools;

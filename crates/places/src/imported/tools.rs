@@ -10,6 +10,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use std::collections::HashMap;
+
+use pi_domain::data::GroupDays;
+
+use super::group_days;
 use super::range::Range;
 use super::{ImportedSet, NO_BRAND, Visits};
 use crate::catalog::{Category, METROS, NONE};
@@ -132,22 +137,66 @@ pub fn places_needed(set: &ImportedSet, name: &str, args: &Value) -> Result<Vec<
             ids(set, &args.origin_place_ids, 5)
         }
         "compare_performance" => {
-            let args: ComparePerformanceArgs = parse(args.clone())?;
-            let mut all = Vec::new();
-            for e in &args.entities {
-                all.extend(entity(set, &e.kind, &e.id, e.metro.as_deref())?.1);
-            }
+            let mut all: Vec<u32> = compare_groups(set, args)?
+                .into_iter()
+                .flat_map(|(_, places)| places)
+                .collect();
             all.sort_unstable();
             all.dedup();
-            if all.len() > MAX_COMPARED_PLACES {
-                return Err(format!(
-                    "these entities cover {} places; compare at most {MAX_COMPARED_PLACES} (limit a chain or category to a metro)",
-                    all.len()
-                ));
-            }
             Ok(all)
         }
         _ => Ok(Vec::new()),
+    }
+}
+
+/// A comparison's entity: the key its daily totals are kept under (`None`: a single place,
+/// whose totals are computed per call) and its places.
+pub type Group = (Option<String>, Vec<u32>);
+
+/// A comparison's entities, resolved and within the places a call may read.
+pub fn compare_groups(set: &ImportedSet, args: &Value) -> Result<Vec<Group>, String> {
+    let args: ComparePerformanceArgs = parse(args.clone())?;
+    let mut groups = Vec::new();
+    let mut all = Vec::new();
+    for e in &args.entities {
+        let (label, places, metro, _) = entity(set, &e.kind, &e.id, e.metro.as_deref())?;
+        all.extend(places.iter().copied());
+        groups.push((group_key(&e.kind, &label, metro), places));
+    }
+    all.sort_unstable();
+    all.dedup();
+    if all.len() > MAX_COMPARED_PLACES {
+        return Err(format!(
+            "these entities cover {} places; compare at most {MAX_COMPARED_PLACES} (limit a chain or category to a metro)",
+            all.len()
+        ));
+    }
+    Ok(groups)
+}
+
+/// The key a chain's or category's daily totals are kept under: `chain:<slug>@<metro>`
+/// (`@` alone: every metro); `None` for a single place.
+fn group_key(kind: &EntityType, label: &str, metro: Option<u16>) -> Option<String> {
+    (!matches!(kind, EntityType::Place))
+        .then(|| format!("{label}@{}", metro.map_or("", |m| METROS[m as usize].slug)))
+}
+
+/// Runs `compare_performance` on the daily totals kept for its groups and the visits read for
+/// the others: `(json text, is_error)` and the totals computed for groups that had none kept.
+pub fn run_compare(
+    set: &ImportedSet,
+    visits: &Visits,
+    kept: &HashMap<String, GroupDays>,
+    args: Value,
+) -> ((String, bool), Vec<(String, GroupDays)>) {
+    let result = parse(args).and_then(|a| compare(set, visits, kept, a));
+    match result.and_then(|(out, computed)| {
+        serde_json::to_string(&out)
+            .map(|text| (text, computed))
+            .map_err(|e| e.to_string())
+    }) {
+        Ok((text, computed)) => ((text, false), computed),
+        Err(message) => ((json!({ "error": message }).to_string(), true), Vec::new()),
     }
 }
 
@@ -166,7 +215,9 @@ pub fn run_json(set: &ImportedSet, visits: &Visits, name: &str, args: Value) -> 
     let result = match name {
         "search_places" => encode(parse(args).and_then(|a| search(set, a))),
         "get_place_summary" => encode(parse(args).and_then(|a| summary(set, visits, a))),
-        "compare_performance" => encode(parse(args).and_then(|a| compare(set, visits, a))),
+        "compare_performance" => encode(
+            parse(args).and_then(|a| compare(set, visits, &HashMap::new(), a).map(|(out, _)| out)),
+        ),
         "nearby_competitors" => encode(parse(args).and_then(|a| nearby(set, a))),
         "distance_between" => encode(parse(args).and_then(|a| distance(set, a))),
         "list_metros" => encode(Ok(metros(set))),
@@ -670,11 +721,14 @@ fn entity(
     Ok((label, places, metro, name))
 }
 
+/// Compares entities on their daily totals (kept ones from `kept`, others computed from
+/// `visits`): the output and the totals computed for chains and categories.
 fn compare(
     set: &ImportedSet,
     visits: &Visits,
+    kept: &HashMap<String, GroupDays>,
     args: ComparePerformanceArgs,
-) -> Result<ComparePerformanceOutput, String> {
+) -> Result<(ComparePerformanceOutput, Vec<(String, GroupDays)>), String> {
     if args.entities.is_empty() || args.entities.len() > 10 {
         return Err("entities must list 1 to 10 entities".into());
     }
@@ -699,67 +753,53 @@ fn compare(
         }
         out
     };
-    let value = |places: &[u32], r: Range| -> Option<f64> {
-        let total = |r: Range| -> u64 {
-            places
-                .iter()
-                .map(|i| visits.total(*i, r.start, r.end))
-                .sum()
-        };
+    let value = |g: &GroupDays, places: usize, r: Range| -> Option<f64> {
         match metric {
-            Metric::Visits => Some(total(r) as f64),
-            Metric::Visitors => Some(
-                places
-                    .iter()
-                    .map(|i| visitors(visits, *i, r))
-                    .sum::<f64>()
-                    .round(),
-            ),
-            Metric::Dwell => {
-                let (mut w, mut sum) = (0.0, 0.0);
-                for i in places {
-                    let d = dwell(visits, *i, r);
-                    let v = visits.total(*i, r.start, r.end) as f64;
-                    if d.median_minutes > 0.0 {
-                        sum += d.median_minutes * v;
-                        w += v;
-                    }
-                }
-                (w > 0.0).then(|| round1(sum / w))
-            }
+            Metric::Visits => Some(group_days::visits(g, r) as f64),
+            Metric::Visitors => Some(group_days::visitors(g, r)),
+            Metric::Dwell => group_days::dwell(g, r).map(round1),
             Metric::Yoy => {
                 let before = r.previous_year()?;
-                if !places
-                    .iter()
-                    .all(|i| visits.covers(*i, before.start, before.end))
-                {
+                if !group_days::covers(g, before, places) {
                     return None;
                 }
-                pct_change(total(r) as f64, total(before) as f64)
+                pct_change(
+                    group_days::visits(g, r) as f64,
+                    group_days::visits(g, before) as f64,
+                )
             }
             Metric::VisitsPerSqft => None,
         }
     };
     let mut series = Vec::new();
+    let mut computed = Vec::new();
     for e in &args.entities {
         let (label, places, metro, name) = entity(set, &e.kind, &e.id, e.metro.as_deref())?;
-        let visits_total: u64 = places
-            .iter()
-            .map(|i| visits.total(*i, range.start, range.end))
-            .sum();
+        let key = group_key(&e.kind, &label, metro);
+        let g = match key.as_ref().and_then(|k| kept.get(k)) {
+            Some(g) => g.clone(),
+            None => {
+                let g = group_days::compute(visits, &places);
+                if let Some(k) = key {
+                    computed.push((k, g.clone()));
+                }
+                g
+            }
+        };
+        let visits_total = group_days::visits(&g, range);
         series.push(Series {
             entity: label,
             name,
             metro_id: metro.map(|m| format!("metro:{}", METROS[m as usize].slug)),
             place_count: places.len(),
             metric,
-            total: value(&places, range),
+            total: value(&g, places.len(), range),
             visits_per_place: round1(visits_total as f64 / places.len() as f64),
             points: months
                 .iter()
                 .map(|m| Point {
                     period: format!("{:04}-{:02}", m.start.year(), m.start.month()),
-                    value: value(&places, *m),
+                    value: value(&g, places.len(), *m),
                 })
                 .collect(),
         });
@@ -787,15 +827,16 @@ fn compare(
         rank(metric_name(metric), &|s: &Series| s.total),
         rank("visits_per_place", &|s: &Series| Some(s.visits_per_place)),
     ];
-    Ok(ComparePerformanceOutput {
+    let out = ComparePerformanceOutput {
         start_date: range.start.to_string(),
         end_date: range.end.to_string(),
         metric,
         series,
         rankings,
-        method: "Sums of the imported daily visits (visits_by_day); visitors are each period's raw_visitor_counts in proportion to its visits inside the range; dwell is the visit-weighted median_dwell; yoy needs the same days a year earlier in the data.".into(),
+        method: "Sums of the imported daily visits (visits_by_day); visitors are each period's raw_visitor_counts in proportion to its visits inside the range; dwell is the median_dwell of every period weighted by its raw visits inside the range; yoy needs every place's same days a year earlier in the data.".into(),
         metadata: metadata(set),
-    })
+    };
+    Ok((out, computed))
 }
 
 fn metric_name(metric: Metric) -> &'static str {

@@ -19,6 +19,7 @@ pi_store::engine_tests!(
         a_sigkilled_import_leaves_the_data_set_as_it_was,
         a_switch_reaches_every_replica_within_the_ttl,
         uploads_import_in_the_background_with_progress,
+        comparisons_keep_their_totals_until_the_next_import,
     ],
     crate::helpers::run_offline => [pi_answers_from_the_active_data_set],
     crate::helpers::run_named => [admins_manage_data_sets_over_http],
@@ -38,6 +39,44 @@ fn request(kind: ImportKind, name: &str, dataset: &str) -> ImportRequest {
         format: None,
         max_errors: None,
     }
+}
+
+/// A database of `engine` whose data set `acme` holds the weekly Patterns sample.
+async fn weekly_acme(engine: Engine) -> Option<(TestDatabase, pi_server::config::Settings)> {
+    let test_db = TestDatabase::new(engine).await?;
+    let settings = crate::helpers::test_settings(test_db.url());
+    import(
+        &settings,
+        &request(ImportKind::Patterns, "patterns_weekly.csv", "acme"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    Some((test_db, settings))
+}
+
+/// The analytics tools of a replica on the database at `url`.
+async fn replica(url: &str) -> pi_domain::tools::ToolRegistry {
+    let db = pi_store::connect(url).await.unwrap();
+    let data = pi_places::PlacesData::with_datasets(
+        pi_places::Scale::Small,
+        42,
+        std::sync::Arc::new(pi_store::SeaOrmDatasetRepo::new(db)),
+    );
+    let mut registry = pi_domain::tools::ToolRegistry::new();
+    pi_places::register_tools(&mut registry, &data);
+    registry
+}
+
+/// `pi-server` on the database at `url`, with nothing else from this environment.
+fn cli(url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pi-server"));
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", url)
+        .env("ENVIRONMENT", "test")
+        .env("RUST_LOG", "error");
+    cmd
 }
 
 async fn scalar(url: &str, sql: &str) -> i64 {
@@ -179,13 +218,8 @@ async fn sample_files_of_every_schema_import_with_their_bad_rows_named(engine: E
     assert!(text.contains("  synthetic"), "{text}");
 
     // `pi-server tool` answers from the active set and reports its index's size.
-    let tool = std::process::Command::new(env!("CARGO_BIN_EXE_pi-server"))
+    let tool = cli(test_db.url())
         .args(["tool", "list_metros", "{}", "--repeat", "1"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", test_db.url())
-        .env("ENVIRONMENT", "test")
-        .env("RUST_LOG", "error")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&tool.stderr);
@@ -231,17 +265,9 @@ fn big_patterns(rows: usize) -> tempfile::NamedTempFile {
 }
 
 async fn a_sigkilled_import_leaves_the_data_set_as_it_was(engine: Engine) {
-    let Some(test_db) = TestDatabase::new(engine).await else {
+    let Some((test_db, settings)) = weekly_acme(engine).await else {
         return;
     };
-    let settings = crate::helpers::test_settings(test_db.url());
-    import(
-        &settings,
-        &request(ImportKind::Patterns, "patterns_weekly.csv", "acme"),
-        &mut Vec::new(),
-    )
-    .await
-    .unwrap();
     let mut before = Vec::new();
     list(&settings, &mut before).await.unwrap();
     let places_before = scalar(
@@ -251,15 +277,10 @@ async fn a_sigkilled_import_leaves_the_data_set_as_it_was(engine: Engine) {
     .await;
 
     let big = big_patterns(300_000);
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_pi-server"))
+    let mut child = cli(test_db.url())
         .args(["import", "patterns"])
         .arg(big.path())
         .args(["--dataset", "acme"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", test_db.url())
-        .env("ENVIRONMENT", "test")
-        .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -410,28 +431,12 @@ async fn pi_answers_from_the_active_data_set(app: crate::helpers::TestApp) {
 /// both within `ACTIVE_TTL`.
 async fn a_switch_reaches_every_replica_within_the_ttl(engine: Engine) {
     use pi_domain::tools::{ToolContext, ToolRegistry};
-    let Some(test_db) = TestDatabase::new(engine).await else {
+    let Some((test_db, settings)) = weekly_acme(engine).await else {
         return;
     };
-    let settings = crate::helpers::test_settings(test_db.url());
-    import(
-        &settings,
-        &request(ImportKind::Patterns, "patterns_weekly.csv", "acme"),
-        &mut Vec::new(),
-    )
-    .await
-    .unwrap();
     let mut replicas = Vec::new();
     for _ in 0..2 {
-        let db = pi_store::connect(test_db.url()).await.unwrap();
-        let data = pi_places::PlacesData::with_datasets(
-            pi_places::Scale::Small,
-            42,
-            std::sync::Arc::new(pi_store::SeaOrmDatasetRepo::new(db)),
-        );
-        let mut registry = ToolRegistry::new();
-        pi_places::register_tools(&mut registry, &data);
-        replicas.push(registry);
+        replicas.push(replica(test_db.url()).await);
     }
     let args =
         serde_json::json!({"geo": {"type": "metro", "name": "austin"}, "categories": ["coffee"]});
@@ -746,4 +751,92 @@ async fn uploads_import_in_the_background_with_progress(engine: Engine) {
     // Every upload was deleted once its import ended (or was refused).
     let left: Vec<_> = std::fs::read_dir(spool.path()).unwrap().collect();
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A comparison keeps each chain's and category's daily totals in the database: the next one,
+/// on another replica, answers from them without reading the places' visits (shown by doctoring
+/// the kept row), and an import into the data set sets them aside.
+async fn comparisons_keep_their_totals_until_the_next_import(engine: Engine) {
+    use pi_domain::tools::{ToolContext, ToolRegistry};
+    let Some((test_db, settings)) = weekly_acme(engine).await else {
+        return;
+    };
+    activate(&settings, "acme", &mut Vec::new()).await.unwrap();
+    let args = serde_json::json!({"entities": [
+        {"type": "category", "id": "coffee", "metro": "metro:austin"},
+        {"type": "chain", "id": "chain:starbucks"},
+        {"type": "place", "id": "place:222-222@5vg-7gv-d7q"}
+    ], "metric": "visits"});
+    let compare = |registry: ToolRegistry| {
+        let args = args.clone();
+        async move {
+            let out = registry
+                .call("compare_performance", &ToolContext::default(), args)
+                .await
+                .unwrap()
+                .to_value();
+            assert!(out["error"].is_null(), "{out}");
+            out["series"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["total"].as_f64().unwrap())
+                .collect::<Vec<f64>>()
+        }
+    };
+    let kept_sql = "SELECT COUNT(*) FROM dataset_rollups WHERE dataset = 'acme'";
+    assert_eq!(scalar(test_db.url(), kept_sql).await, 0);
+    let first = compare(replica(test_db.url()).await).await;
+    assert!(first.iter().all(|t| *t > 0.0), "{first:?}");
+    // The category in Austin and the chain everywhere; not the single place.
+    assert_eq!(scalar(test_db.url(), kept_sql).await, 2);
+
+    // Doctor the kept category: every day's visits doubled.
+    let db = pi_store::connect(test_db.url()).await.unwrap();
+    let conn = db.connection();
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT days FROM dataset_rollups WHERE grp = 'category:coffee@austin'",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut days: serde_json::Value =
+        serde_json::from_str(&row.try_get_by_index::<String>(0).unwrap()).unwrap();
+    for day in days["days"].as_array_mut().unwrap() {
+        day["v"] = (day["v"].as_u64().unwrap() * 2).into();
+    }
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        match backend {
+            sea_orm::DbBackend::Postgres => {
+                "UPDATE dataset_rollups SET days = $1 WHERE grp = 'category:coffee@austin'"
+            }
+            _ => "UPDATE dataset_rollups SET days = ? WHERE grp = 'category:coffee@austin'",
+        },
+        [days.to_string().into()],
+    ))
+    .await
+    .unwrap();
+    let second = compare(replica(test_db.url()).await).await;
+    assert_eq!(
+        second,
+        [first[0] * 2.0, first[1], first[2]],
+        "another replica answers from the kept totals"
+    );
+
+    // An import into the data set sets the kept totals aside: figures from the data again.
+    import(
+        &settings,
+        &request(ImportKind::Places, "places.csv", "acme"),
+        &mut Vec::new(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(scalar(test_db.url(), kept_sql).await, 0);
+    let third = compare(replica(test_db.url()).await).await;
+    assert_eq!(third, first);
+    db.close().await.unwrap();
 }
