@@ -246,8 +246,8 @@ impl Imports {
 impl Imports {
     /// `compare_performance` on a stored set: each chain's or category's daily totals are read
     /// where a call (on any replica) kept them for this version of the set; the others are
-    /// computed from their places' visit counts, read for this call, and kept. A failure to read
-    /// or keep totals only costs the next call the same work.
+    /// computed from their places' visit counts, read for this call, and kept in the background.
+    /// A failure to read or keep totals only costs the next call the same work.
     async fn compare(&self, set: Arc<ImportedSet>, args: Value) -> ToolOutput {
         let groups = match crate::imported::tools::compare_groups(&set, &args) {
             Ok(groups) => groups,
@@ -296,14 +296,19 @@ impl Imports {
             Ok((out, computed)) => (Ok(out), computed),
             Err(e) => (Err(e), Vec::new()),
         };
-        for (key, days) in computed {
-            if let Err(e) = self
-                .reader
-                .keep_group_days(&set.name, set.version, &key, &days)
-                .await
-            {
-                tracing::warn!(error = %e, group = %key, "cannot keep a comparison's totals");
-            }
+        if !computed.is_empty() {
+            // Kept after the answer: a write waiting behind an import's commit delays no one.
+            let reader = Arc::clone(&self.reader);
+            tokio::spawn(async move {
+                for (key, days) in computed {
+                    if let Err(e) = reader
+                        .keep_group_days(&set.name, set.version, &key, &days)
+                        .await
+                    {
+                        tracing::warn!(error = %e, group = %key, "cannot keep a comparison's totals");
+                    }
+                }
+            });
         }
         finish("compare_performance", result)
     }

@@ -374,6 +374,28 @@ impl DatasetRepo for SeaOrmDatasetRepo {
             .begin()
             .await
             .map_err(repo_err(context))?;
+        if self.backend() == DbBackend::Postgres {
+            // As a commit into this data set does, first: the two take the same rows in
+            // another order, and PostgreSQL would end one of them as a deadlock.
+            txn.execute_raw(self.statement(
+                "SELECT pg_advisory_xact_lock(hashtext($1))",
+                vec![format!("pi-dataset:{name}").into()],
+            ))
+            .await
+            .map_err(repo_err(context))?;
+            // Rows its imports staged (an importer that died mid-way) go with it.
+            for table in ["dataset_stage_places", "dataset_stage_visits"] {
+                txn.execute_raw(self.statement(
+                    &format!(
+                        "DELETE FROM {table} WHERE import_id IN \
+                         (SELECT CAST(id AS TEXT) FROM dataset_imports WHERE dataset = $1)"
+                    ),
+                    vec![name.into()],
+                ))
+                .await
+                .map_err(repo_err(context))?;
+            }
+        }
         let removed = txn
             .execute_raw(self.statement("DELETE FROM datasets WHERE name = $1", vec![name.into()]))
             .await
@@ -718,6 +740,9 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         ))
         .await
         .map_err(repo_err(context))?;
+        if self.backend() == DbBackend::Postgres {
+            crate::pg_stage::finish_stage(&txn, import).await?;
+        }
         txn.commit().await.map_err(repo_err(context))?;
         if self.backend() == DbBackend::Postgres {
             crate::pg_stage::analyze(self.db.connection(), &analyzed).await;
@@ -1042,11 +1067,13 @@ impl DatasetReader for SeaOrmDatasetRepo {
         let context = "failed to keep a comparison's totals";
         let json = serde_json::to_string(days)
             .map_err(|e| RepoError(anyhow::Error::new(e).context(context)))?;
-        // A replica still on an older version never replaces a newer version's totals.
+        // Only totals of the data set's current version are kept: a replica still on an older
+        // one (for up to a second after an import) may have read the newer visits.
         self.execute(
-            "INSERT INTO dataset_rollups (dataset, grp, version, days) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO dataset_rollups (dataset, grp, version, days) SELECT $1, $2, $3, $4 \
+             WHERE EXISTS (SELECT 1 FROM datasets WHERE name = $1 AND updated_at = $3) \
              ON CONFLICT (dataset, grp) DO UPDATE SET version = excluded.version, \
-             days = excluded.days WHERE dataset_rollups.version <= excluded.version",
+             days = excluded.days",
             vec![
                 dataset.into(),
                 group.into(),

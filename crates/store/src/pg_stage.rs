@@ -153,8 +153,8 @@ pub(crate) async fn stage_visits(
 }
 
 /// Merges an import's staged rows into `dataset` inside `txn` (the last staged row of a key
-/// wins, a place or period already in the data set is replaced) and deletes them. Returns the
-/// tables that gained or changed rows.
+/// wins, a place or period already in the data set is replaced; [`finish_stage`] deletes them).
+/// Returns the tables that gained or changed rows.
 ///
 /// Most files name each key once: their rows are inserted as staged, in one pass, and into a
 /// table holding none of the data set's rows yet (its first import) without `ON CONFLICT`
@@ -168,9 +168,6 @@ pub(crate) async fn merge(
     import: Uuid,
 ) -> Result<Vec<&'static str>, RepoError> {
     let context = "failed to finish an import";
-    // Before any staged row is read: two commits that both read the staging tables and then
-    // asked for this lock would deadlock.
-    let exclusive = lock_stage(txn).await?;
     let mut changed = Vec::new();
     for (table, stage, columns, keys) in [
         (
@@ -260,11 +257,24 @@ pub(crate) async fn merge(
             Err(e) => return Err(repo_err(context)(e)),
         }
     }
-    if exclusive {
-        empty_stage(txn, import).await?;
-    }
-    discard(txn, import).await?;
     Ok(changed)
+}
+
+/// Deletes an import's staged rows as it commits, last before the commit: the staging tables
+/// are truncated when no other running import has rows there (a `DELETE` of 1 M staged
+/// Patterns rows took 1.2 s). Only then is the lock taken (`NOWAIT`: a commit never waits for
+/// it, so no two commits deadlock on it, and another import's `COPY` waits only for the rest of
+/// this commit); rows of imports no longer running are garbage and go too.
+pub(crate) async fn finish_stage(txn: &DatabaseTransaction, import: Uuid) -> Result<(), RepoError> {
+    if !others_staged(txn, import).await?
+        && lock_stage(txn).await?
+        && !others_staged(txn, import).await?
+    {
+        txn.execute_unprepared("TRUNCATE dataset_stage_places, dataset_stage_visits")
+            .await
+            .map_err(repo_err("failed to discard staged rows"))?;
+    }
+    discard(txn, import).await
 }
 
 /// Locks the staging tables for the rest of `txn` if no other session is using them (another
@@ -290,30 +300,25 @@ async fn lock_stage(txn: &DatabaseTransaction) -> Result<bool, RepoError> {
     }
 }
 
-/// Empties the staging tables at once (`TRUNCATE`) when they hold only this import's rows: a
-/// `DELETE` of 1 M staged Patterns rows took 1.2 s. The tables are locked (`lock_stage`): other
-/// imports wait to stage until this one commits.
-async fn empty_stage(txn: &DatabaseTransaction, import: Uuid) -> Result<(), RepoError> {
+/// Whether another running import has rows in the staging tables.
+async fn others_staged(txn: &DatabaseTransaction, import: Uuid) -> Result<bool, RepoError> {
     let context = "failed to discard staged rows";
-    let others = txn
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT EXISTS (SELECT 1 FROM dataset_stage_places WHERE import_id <> $1) \
-             OR EXISTS (SELECT 1 FROM dataset_stage_visits WHERE import_id <> $1)",
-            [import.to_string().into()],
-        ))
-        .await
-        .map_err(repo_err(context))?
-        .map(|row| row.try_get_by_index::<bool>(0))
-        .transpose()
-        .map_err(repo_err(context))?
-        .unwrap_or(true);
-    if !others {
-        txn.execute_unprepared("TRUNCATE dataset_stage_places, dataset_stage_visits")
-            .await
-            .map_err(repo_err(context))?;
-    }
-    Ok(())
+    let running =
+        "SELECT CAST(id AS TEXT) FROM dataset_imports WHERE status = 'running' AND id <> $1";
+    txn.query_one_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        format!(
+            "SELECT EXISTS (SELECT 1 FROM dataset_stage_places WHERE import_id IN ({running})) \
+             OR EXISTS (SELECT 1 FROM dataset_stage_visits WHERE import_id IN ({running}))"
+        ),
+        [import.into()],
+    ))
+    .await
+    .map_err(repo_err(context))?
+    .map(|row| row.try_get_by_index::<bool>(0))
+    .transpose()
+    .map_err(repo_err(context))
+    .map(|others| others.unwrap_or(true))
 }
 
 /// PostgreSQL's SQLSTATE for a lock `NOWAIT` could not take.

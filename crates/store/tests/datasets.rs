@@ -22,6 +22,7 @@ pi_store::engine_tests!(pi_store::testing::on_engine => [
     activate_and_drop,
     places_are_read_page_by_page_with_their_recent_visits,
     an_import_committed_while_another_stages_leaves_its_rows,
+    kept_totals_are_of_the_current_version_only,
 ]);
 
 struct Scripted(VecDeque<Result<Batch, String>>);
@@ -571,4 +572,75 @@ async fn an_import_committed_while_another_stages_leaves_its_rows(engine: Engine
         "every staged row of the slow import"
     );
     assert_eq!(count(&db, STAGED).await, 0, "no staged rows left");
+}
+
+/// Totals are kept only for the data set's current version (a replica a version behind may have
+/// read newer visits), read back for that version only, and deleted by the next import.
+async fn kept_totals_are_of_the_current_version_only(engine: Engine) {
+    use pi_domain::data::{DatasetReader, DayTotals, GroupDays};
+    let Some((_t, db, repo)) = setup(engine).await else {
+        return;
+    };
+    let service = DataService::new(repo.clone());
+    let mut places = batches(vec![places_batch(vec![place("a", None, "TX")], vec![])]);
+    service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p1"),
+            &mut places,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let version = |repo: Arc<SeaOrmDatasetRepo>| async move {
+        repo.datasets()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|d| d.name == "acme")
+            .unwrap()
+            .updated_at
+    };
+    let current = version(repo.clone()).await;
+    let older = current - chrono::Duration::milliseconds(1);
+    let days = GroupDays {
+        first_day: NaiveDate::from_ymd_opt(2024, 1, 1),
+        days: vec![DayTotals {
+            visits: 7,
+            visitors: 2.5,
+            dwell_weighted: 30.0,
+            dwell_weight: 3.0,
+            places: 1,
+        }],
+    };
+    repo.keep_group_days("acme", older, "g1:x@", &days)
+        .await
+        .unwrap();
+    assert_eq!(repo.group_days("acme", older, "g1:x@").await.unwrap(), None);
+    repo.keep_group_days("acme", current, "g1:x@", &days)
+        .await
+        .unwrap();
+    assert_eq!(
+        repo.group_days("acme", current, "g1:x@").await.unwrap(),
+        Some(days.clone())
+    );
+    assert_eq!(repo.group_days("acme", older, "g1:x@").await.unwrap(), None);
+
+    let mut more = batches(vec![places_batch(vec![place("b", None, "TX")], vec![])]);
+    service
+        .import(
+            "acme",
+            &file(ImportKind::Places, "p2"),
+            &mut more,
+            ImportOptions::default(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&db, "SELECT COUNT(*) FROM dataset_rollups").await,
+        0,
+        "an import deletes the data set's kept totals"
+    );
 }

@@ -174,11 +174,20 @@ pub fn compare_groups(set: &ImportedSet, args: &Value) -> Result<Vec<Group>, Str
     Ok(groups)
 }
 
-/// The key a chain's or category's daily totals are kept under: `chain:<slug>@<metro>`
+/// What kept totals were computed by: a release that groups places or sums days otherwise
+/// (brands, categories, metros, [`group_days::compute`]) changes it, and rows kept by another
+/// release (during a rolling deploy) are not read.
+const GROUP_FORMAT: &str = "g1";
+
+/// The key a chain's or category's daily totals are kept under: `g1:chain:<slug>@<metro>`
 /// (`@` alone: every metro); `None` for a single place.
 fn group_key(kind: &EntityType, label: &str, metro: Option<u16>) -> Option<String> {
-    (!matches!(kind, EntityType::Place))
-        .then(|| format!("{label}@{}", metro.map_or("", |m| METROS[m as usize].slug)))
+    (!matches!(kind, EntityType::Place)).then(|| {
+        format!(
+            "{GROUP_FORMAT}:{label}@{}",
+            metro.map_or("", |m| METROS[m as usize].slug)
+        )
+    })
 }
 
 /// Runs `compare_performance` on the daily totals kept for its groups and the visits read for
