@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use pi_domain::agent::ToolSchema;
-use pi_domain::data::{DatasetReader, VisitFields};
+use pi_domain::data::{DatasetReader, GroupDays, VisitFields};
 use pi_domain::tools::{Tool, ToolContext, ToolOutput, ToolRegistry};
 use serde_json::Value;
 
@@ -253,24 +253,20 @@ impl Imports {
             Ok(groups) => groups,
             Err(message) => return ToolOutput::error(message),
         };
-        let mut kept = std::collections::HashMap::new();
-        let mut needed = Vec::new();
-        for (key, places) in groups {
-            if let Some(key) = key {
-                if kept.contains_key(&key) {
-                    continue;
+        let keys: Vec<String> = groups.iter().filter_map(|(k, _)| k.clone()).collect();
+        let kept: std::collections::HashMap<String, GroupDays> =
+            match self.reader.group_days(&set.name, set.version, &keys).await {
+                Ok(kept) => kept.into_iter().collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read kept totals");
+                    Default::default()
                 }
-                match self.reader.group_days(&set.name, set.version, &key).await {
-                    Ok(Some(days)) => {
-                        kept.insert(key, days);
-                        continue;
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, group = %key, "cannot read kept totals"),
-                }
-            }
-            needed.extend(places);
-        }
+            };
+        let mut needed: Vec<u32> = groups
+            .into_iter()
+            .filter(|(k, _)| k.as_ref().is_none_or(|k| !kept.contains_key(k)))
+            .flat_map(|(_, places)| places)
+            .collect();
         needed.sort_unstable();
         needed.dedup();
         let keys: Vec<String> = needed.iter().map(|i| set.key(*i).to_owned()).collect();
@@ -286,15 +282,22 @@ impl Imports {
                 Err(e) => return ToolOutput::error(format!("cannot read visits: {e}")),
             }
         };
-        let worker = Arc::clone(&set);
-        let result = tokio::task::spawn_blocking(move || {
-            let visits = Visits::new(&worker, rows);
-            crate::imported::tools::run_compare(&worker, &visits, &kept, args)
-        })
-        .await;
-        let (result, computed) = match result {
-            Ok((out, computed)) => (Ok(out), computed),
-            Err(e) => (Err(e), Vec::new()),
+        // Kept totals only: a few sums, answered here rather than on the blocking pool.
+        let (result, computed) = if rows.is_empty() && needed.is_empty() {
+            let (out, computed) =
+                crate::imported::tools::run_compare(&set, &Visits::default(), &kept, args);
+            (Ok(out), computed)
+        } else {
+            let worker = Arc::clone(&set);
+            match tokio::task::spawn_blocking(move || {
+                let visits = Visits::new(&worker, rows);
+                crate::imported::tools::run_compare(&worker, &visits, &kept, args)
+            })
+            .await
+            {
+                Ok((out, computed)) => (Ok(out), computed),
+                Err(e) => (Err(e), Vec::new()),
+            }
         };
         if !computed.is_empty() {
             // Kept after the answer: a write waiting behind an import's commit delays no one.
@@ -489,7 +492,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use pi_domain::RepoError;
-    use pi_domain::data::{Coverage, GroupDays, PlaceRecord, StoredPlace, VisitRecord};
+    use pi_domain::data::{Coverage, PlaceRecord, StoredPlace, VisitRecord};
 
     /// A stored data set whose page reads wait for a permit, so a test decides when a load
     /// finishes; `loads` counts the loads begun.
@@ -576,9 +579,9 @@ mod tests {
             &self,
             _dataset: &str,
             _version: DateTime<Utc>,
-            _group: &str,
-        ) -> Result<Option<GroupDays>, RepoError> {
-            Ok(None)
+            _groups: &[String],
+        ) -> Result<Vec<(String, GroupDays)>, RepoError> {
+            Ok(Vec::new())
         }
 
         async fn keep_group_days(

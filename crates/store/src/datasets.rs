@@ -1031,30 +1031,44 @@ impl DatasetReader for SeaOrmDatasetRepo {
         &self,
         dataset: &str,
         version: DateTime<Utc>,
-        group: &str,
-    ) -> Result<Option<GroupDays>, RepoError> {
+        groups: &[String],
+    ) -> Result<Vec<(String, GroupDays)>, RepoError> {
         let context = "failed to read a comparison's totals";
-        let row = self
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One row of `2 + n` values: the data set, the version, then the groups.
+        let all = placeholders(self.backend(), 1, groups.len() + 2);
+        let mut params = all.trim_matches(|c| c == '(' || c == ')').split(", ");
+        let (first, second) = (
+            params.next().unwrap_or_default(),
+            params.next().unwrap_or_default(),
+        );
+        let list: Vec<&str> = params.collect();
+        let mut values: Vec<Value> = vec![dataset.into(), version.timestamp_millis().into()];
+        values.extend(groups.iter().map(|g| Value::from(g.clone())));
+        let rows = self
             .db
             .connection()
-            .query_one_raw(self.statement(
-                "SELECT days FROM dataset_rollups WHERE dataset = $1 AND grp = $2 \
-                 AND version = $3",
-                vec![
-                    dataset.into(),
-                    group.into(),
-                    version.timestamp_millis().into(),
-                ],
+            .query_all_raw(self.statement(
+                &format!(
+                    "SELECT grp, days FROM dataset_rollups WHERE dataset = {first} \
+                     AND version = {second} AND grp IN ({})",
+                    list.join(", ")
+                ),
+                values,
             ))
             .await
             .map_err(repo_err(context))?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let days: String = row.try_get("", "days").map_err(repo_err(context))?;
-        serde_json::from_str(&days)
-            .map(Some)
-            .map_err(|e| RepoError(anyhow::Error::new(e).context(context)))
+        rows.iter()
+            .map(|row| {
+                let group: String = row.try_get("", "grp").map_err(repo_err(context))?;
+                let days: String = row.try_get("", "days").map_err(repo_err(context))?;
+                serde_json::from_str(&days)
+                    .map(|days| (group, days))
+                    .map_err(|e| RepoError(anyhow::Error::new(e).context(context)))
+            })
+            .collect()
     }
 
     async fn keep_group_days(

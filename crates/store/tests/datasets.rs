@@ -617,15 +617,16 @@ async fn kept_totals_are_of_the_current_version_only(engine: Engine) {
     repo.keep_group_days("acme", older, "g1:x@", &days)
         .await
         .unwrap();
-    assert_eq!(repo.group_days("acme", older, "g1:x@").await.unwrap(), None);
+    let groups = ["g1:x@".to_owned(), "g1:y@".to_owned()];
+    assert_eq!(repo.group_days("acme", older, &groups).await.unwrap(), []);
     repo.keep_group_days("acme", current, "g1:x@", &days)
         .await
         .unwrap();
     assert_eq!(
-        repo.group_days("acme", current, "g1:x@").await.unwrap(),
-        Some(days.clone())
+        repo.group_days("acme", current, &groups).await.unwrap(),
+        [("g1:x@".to_owned(), days.clone())]
     );
-    assert_eq!(repo.group_days("acme", older, "g1:x@").await.unwrap(), None);
+    assert_eq!(repo.group_days("acme", older, &groups).await.unwrap(), []);
 
     let mut more = batches(vec![places_batch(vec![place("b", None, "TX")], vec![])]);
     service

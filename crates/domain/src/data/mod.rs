@@ -323,14 +323,14 @@ pub trait DatasetReader: Send + Sync {
         fields: VisitFields,
     ) -> Result<Vec<(String, VisitRecord)>, RepoError>;
 
-    /// A group's daily totals as computed from the data set's `version` (`None`: not kept, or
-    /// computed from another version).
+    /// The daily totals kept of these groups, as computed from the data set's `version`, by
+    /// group (a group missing: none kept, or computed from another version).
     async fn group_days(
         &self,
         dataset: &str,
         version: DateTime<Utc>,
-        group: &str,
-    ) -> Result<Option<GroupDays>, RepoError>;
+        groups: &[String],
+    ) -> Result<Vec<(String, GroupDays)>, RepoError>;
 
     /// Keeps a group's daily totals, computed from `version`, for the next calls on every
     /// replica (replacing those of an older version).

@@ -681,6 +681,23 @@ fn summary(
     })
 }
 
+/// The indexes in both ascending lists.
+fn sorted_intersection(a: &[u32], b: &[u32]) -> Vec<u32> {
+    let (mut i, mut j, mut out) = (0, 0, Vec::new());
+    while let (Some(x), Some(y)) = (a.get(i), b.get(j)) {
+        match x.cmp(y) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(*x);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
 /// An entity's label, places and metro.
 fn entity(
     set: &ImportedSet,
@@ -689,7 +706,11 @@ fn entity(
     metro: Option<&str>,
 ) -> Result<(String, Vec<u32>, Option<u16>, String), String> {
     let metro = metro.map(metro_index).transpose()?;
-    let in_metro = |i: &u32| metro.is_none_or(|m| set.places[*i as usize].metro == m);
+    // Both lists hold place indexes in ascending order: merged, not looked up place by place.
+    let in_metro = |list: &[u32]| match metro {
+        None => list.to_vec(),
+        Some(m) => sorted_intersection(list, &set.metro_places[m as usize]),
+    };
     let (label, places, name) = match kind {
         EntityType::Place => {
             let i = set.place_index(id)?;
@@ -701,16 +722,12 @@ fn entity(
         }
         EntityType::Chain => {
             let b = &set.brands[set.brand_index(id)? as usize];
-            let places = b.places.iter().copied().filter(in_metro).collect();
+            let places = in_metro(&b.places);
             (format!("chain:{}", b.slug), places, b.name.clone())
         }
         EntityType::Category => {
             let c = parse_category(id)?;
-            let places = set.category_places[c as usize]
-                .iter()
-                .copied()
-                .filter(in_metro)
-                .collect();
+            let places = in_metro(&set.category_places[c as usize]);
             (
                 format!("category:{}", c.as_str()),
                 places,
@@ -957,5 +974,20 @@ fn metros(set: &ImportedSet) -> ListMetrosOutput {
             })
             .collect(),
         metadata: metadata(set),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sorted_intersection;
+
+    #[test]
+    fn sorted_lists_intersect_as_sets_do() {
+        assert_eq!(
+            sorted_intersection(&[1, 3, 5, 7, 9], &[0, 3, 4, 9, 10]),
+            [3, 9]
+        );
+        assert_eq!(sorted_intersection(&[], &[1, 2]), Vec::<u32>::new());
+        assert_eq!(sorted_intersection(&[2, 4], &[2, 4]), [2, 4]);
     }
 }
