@@ -401,10 +401,14 @@ fn answer(query: Option<&Query>, results: &[(String, Value)]) -> String {
             .then(|| v["metadata"]["dataset"].as_str().map(str::to_owned))
             .flatten()
     });
-    let source = match (analytics, imported) {
-        (false, _) => String::new(),
-        (true, Some(dataset)) => format!(" Figures come from your data set `{dataset}`."),
-        (true, None) => " Figures come from Pi's synthetic foot-traffic data set.".to_owned(),
+    let synthetic = results
+        .iter()
+        .any(|(_, v)| v["metadata"]["synthetic"] == Value::Bool(true));
+    // A result without metadata (an error) gave no figures: it is attributed to no data set.
+    let source = match (analytics, imported, synthetic) {
+        (false, ..) | (true, None, false) => String::new(),
+        (true, Some(dataset), _) => format!(" Figures come from your data set `{dataset}`."),
+        (true, None, true) => " Figures come from Pi's synthetic foot-traffic data set.".to_owned(),
     };
     let mut text = parts.join("\n\n");
     text.push_str(&format!("\n\n(Tools used: {}.{source})", used.join(", ")));

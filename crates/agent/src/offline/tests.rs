@@ -284,7 +284,7 @@ Busiest single locations:
 ---
 The get_audience_profile tool could not answer: no places for chain:topgolf in metro:dallas.
 
-(Tools used: get_audience_profile. Figures come from Pi's synthetic foot-traffic data set.)"#,
+(Tools used: get_audience_profile.)"#,
     ),
 ];
 
@@ -707,4 +707,19 @@ fn a_noted_fact_is_repeated_without_the_blocks_template_text() {
         "{text}"
     );
     assert!(!text.contains("still to be discovered"), "{text}");
+}
+
+/// A tool that answered only with an error gave no figures: the answer does not say they came
+/// from the synthetic set (an imported set without demographics refuses an audience profile).
+#[test]
+fn an_answer_of_errors_only_claims_no_data_set() {
+    let answer = converse("Audience of Topgolf", &|name, _| {
+        (name == "get_audience_profile")
+            .then(|| json!({"error": "the data set `bench` has no demographics"}).to_string())
+    });
+    assert!(answer.contains("has no demographics"), "{answer}");
+    assert!(
+        answer.ends_with("(Tools used: get_audience_profile.)"),
+        "{answer}"
+    );
 }
