@@ -7,8 +7,8 @@ use pi_places::tools::audience::Segment;
 use pi_places::tools::place_summary::Benchmark;
 use pi_places::tools::{
     AudienceOutput, ComparePerformanceOutput, Dimension, DistanceBetweenOutput, ListMetrosOutput,
-    NearbyCompetitorsOutput, OutputGeography, Place, PlaceSummaryOutput, SearchPlacesOutput,
-    TradeAreaOutput, VisitFlowsOutput,
+    Metadata, NearbyCompetitorsOutput, OutputGeography, Place, PlaceSummaryOutput,
+    SearchPlacesOutput, TradeAreaOutput, VisitFlowsOutput,
 };
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -35,13 +35,34 @@ fn json_number(x: f64) -> String {
     Value::from(x).to_string()
 }
 
-/// One line about a place: name, address, annual visits, distance, id.
-pub(super) fn place_line(p: &Place) -> String {
+/// What a result's `annual_visits` counts: a year's visits (`visits/yr`), or, for an imported
+/// set that holds less than a year, the visits of the days it holds (one week of Patterns is
+/// not a year's traffic).
+pub(super) fn per_year(meta: &Metadata) -> String {
+    let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
+    match (
+        meta.synthetic,
+        day(&meta.data_range.start),
+        day(&meta.data_range.end),
+    ) {
+        (false, Some(start), Some(end)) if (end - start).num_days() + 1 < 365 => {
+            let days = (end - start).num_days() + 1;
+            format!(
+                "visits in the data's {days} day{}",
+                if days == 1 { "" } else { "s" }
+            )
+        }
+        _ => "visits/yr".to_owned(),
+    }
+}
+
+/// One line about a place: name, address, annual visits (`unit`: [`per_year`]), distance, id.
+pub(super) fn place_line(p: &Place, unit: &str) -> String {
     // An imported place (no floor area in the files) may have no visits in its data set.
     let visits = if p.annual_visits == 0 && p.sqft.is_none() {
         "no visits in the data".to_owned()
     } else {
-        format!("{} visits/yr", thousands(p.annual_visits as f64))
+        format!("{} {unit}", thousands(p.annual_visits as f64))
     };
     let mut line = format!(
         "{} ({}, {}, {} {}) — {visits}",
@@ -137,6 +158,7 @@ fn persona_update(r: &PersonaAssigned) -> String {
 }
 
 fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
+    let unit = per_year(&r.metadata);
     if r.places.is_empty() {
         return "I found no matching places.".into();
     }
@@ -165,10 +187,17 @@ fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
             }
         }
         chains.sort_by(|a, b| b.1.total_cmp(&a.1));
-        text.push_str(" Busiest brands by total annual visits among the top locations:");
+        text.push_str(&format!(
+            " Busiest brands by total {} among the top locations:",
+            if unit == "visits/yr" {
+                "annual visits"
+            } else {
+                unit.as_str()
+            }
+        ));
         for (i, (name, visits, n)) in chains.iter().take(5).enumerate() {
             text.push_str(&format!(
-                "\n{}. {name} — {} visits/yr across {n} location{}",
+                "\n{}. {name} — {} {unit} across {n} location{}",
                 i + 1,
                 thousands(*visits),
                 if *n == 1 { "" } else { "s" }
@@ -179,7 +208,7 @@ fn search_places(q: Option<&Query>, r: &SearchPlacesOutput) -> String {
         text.push_str(" The busiest:");
     }
     for (i, p) in r.places.iter().take(5).enumerate() {
-        text.push_str(&format!("\n{}. {}", i + 1, place_line(p)));
+        text.push_str(&format!("\n{}. {}", i + 1, place_line(p, &unit)));
     }
     text
 }
@@ -202,6 +231,7 @@ fn persona_list(r: &PersonasListed) -> String {
 }
 
 fn nearby_competitors(r: &NearbyCompetitorsOutput) -> String {
+    let unit = per_year(&r.metadata);
     let o = &r.origin;
     if r.competitors.is_empty() {
         return format!(
@@ -210,7 +240,7 @@ fn nearby_competitors(r: &NearbyCompetitorsOutput) -> String {
         );
     }
     let mut text = format!(
-        "{} competitors within {:.0} km of {} ({}, {}; {} visits/yr), nearest first:",
+        "{} competitors within {:.0} km of {} ({}, {}; {} {unit}), nearest first:",
         r.total,
         r.radius_km,
         o.name,
@@ -220,7 +250,7 @@ fn nearby_competitors(r: &NearbyCompetitorsOutput) -> String {
     );
     for c in &r.competitors {
         text.push_str(&format!(
-            "\n- {} ({}, {}) — {:.1} km away, {} visits/yr (index {:.0} vs {})",
+            "\n- {} ({}, {}) — {:.1} km away, {} {unit} (index {:.0} vs {})",
             c.place.name,
             c.place.address,
             c.place.city,
