@@ -210,13 +210,21 @@ async fn sigterm_first_fails_readiness_then_stops_after_the_delay() {
             .unwrap()
             .success()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let ready = client
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(ready.status(), 503);
+    // Readiness fails as soon as the signal is handled: waited for, not slept on.
+    let mut ready = None;
+    for _ in 0..100 {
+        let answer = client
+            .get(format!("{base}/health/ready"))
+            .send()
+            .await
+            .unwrap();
+        if answer.status() == 503 {
+            ready = Some(answer);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let ready = ready.expect("readiness fails within 2 s of SIGTERM");
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["checks"]["shutdown"]["status"], "error", "{body}");
     // Still serving during the delay.
@@ -526,11 +534,16 @@ async fn sigterm_lets_an_open_stream_finish() {
             .unwrap()
             .success()
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        client.get(format!("{base}/health")).send().await.is_err(),
-        "a new connection is accepted while draining"
-    );
+    // The listener closes as soon as the signal is handled: waited for, not slept on.
+    let mut refused = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/health")).send().await.is_err() {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(refused, "a new connection is accepted 2 s into draining");
     while let Some(chunk) = response.chunk().await.unwrap() {
         body.push_str(std::str::from_utf8(&chunk).unwrap());
     }
