@@ -71,6 +71,22 @@ impl SeaOrmDatasetRepo {
             .map_err(repo_err(context))
     }
 
+    /// Takes a data set's PostgreSQL lock for the rest of `txn` (its commits and its drop).
+    async fn lock_dataset(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        dataset: &str,
+        context: &'static str,
+    ) -> Result<(), RepoError> {
+        txn.execute_raw(self.statement(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            vec![format!("pi-dataset:{dataset}").into()],
+        ))
+        .await
+        .map(drop)
+        .map_err(repo_err(context))
+    }
+
     async fn running_stage(&self, import: Uuid) -> Result<String, RepoError> {
         let row = self
             .db
@@ -377,12 +393,7 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         if self.backend() == DbBackend::Postgres {
             // As a commit into this data set does, first: the two take the same rows in
             // another order, and PostgreSQL would end one of them as a deadlock.
-            txn.execute_raw(self.statement(
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                vec![format!("pi-dataset:{name}").into()],
-            ))
-            .await
-            .map_err(repo_err(context))?;
+            self.lock_dataset(&txn, name, context).await?;
             // Rows its imports staged (an importer that died mid-way) go with it.
             for table in ["dataset_stage_places", "dataset_stage_visits"] {
                 txn.execute_raw(self.statement(
@@ -576,12 +587,7 @@ impl DatasetRepo for SeaOrmDatasetRepo {
         if self.backend() == DbBackend::Postgres {
             // One commit per data set at a time (SQLite has one writer anyway): two first
             // imports would both rename, two merges could deadlock.
-            txn.execute_raw(self.statement(
-                "SELECT pg_advisory_xact_lock(hashtext($1))",
-                vec![format!("pi-dataset:{dataset}").into()],
-            ))
-            .await
-            .map_err(repo_err(context))?;
+            self.lock_dataset(&txn, &dataset, context).await?;
         }
         let now = now_ms();
         // Still running, and now fresh: a stale-import cleanup can no longer take it.

@@ -183,24 +183,13 @@ pub(crate) async fn merge(
             "place_key, period_start",
         ),
     ] {
-        let exists = |sql: String, value: String| {
-            let statement =
-                Statement::from_sql_and_values(DbBackend::Postgres, sql, [value.into()]);
-            async move {
-                txn.query_one_raw(statement)
-                    .await
-                    .map_err(repo_err(context))?
-                    .map(|row| row.try_get_by_index::<bool>(0))
-                    .transpose()
-                    .map_err(repo_err(context))
-                    .map(|found| found.unwrap_or(false))
-            }
-        };
+        let exists = |sql: String, value: String| query_bool(txn, sql, value.into(), context);
         let staged = exists(
             format!("SELECT EXISTS (SELECT 1 FROM {stage} WHERE import_id = $1)"),
             import.to_string(),
         )
-        .await?;
+        .await?
+        .unwrap_or(false);
         if !staged {
             continue;
         }
@@ -209,7 +198,8 @@ pub(crate) async fn merge(
             format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE dataset = $1)"),
             dataset.to_owned(),
         )
-        .await?;
+        .await?
+        .unwrap_or(false);
         let updates: Vec<String> = columns
             .split(',')
             .map(str::trim)
@@ -305,20 +295,33 @@ async fn others_staged(txn: &DatabaseTransaction, import: Uuid) -> Result<bool, 
     let context = "failed to discard staged rows";
     let running =
         "SELECT CAST(id AS TEXT) FROM dataset_imports WHERE status = 'running' AND id <> $1";
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM dataset_stage_places WHERE import_id IN ({running})) \
+         OR EXISTS (SELECT 1 FROM dataset_stage_visits WHERE import_id IN ({running}))"
+    );
+    // No answer: assume there are, and delete rather than truncate.
+    Ok(query_bool(txn, sql, import.into(), context)
+        .await?
+        .unwrap_or(true))
+}
+
+/// The one boolean a query of one parameter answers (`None`: no row).
+async fn query_bool(
+    txn: &DatabaseTransaction,
+    sql: String,
+    value: sea_orm::Value,
+    context: &'static str,
+) -> Result<Option<bool>, RepoError> {
     txn.query_one_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        format!(
-            "SELECT EXISTS (SELECT 1 FROM dataset_stage_places WHERE import_id IN ({running})) \
-             OR EXISTS (SELECT 1 FROM dataset_stage_visits WHERE import_id IN ({running}))"
-        ),
-        [import.into()],
+        sql,
+        [value],
     ))
     .await
     .map_err(repo_err(context))?
     .map(|row| row.try_get_by_index::<bool>(0))
     .transpose()
     .map_err(repo_err(context))
-    .map(|others| others.unwrap_or(true))
 }
 
 /// PostgreSQL's SQLSTATE for a lock `NOWAIT` could not take.
